@@ -1,0 +1,156 @@
+import type { FastifyInstance } from 'fastify';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { OwnIdentity } from './domain/auto-reply.ts';
+import type { DeskPolicy } from './domain/policy.ts';
+import { loadConfig } from './config/load-config.ts';
+import type { Environment } from './config/environment.ts';
+import { CustomerMailer } from './desk/customer-mailer.ts';
+import { EmailIntake, IntakeRetryLater, type IntakeOrigin, type IntakeOutcome } from './desk/email-intake.ts';
+import { SlaClocks } from './desk/sla-clocks.ts';
+import { buildHttpServer } from './http/server.ts';
+import { DropFolder } from './intake/email/drop-folder.ts';
+import { ImapPoller } from './intake/email/imap-poller.ts';
+import { createLogger, type Logger } from './log.ts';
+import { createMetrics } from './metrics.ts';
+import { FileSender, SmtpSender, type EmailSender, type SmtpSettings } from './outbound/email-senders.ts';
+import { OutboxDispatcher } from './outbound/outbox-dispatcher.ts';
+import { TemplateRenderer } from './outbound/template-renderer.ts';
+import { Store } from './store/store.ts';
+
+export const TEMPLATES_DIR = fileURLToPath(new URL('../templates', import.meta.url));
+
+export interface MesaOptions {
+  env: Environment;
+  policy?: DeskPolicy;
+  log?: Logger;
+  /** The only source of "now" in the process; tests pass a fixed or stepping clock. */
+  clock?: () => Date;
+  /** Extra SMTP settings (tests lower timeouts). */
+  smtp?: Partial<SmtpSettings>;
+  /** Whether `start()` opens the HTTP port (tests use inject()). */
+  listen?: boolean;
+}
+
+/**
+ * The daemon, assembled: store, policy, desk, intake channels, outbox dispatcher and HTTP.
+ * `Mesa.open` builds it without side effects beyond opening the database; `start` connects.
+ */
+export class Mesa {
+  readonly store: Store;
+  readonly policy: DeskPolicy;
+  readonly log: Logger;
+  readonly clock: () => Date;
+  readonly intake: EmailIntake;
+  readonly dispatcher: OutboxDispatcher;
+  readonly http: FastifyInstance;
+  readonly pollers: Array<{ mailbox: string; poller: ImapPoller }> = [];
+  readonly dropFolder: DropFolder | null = null;
+  readonly metrics: ReturnType<typeof createMetrics>;
+  readonly renderer: TemplateRenderer;
+  private readonly sender: EmailSender;
+
+  constructor(readonly env: Environment, opts: MesaOptions) {
+    this.log = opts.log ?? createLogger();
+    this.clock = opts.clock ?? (() => new Date());
+    this.policy = opts.policy ?? loadConfig(env.configDir, { mailboxAddresses: env.mailboxAddresses });
+    this.store = Store.open(env.dataDir, this.policy.desk.ticketPrefix);
+    this.renderer = new TemplateRenderer(TEMPLATES_DIR);
+    const clocks = new SlaClocks(this.policy);
+    const own = ownIdentity(this.policy);
+    const mailer = new CustomerMailer({ store: this.store, policy: this.policy, renderer: this.renderer, clocks, secret: env.secret, loopValue: own.loopValue });
+    this.metrics = createMetrics(this.store);
+    this.sender = env.smtp
+      ? new SmtpSender({ ...env.smtp, ...opts.smtp })
+      : new FileSender(join(env.dataDir, 'outbox'));
+    const r = this.policy.outbound.retry;
+    this.dispatcher = new OutboxDispatcher(this.store, this.sender, this.log.child({ component: 'outbox' }), this.clock, r);
+    this.intake = new EmailIntake({
+      store: this.store, policy: this.policy, clocks, mailer,
+      pipeline: { policy: this.policy, store: this.store, secret: env.secret, own },
+      log: this.log.child({ component: 'intake' }),
+      onOutbox: () => this.dispatcher.kick(),
+    });
+    if (env.imap) {
+      for (const mb of this.policy.mailboxes) {
+        const cred = env.mailboxCredentials[mb.id];
+        if (!cred) { this.log.warn({ event: 'imap.mailbox_skipped', mailbox: mb.id }, `sin credenciales IMAP para ${mb.id}`); continue; }
+        this.pollers.push({ mailbox: mb.id, poller: new ImapPoller({
+          name: mb.id, host: env.imap.host, port: env.imap.port, secure: env.imap.secure, user: cred.user, password: cred.password,
+          folder: mb.folder, processedFolder: mb.processedFolder, pollIntervalMs: mb.pollIntervalSeconds * 1000,
+        }, {
+          loadCursor: (m) => this.store.intake.cursor(m),
+          deliver: async (raw, at) => { await this.receive(raw, { kind: 'imap', mailbox: at.mailbox, uid: at.uid, uidValidity: at.uidValidity }); },
+          log: this.log.child({ component: 'imap', mailbox: mb.id }),
+        }) });
+      }
+    } else {
+      this.dropFolder = new DropFolder(join(env.dataDir, 'inbox'), async (raw) => { await this.receive(raw, { kind: 'drop', mailbox: null }); },
+        this.log.child({ component: 'drop-folder' }), this.policy.intake.dropFolderPollSeconds * 1000);
+    }
+    this.http = buildHttpServer({ store: this.store, registry: this.metrics.registry, health: () => this.health() });
+    this.listen = opts.listen ?? true;
+  }
+
+  private readonly listen: boolean;
+
+  static open(env: Environment, opts: Omit<MesaOptions, 'env'> = {}): Mesa {
+    return new Mesa(env, { ...opts, env });
+  }
+
+  /** Every channel's way in: one raw message, one committed outcome (or a retry-later error). */
+  async receive(raw: Buffer, origin: IntakeOrigin): Promise<IntakeOutcome> {
+    try {
+      const outcome = await this.intake.receive(raw, origin, this.clock());
+      this.metrics.intake.inc({ result: outcome.result, origin: origin.kind });
+      return outcome;
+    } catch (err) {
+      this.metrics.intake.inc({ result: err instanceof IntakeRetryLater ? 'retry_later' : 'error', origin: origin.kind });
+      throw err;
+    }
+  }
+
+  async start(): Promise<void> {
+    const mode = {
+      intake: this.pollers.length > 0 ? `imap (${this.pollers.map((p) => p.mailbox).join(', ')})` : `carpeta ${this.dropFolder?.dir}`,
+      outbound: this.env.smtp ? `smtp ${this.env.smtp.host}:${this.env.smtp.port}` : `archivos en ${join(this.env.dataDir, 'outbox')}`,
+    };
+    if (!this.env.imap || !this.env.smtp) {
+      this.log.info({ event: 'mesa.embedded_defaults', ...mode }, `Mesa en modo local: correo entrante desde ${this.env.imap ? 'IMAP' : join(this.env.dataDir, 'inbox')}, saliente ${this.env.smtp ? 'por SMTP' : `a ${join(this.env.dataDir, 'outbox')}`}`);
+    }
+    this.dispatcher.start();
+    for (const p of this.pollers) p.poller.start();
+    this.dropFolder?.start();
+    if (this.listen) {
+      const address = await this.http.listen({ port: this.env.httpPort, host: '0.0.0.0' });
+      this.log.info({ event: 'http.listening', address }, `HTTP en ${address}`);
+    }
+    this.log.info({ event: 'mesa.started', secret: this.env.secretSource, ...mode }, 'Mesa iniciada');
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.pollers.map((p) => p.poller.stop()));
+    await this.dropFolder?.stop();
+    await this.dispatcher.stop();
+    await this.http.close();
+    this.store.close();
+    this.log.info({ event: 'mesa.stopped' }, 'Mesa detenida');
+  }
+
+  health(): Record<string, unknown> {
+    return {
+      imap: this.pollers.map((p) => ({ mailbox: p.mailbox, ...p.poller.stats })),
+      outbox: this.store.outbox.counts(),
+      quarantine: this.store.intake.listQuarantine().length,
+    };
+  }
+}
+
+export function ownIdentity(policy: DeskPolicy): OwnIdentity {
+  return {
+    loopHeader: policy.desk.loopHeader,
+    loopValue: policy.desk.messageIdDomain,
+    messageIdDomain: policy.desk.messageIdDomain,
+    ownAddresses: policy.mailboxes.map((m) => m.address),
+  };
+}

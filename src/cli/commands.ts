@@ -1,0 +1,219 @@
+import { readFileSync } from 'node:fs';
+import { Mesa } from '../app.ts';
+import type { Environment } from '../config/environment.ts';
+import { analyzeEmail, mailboxFor, type EmailAnalysis } from '../desk/email-pipeline.ts';
+import { IntakeRetryLater } from '../desk/email-intake.ts';
+import { parseMail } from '../intake/email/parse-mail.ts';
+import { silentLogger, type Logger } from '../log.ts';
+import { EX } from './exit-codes.ts';
+import { table, when } from './format.ts';
+
+export interface Io { out: (s: string) => void; err: (s: string) => void }
+
+/** What `mesa explain --json` prints: the pipeline's facts, nothing written. */
+export function explanation(a: EmailAnalysis): Record<string, unknown> {
+  return {
+    from: a.mail.from?.address ?? null,
+    subject: a.mail.subject,
+    messageId: a.mail.messageId,
+    mailbox: a.mailbox.id,
+    automatic: { is: a.automatic.is, kind: a.automatic.kind, reason: a.automatic.reason },
+    bounce: a.bounce ? { originalMessageId: a.bounce.originalMessageId, recipient: a.bounce.recipient, status: a.bounce.status, hard: a.bounce.hard } : null,
+    visibleText: a.visible.text,
+    attachments: a.mail.attachments.filter((x) => !x.related).map((x) => ({ filename: x.filename, contentType: x.contentType, size: x.size })),
+    classification: {
+      severity: a.classification.severity, type: a.classification.type, category: a.classification.category, level: a.classification.level,
+      reasons: a.classification.reasons.map((r) => ({ rule: r.rule, weight: r.weight, matched: r.matched, sets: r.sets })),
+      decidedBy: a.classification.decidedBy,
+    },
+    thread: a.thread.ticket ? { ticket: a.thread.ticket.key, via: a.thread.via, state: a.thread.ticket.state } : null,
+    decision: describeDecision(a),
+  };
+}
+
+function describeDecision(a: EmailAnalysis): Record<string, unknown> {
+  const d = a.decision;
+  switch (d.kind) {
+    case 'new_ticket': return { action: 'new_ticket', acknowledge: d.ack.send ? d.ack.moment : `no (${d.ack.reason})`, previousTicket: d.previous?.key ?? null, ignoredSubjectTag: a.thread.ticket === null ? a.thread.ignoredSubjectTag : null };
+    case 'follow_up': return { action: d.reopen ? 'reopen' : 'follow_up', ticket: d.ticket.key, acknowledge: d.ack.send ? d.ack.moment : `no (${d.ack.reason})` };
+    case 'bounce': return { action: 'record_bounce', hard: d.bounce.hard };
+    case 'record_automatic': return { action: 'record_only', reason: d.verdict.reason };
+    case 'quarantine': return { action: 'quarantine', reason: d.reason };
+  }
+}
+
+export async function explainCommand(env: Environment, file: string, opts: { json?: boolean; mailbox?: string }, io: Io): Promise<number> {
+  const mesa = Mesa.open(env, { log: silentLogger(), listen: false });
+  try {
+    const raw = readFileSync(file);
+    const mail = await parseMail(raw, mesa.policy.desk.messageIdDomain);
+    const now = mesa.clock();
+    const a = analyzeEmail(mail, mailboxFor(mail, mesa.policy, opts.mailbox ?? null), mesa.intake.pipelineContext, now);
+    const x = explanation(a);
+    if (opts.json) { io.out(JSON.stringify(x, null, 2)); return EX.OK; }
+    const c = x.classification as { severity: number; type: string; category: string; level: number; decidedBy: Record<string, string> };
+    io.out([
+      `De:            ${x.from ?? '(sin remitente)'}`,
+      `Asunto:        ${x.subject}`,
+      `Message-ID:    ${x.messageId}`,
+      `Buzón:         ${x.mailbox}`,
+      `Automático:    ${a.automatic.is ? `sí — ${a.automatic.kind} (${a.automatic.reason})` : 'no'}`,
+      `Rebote:        ${a.bounce ? `${a.bounce.recipient ?? '?'} ${a.bounce.status ?? ''} ${a.bounce.hard ? 'permanente' : 'temporal'} (mensaje ${a.bounce.originalMessageId ?? '?'})` : 'no'}`,
+      `Hilo:          ${a.thread.ticket ? `${a.thread.ticket.key} (por ${a.thread.via})` : `nuevo contacto${a.thread.ignoredSubjectTag ? ` (etiqueta ${a.thread.ignoredSubjectTag} ignorada: remitente ajeno al ticket)` : ''}`}`,
+      `Clasificación: severidad ${c.severity} (${mesa.policy.severities[c.severity as 1].name}), ${c.type}, ${c.category}, nivel ${c.level}`,
+      ...Object.entries(c.decidedBy).map(([k, v]) => `                 ${k}: ${v}`),
+      ...a.classification.reasons.map((r) => `                 regla ${r.rule} (+${r.weight}): ${r.matched.join(', ')}`),
+      `Decisión:      ${JSON.stringify(x.decision)}`,
+      `Adjuntos:      ${(x.attachments as unknown[]).length === 0 ? 'ninguno' : (x.attachments as Array<{ filename: string; contentType: string; size: number }>).map((t) => `${t.filename ?? '(sin nombre)'} ${t.contentType} ${t.size} B`).join('; ')}`,
+      '',
+      'Texto visible:',
+      a.visible.text,
+    ].join('\n'));
+    return EX.OK;
+  } finally {
+    mesa.store.close();
+  }
+}
+
+export async function ingestCommand(env: Environment, raw: Buffer, opts: { mailbox?: string; json?: boolean }, io: Io, log: Logger): Promise<number> {
+  if (raw.length === 0) { io.err('mesa ingest: entrada vacía (se esperaba un mensaje RFC 5322 en stdin)'); return EX.DATAERR; }
+  const mesa = Mesa.open(env, { log, listen: false });
+  try {
+    if (opts.mailbox && !mesa.policy.mailboxes.some((m) => m.id === opts.mailbox)) {
+      io.err(`mesa ingest: buzón desconocido "${opts.mailbox}" (configurados: ${mesa.policy.mailboxes.map((m) => m.id).join(', ')})`);
+      return EX.USAGE;
+    }
+    const outcome = await mesa.receive(raw, { kind: 'pipe', mailbox: opts.mailbox ?? null });
+    io.out(opts.json ? JSON.stringify(outcome) : describeOutcome(outcome));
+    return EX.OK;
+  } catch (err) {
+    io.err(`mesa ingest: ${(err as Error).message} — el servidor de correo debe reintentar`);
+    return err instanceof IntakeRetryLater || isTemporary(err) ? EX.TEMPFAIL : EX.SOFTWARE;
+  } finally {
+    mesa.store.close();
+  }
+}
+
+function isTemporary(err: unknown): boolean {
+  const code = (err as { code?: string }).code ?? '';
+  return code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED') || /^E[A-Z]+$/.test(code);
+}
+
+function describeOutcome(o: Awaited<ReturnType<Mesa['receive']>>): string {
+  switch (o.result) {
+    case 'ticket_created': return `ticket ${o.ticketKey} creado${o.acknowledged ? '; acuse en cola' : ''}`;
+    case 'follow_up': return `mensaje agregado a ${o.ticketKey}${o.reopened ? ' (reabierto)' : ''}`;
+    case 'automatic_recorded': return `correo automático (${o.kind}) registrado${o.ticketKey ? ` en ${o.ticketKey}` : ''}; no se responde`;
+    case 'bounce_recorded': return `rebote ${o.hard ? 'permanente' : 'temporal'} registrado${o.ticketKey ? ` en ${o.ticketKey}` : ''}`;
+    case 'duplicate': return `duplicado: ${o.messageId} ya se había procesado`;
+    case 'quarantined': return `en cuarentena #${o.quarantineId}: ${o.reason}`;
+  }
+}
+
+export function ticketsListCommand(env: Environment, opts: { json?: boolean; state?: string; limit?: string }, io: Io): number {
+  const mesa = Mesa.open(env, { log: silentLogger(), listen: false });
+  try {
+    const rows = mesa.store.tickets.list({ state: opts.state, limit: opts.limit ? Number(opts.limit) : 50 });
+    if (opts.json) { io.out(JSON.stringify(rows.map((r) => publicTicket({ ...r })))); return EX.OK; }
+    const now = mesa.clock();
+    io.out(rows.length === 0 ? 'Sin tickets.' : table([
+      ['TICKET', 'SEV', 'NIVEL', 'ESTADO', 'CLIENTE', 'ETR', 'ASUNTO'],
+      ...rows.map((t) => [t.key, String(t.severity), String(t.level), t.state, t.contact_email ?? '', when(t.etr_at, mesa.policy, now), t.subject.slice(0, 60)]),
+    ]));
+    return EX.OK;
+  } finally {
+    mesa.store.close();
+  }
+}
+
+export function ticketsShowCommand(env: Environment, key: string, opts: { json?: boolean }, io: Io): number {
+  const mesa = Mesa.open(env, { log: silentLogger(), listen: false });
+  try {
+    const t = mesa.store.tickets.byKey(key);
+    if (!t) { io.err(`mesa: no existe el ticket ${key}`); return EX.NOINPUT; }
+    const contact = mesa.store.tickets.contact(t.contact_id);
+    const events = mesa.store.tickets.events(t.id);
+    const etrs = mesa.store.tickets.etrHistory(t.id);
+    const messages = mesa.store.messages.forTicket(t.id);
+    const outbox = mesa.store.db.prepare('SELECT id, moment, recipient, status, attempts, last_error, created_at, sent_at FROM outbox WHERE ticket_id = ? ORDER BY id').all(t.id) as Array<Record<string, unknown>>;
+    if (opts.json) {
+      io.out(JSON.stringify({ ticket: publicTicket({ ...t, contact_email: contact?.email ?? null, contact_name: contact?.name ?? '' }), classification: JSON.parse(t.classification_json), etrHistory: etrs, events: events.map((e) => ({ ...e, data: JSON.parse(e.data_json), data_json: undefined })), messages, outbox }, null, 2));
+      return EX.OK;
+    }
+    const now = mesa.clock();
+    const w = (ms: number | null): string => when(ms, mesa.policy, now);
+    io.out([
+      `${t.key}  ${t.subject}`,
+      `Cliente:        ${contact?.name ?? ''} <${contact?.email ?? ''}>`,
+      `Canal:          ${t.channel}${t.mailbox ? ` (${t.mailbox})` : ''}; canal con el cliente: ${t.customer_channel}`,
+      `Severidad:      ${t.severity} (${mesa.policy.severities[t.severity].name})   Tipo: ${t.type}   Categoría: ${t.category}   Nivel: ${t.level}`,
+      `Estado:         ${t.state}`,
+      `ETR:            ${w(t.etr_at)}`,
+      `Primera resp.:  ${w(t.first_response_due_at)}`,
+      `Escalamiento:   ${w(t.next_escalation_due_at)}`,
+      `Actualización:  ${w(t.next_update_due_at)}`,
+      `Resolución:     ${w(t.resolution_due_at)}`,
+      '',
+      'Historial de ETR:',
+      ...etrs.map((e) => `  ${w(e.at)}  →  ${w(e.etr_at)}  [${e.source}] ${e.reason}`),
+      '',
+      'Eventos:',
+      ...events.map((e) => `  ${w(e.at)}  ${e.type.padEnd(24)} ${e.actor}${e.reason ? ` — ${e.reason}` : ''}`),
+      '',
+      'Mensajes:',
+      ...messages.map((m) => `  ${w(m.created_at)}  ${m.direction === 'in' ? '←' : '→'} ${m.author.padEnd(9)} ${m.from_address ?? ''}  ${m.subject}`),
+      '',
+      'Salida (outbox):',
+      ...outbox.map((o) => `  #${o.id} ${String(o.moment).padEnd(16)} ${String(o.status).padEnd(8)} intentos ${o.attempts} → ${o.recipient}${o.last_error ? ` (${o.last_error})` : ''}`),
+    ].join('\n'));
+    return EX.OK;
+  } finally {
+    mesa.store.close();
+  }
+}
+
+function publicTicket(t: { cc_json: string; classification_json: string } & Record<string, unknown>): Record<string, unknown> {
+  const { cc_json, classification_json: _c, ...rest } = t;
+  return { ...rest, cc: JSON.parse(cc_json) };
+}
+
+export function quarantineListCommand(env: Environment, opts: { json?: boolean; all?: boolean }, io: Io): number {
+  const mesa = Mesa.open(env, { log: silentLogger(), listen: false });
+  try {
+    const rows = mesa.store.intake.listQuarantine(Boolean(opts.all));
+    if (opts.json) { io.out(JSON.stringify(rows)); return EX.OK; }
+    const now = mesa.clock();
+    io.out(rows.length === 0 ? 'Cuarentena vacía.' : table([
+      ['ID', 'FECHA', 'ORIGEN', 'BUZÓN', 'MOTIVO', 'DETALLE'],
+      ...rows.map((q) => [String(q.id), when(q.created_at, mesa.policy, now), q.origin, q.mailbox ?? '', q.reason, (q.detail ?? '').slice(0, 80)]),
+    ]));
+    return EX.OK;
+  } finally {
+    mesa.store.close();
+  }
+}
+
+/** Runs a quarantined message through the pipeline again (after a fix to config or code). */
+export async function quarantineRetryCommand(env: Environment, id: string, opts: { json?: boolean }, io: Io, log: Logger): Promise<number> {
+  const mesa = Mesa.open(env, { log, listen: false });
+  try {
+    const q = mesa.store.intake.quarantined(Number(id));
+    if (!q) { io.err(`mesa: no existe la entrada de cuarentena ${id}`); return EX.NOINPUT; }
+    if (q.resolved_at !== null) { io.err(`mesa: la entrada ${id} ya fue resuelta`); return EX.USAGE; }
+    const raw = mesa.store.blobs.get(q.raw_sha256);
+    const now = mesa.clock();
+    // Close the entry first so that the retry may quarantine the message afresh if it fails again.
+    mesa.store.transaction(() => { mesa.store.intake.resolveQuarantine(q.id, now.getTime()); mesa.store.intake.clearFailures(q.raw_sha256); });
+    let outcome;
+    try {
+      outcome = await mesa.receive(raw, { kind: 'retry', mailbox: q.mailbox });
+    } catch (err) {
+      mesa.store.transaction(() => mesa.store.db.prepare('UPDATE quarantine SET resolved_at = NULL WHERE id = ?').run(q.id));
+      throw err;
+    }
+    io.out(opts.json ? JSON.stringify(outcome) : `#${id}: ${describeOutcome(outcome)}`);
+    return outcome.result === 'quarantined' ? EX.DATAERR : EX.OK;
+  } finally {
+    mesa.store.close();
+  }
+}

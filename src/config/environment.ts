@@ -1,0 +1,96 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import { ConfigError } from './load-config.ts';
+
+/** Deployment settings and secrets, from the environment (see `.env.example`). */
+export interface Environment {
+  dataDir: string;
+  configDir: string;
+  httpPort: number;
+  publicUrl: string | null;
+  /** HMAC key for reply tokens and status links. Never logged. */
+  secret: string;
+  secretSource: 'env' | 'generated' | 'data-dir';
+  imap: { host: string; port: number; secure: boolean } | null;
+  mailboxCredentials: Record<string, { user: string; password: string }>;
+  mailboxAddresses: Record<string, string>;
+  smtp: { host: string; port: number; secure: boolean; user: string | null; password: string | null } | null;
+  twilio: { accountSid: string; authToken: string; phoneNumber: string | null } | null;
+}
+
+type Env = Record<string, string | undefined>;
+
+const MAILBOX_ENV: Record<string, string> = { mesadeayuda: 'MESADEAYUDA', soportetecnico: 'SOPORTETECNICO' };
+
+export function readEnvironment(env: Env = process.env, cwd = process.cwd()): Environment {
+  const problems: string[] = [];
+  const abs = (p: string): string => (isAbsolute(p) ? p : resolve(cwd, p));
+  const dataDir = abs(value(env, 'MESA_DATA_DIR') ?? './data');
+  const configDir = abs(value(env, 'MESA_CONFIG_DIR') ?? './config');
+  const port = (name: string, fallback: number): number => {
+    const v = value(env, name);
+    if (v === undefined) return fallback;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0 || n > 65535) problems.push(`environment: ${name}: "${v}" is not a port number`);
+    return n;
+  };
+  const bool = (name: string, fallback: boolean): boolean => {
+    const v = value(env, name)?.toLowerCase();
+    if (v === undefined) return fallback;
+    if (['1', 'true', 'yes', 'si', 'sí'].includes(v)) return true;
+    if (['0', 'false', 'no'].includes(v)) return false;
+    problems.push(`environment: ${name}: "${v}" is not true/false`);
+    return fallback;
+  };
+  const publicUrl = value(env, 'MESA_PUBLIC_URL') ?? null;
+  if (publicUrl !== null && !/^https?:\/\//.test(publicUrl)) problems.push(`environment: MESA_PUBLIC_URL: "${publicUrl}" is not an http(s) URL`);
+
+  const imapHost = value(env, 'IMAP_HOST');
+  const imapSecure = bool('IMAP_TLS', true);
+  const imap = imapHost ? { host: imapHost, port: port('IMAP_PORT', imapSecure ? 993 : 143), secure: imapSecure } : null;
+  const mailboxCredentials: Environment['mailboxCredentials'] = {};
+  const mailboxAddresses: Record<string, string> = {};
+  for (const [id, prefix] of Object.entries(MAILBOX_ENV)) {
+    const address = value(env, `${prefix}_ADDRESS`);
+    if (address) mailboxAddresses[id] = address.toLowerCase();
+    const user = value(env, `${prefix}_USER`);
+    const password = value(env, `${prefix}_PASSWORD`);
+    if (user && password) mailboxCredentials[id] = { user, password };
+    else if (imap && (user || password)) problems.push(`environment: ${prefix}_USER and ${prefix}_PASSWORD go together`);
+  }
+  const smtpHost = value(env, 'SMTP_HOST');
+  const smtpSecure = bool('SMTP_TLS', false);
+  const smtp = smtpHost
+    ? { host: smtpHost, port: port('SMTP_PORT', smtpSecure ? 465 : 587), secure: smtpSecure, user: value(env, 'SMTP_USER') ?? null, password: value(env, 'SMTP_PASSWORD') ?? null }
+    : null;
+  const sid = value(env, 'TWILIO_ACCOUNT_SID');
+  const token = value(env, 'TWILIO_AUTH_TOKEN');
+  const twilio = sid && token ? { accountSid: sid, authToken: token, phoneNumber: value(env, 'TWILIO_PHONE_NUMBER') ?? null } : null;
+  const httpPort = port('MESA_HTTP_PORT', 8080);
+  if (problems.length > 0) throw new ConfigError(problems);
+  const { secret, source } = loadSecret(value(env, 'MESA_SECRET'), dataDir);
+  return { dataDir, configDir, httpPort, publicUrl, secret, secretSource: source, imap, mailboxCredentials, mailboxAddresses, smtp, twilio };
+}
+
+function value(env: Env, name: string): string | undefined {
+  const v = env[name]?.trim();
+  return v ? v : undefined;
+}
+
+/**
+ * MESA_SECRET signs reply tokens; losing it invalidates every Reply-To already sent. When it is
+ * not set we generate one into the data dir on first start and reuse it afterwards.
+ */
+function loadSecret(fromEnv: string | undefined, dataDir: string): { secret: string; source: Environment['secretSource'] } {
+  if (fromEnv) {
+    if (fromEnv.length < 16) throw new ConfigError(['environment: MESA_SECRET: must be at least 16 characters']);
+    return { secret: fromEnv, source: 'env' };
+  }
+  const file = join(dataDir, 'secret.key');
+  if (existsSync(file)) return { secret: readFileSync(file, 'utf8').trim(), source: 'data-dir' };
+  mkdirSync(dataDir, { recursive: true });
+  const secret = randomBytes(32).toString('base64url');
+  writeFileSync(file, `${secret}\n`, { mode: 0o600, flag: 'wx' });
+  return { secret, source: 'generated' };
+}

@@ -1,0 +1,108 @@
+import { z } from 'zod';
+
+/** Schema of `config/*.yaml`. Durations stay strings here; `load-config.ts` resolves them. */
+
+const durationText = z.string().regex(/^\s*\d+(\.\d+)?\s*(m|min|h|d|bd)\s*$/i, 'expected a duration such as 15m, 4h, 2d or 3bd');
+const severityNumber = z.coerce.number().int().min(1).max(4);
+const levelNumber = z.coerce.number().int().min(1).max(3);
+const hhmmRange = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-4]):[0-5]\d$/, 'expected HH:MM-HH:MM');
+const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'expected YYYY-MM-DD');
+const email = z.string().email();
+
+const person = z.object({
+  name: z.string().min(1),
+  email: email.transform((s) => s.toLowerCase()),
+  phone: z.string().nullable().default(null),
+}).strict();
+
+const mailbox = z.object({
+  id: z.string().regex(/^[a-z][a-z0-9_-]*$/, 'lower-case identifier'),
+  address: email.transform((s) => s.toLowerCase()),
+  defaultSeverity: severityNumber,
+  defaultType: z.enum(['incidente', 'solicitud']),
+  defaultCategory: z.string().min(1),
+  folder: z.string().min(1).default('INBOX'),
+  processedFolder: z.string().min(1).nullable().default(null),
+  pollIntervalSeconds: z.number().int().min(1).max(3600).default(30),
+}).strict();
+
+const severity = z.object({
+  name: z.string().min(1),
+  clock: z.enum(['continuous', 'business']),
+  firstResponse: durationText,
+  resolution: durationText,
+  escalateAfter: z.record(z.string().regex(/^[12]$/, 'level 1 or 2'), durationText),
+  customerUpdateEvery: durationText.nullable(),
+  sms: z.boolean(),
+}).strict();
+
+const rule = z.object({
+  id: z.string().min(1),
+  words: z.array(z.string().min(1)).default([]),
+  patterns: z.array(z.string().min(1).refine((p) => {
+    try { new RegExp(p, 'iu'); return true; } catch { return false; }
+  }, 'invalid regular expression')).default([]),
+  mailboxes: z.array(z.string()).optional(),
+  weight: z.number().positive().default(1),
+  set: z.object({
+    severity: severityNumber.optional(),
+    type: z.enum(['incidente', 'solicitud']).optional(),
+    category: z.string().min(1).optional(),
+    level: levelNumber.optional(),
+  }).strict(),
+}).strict().refine((r) => r.words.length + r.patterns.length > 0, 'a rule needs words or patterns');
+
+export const configSchema = z.object({
+  desk: z.object({
+    name: z.string().min(1),
+    phone: z.string().min(1),
+    portalUrl: z.string().url(),
+    locale: z.enum(['es-MX', 'en']),
+    timeZone: z.string().min(1),
+    ticketPrefix: z.string().regex(/^[A-Z]{2,6}$/, 'two to six capital letters'),
+    messageIdDomain: z.string().regex(/^[a-z0-9.-]+\.[a-z]{2,}$/i, 'a domain name'),
+    loopHeader: z.string().regex(/^X-[A-Za-z0-9-]+$/, 'an X- header name'),
+    reopenWindowDays: z.number().int().min(0),
+  }).strict(),
+  mailboxes: z.array(mailbox).min(1),
+  businessHours: z.object({
+    timeZone: z.string().min(1),
+    weekly: z.object({
+      mon: z.array(hhmmRange).default([]), tue: z.array(hhmmRange).default([]),
+      wed: z.array(hhmmRange).default([]), thu: z.array(hhmmRange).default([]),
+      fri: z.array(hhmmRange).default([]), sat: z.array(hhmmRange).default([]),
+      sun: z.array(hhmmRange).default([]),
+    }).strict(),
+    holidayCountry: z.string().length(2).nullable(),
+    extraClosedDates: z.array(isoDate).default([]),
+    businessDayMinutes: z.number().int().min(1).max(1440),
+  }).strict(),
+  severities: z.object({ 1: severity, 2: severity, 3: severity, 4: severity }).strict(),
+  levels: z.object({
+    1: z.object({ name: z.string(), people: z.array(person) }).strict(),
+    2: z.object({ name: z.string(), people: z.array(person) }).strict(),
+    3: z.object({ name: z.string(), people: z.array(person) }).strict(),
+  }).strict(),
+  responsables: z.array(person).default([]),
+  classification: z.object({
+    minimumScore: z.number().min(0),
+    rules: z.array(rule),
+  }).strict(),
+  intake: z.object({
+    attachmentMaxBytes: z.number().int().min(0),
+    maxAttempts: z.number().int().min(1).max(100),
+    dropFolderPollSeconds: z.number().min(0.1).max(3600),
+  }).strict(),
+  outbound: z.object({
+    from: z.object({ name: z.string().min(1) }).strict(),
+    retry: z.object({
+      maxAttempts: z.number().int().min(1).max(100),
+      firstDelaySeconds: z.number().min(0),
+      maxDelaySeconds: z.number().min(1),
+    }).strict(),
+    autoReplyLimit: z.object({ count: z.number().int().min(1), windowMinutes: z.number().int().min(1) }).strict(),
+    followUpAckQuietMinutes: z.number().int().min(0),
+  }).strict(),
+}).strict();
+
+export type RawConfig = z.infer<typeof configSchema>;

@@ -1,0 +1,237 @@
+import type { InboundMail } from '../domain/mail.ts';
+import type { DeskPolicy } from '../domain/policy.ts';
+import { initialDeadlines, targetEtr } from '../domain/sla.ts';
+import { parseMail } from '../intake/email/parse-mail.ts';
+import type { Logger } from '../log.ts';
+import type { Store } from '../store/store.ts';
+import { analyzeEmail, mailboxFor, type EmailAnalysis, type PipelineContext } from './email-pipeline.ts';
+import type { CustomerMailer } from './customer-mailer.ts';
+import type { SlaClocks } from './sla-clocks.ts';
+
+/** Where a raw message came from; an IMAP origin also advances that mailbox's cursor. */
+export type IntakeOrigin =
+  | { kind: 'imap'; mailbox: string; uid: number; uidValidity: number }
+  | { kind: 'pipe' | 'drop' | 'retry'; mailbox: string | null };
+
+export type IntakeOutcome =
+  | { result: 'ticket_created'; ticketKey: string; acknowledged: boolean }
+  | { result: 'follow_up'; ticketKey: string; reopened: boolean; acknowledged: boolean }
+  | { result: 'automatic_recorded'; kind: string; ticketKey: string | null }
+  | { result: 'bounce_recorded'; ticketKey: string | null; hard: boolean }
+  | { result: 'duplicate'; messageId: string }
+  | { result: 'quarantined'; quarantineId: number; reason: string };
+
+export interface EmailIntakeDeps {
+  store: Store;
+  policy: DeskPolicy;
+  pipeline: PipelineContext;
+  clocks: SlaClocks;
+  mailer: CustomerMailer;
+  log: Logger;
+  /** Called after a commit that queued outbound messages. */
+  onOutbox?: () => void;
+}
+
+/**
+ * The desk's door for email: a raw message in, exactly one committed outcome out.
+ *
+ * Order of work, and why: the raw source is stored first (content-addressed, so re-storing is
+ * free) so that whatever happens next, quarantine can point at it. Parsing is async
+ * (mailparser); everything after it runs synchronously inside ONE immediate transaction —
+ * dedupe check, analysis, rows, events, outbox and the mailbox cursor — so a crash at any point
+ * either leaves no trace or the whole outcome, and a re-read finds the Message-ID and stops.
+ */
+export class EmailIntake {
+  constructor(private readonly deps: EmailIntakeDeps) {}
+
+  get pipelineContext(): PipelineContext {
+    return this.deps.pipeline;
+  }
+
+  async receive(raw: Buffer, origin: IntakeOrigin, now: Date): Promise<IntakeOutcome> {
+    const { store, policy, log } = this.deps;
+    const rawSha = store.blobs.put(raw);
+    let mail: InboundMail;
+    try {
+      mail = await parseMail(raw, policy.desk.messageIdDomain);
+    } catch (err) {
+      return this.fail(rawSha, origin, now, 'parse_failed', err, true);
+    }
+    try {
+      const outcome = store.transaction(() => {
+        if (store.messages.inboundExists(mail.messageId)) {
+          this.advanceCursor(origin, now);
+          return { result: 'duplicate', messageId: mail.messageId } as IntakeOutcome;
+        }
+        const mailbox = mailboxFor(mail, policy, origin.mailbox);
+        const analysis = analyzeEmail(mail, mailbox, this.deps.pipeline, now);
+        const result = this.commit(analysis, rawSha, origin, now);
+        store.intake.clearFailures(rawSha);
+        this.advanceCursor(origin, now);
+        return result;
+      });
+      log.info({ event: 'intake.processed', origin: origin.kind, mailbox: origin.mailbox, rawSha, ...outcome }, 'mensaje procesado');
+      if (outcome.result === 'ticket_created' || outcome.result === 'follow_up') this.deps.onOutbox?.();
+      return outcome;
+    } catch (err) {
+      if (isTransient(err)) throw err;
+      return this.fail(rawSha, origin, now, 'processing_failed', err, false);
+    }
+  }
+
+  /**
+   * A failure is retried (by the caller re-delivering) until `maxAttempts`; then, or at once for
+   * a message that cannot even be parsed, it is quarantined and the cursor moves past it.
+   */
+  private fail(rawSha: string, origin: IntakeOrigin, now: Date, reason: string, err: unknown, final: boolean): IntakeOutcome {
+    const { store, policy, log } = this.deps;
+    const detail = describeError(err);
+    const attempts = store.transaction(() => store.intake.recordFailure(rawSha, detail, now.getTime()));
+    if (!final && attempts < policy.intake.maxAttempts) {
+      log.warn({ event: 'intake.failed', rawSha, attempts, reason, error: detail }, 'fallo al procesar; se reintentará');
+      throw new IntakeRetryLater(`${reason}: ${detail}`);
+    }
+    const quarantineId = store.transaction(() => {
+      const id = store.intake.quarantine({ origin: origin.kind, mailbox: origin.mailbox, rawSha, reason, detail }, now.getTime());
+      this.advanceCursor(origin, now);
+      return id;
+    });
+    log.error({ event: 'intake.quarantined', rawSha, quarantineId, reason, error: detail }, 'mensaje en cuarentena');
+    return { result: 'quarantined', quarantineId, reason };
+  }
+
+  private advanceCursor(origin: IntakeOrigin, now: Date): void {
+    if (origin.kind === 'imap') this.deps.store.intake.advanceCursor(origin.mailbox, origin.uidValidity, origin.uid, now.getTime());
+  }
+
+  private commit(a: EmailAnalysis, rawSha: string, origin: IntakeOrigin, now: Date): IntakeOutcome {
+    const { store } = this.deps;
+    const t = now.getTime();
+    const d = a.decision;
+    const base = {
+      direction: 'in' as const, channel: 'email' as const, mailbox: a.mailbox.id, messageId: a.mail.messageId,
+      fromAddress: a.mail.from?.address ?? null, to: [...a.mail.to, ...a.mail.cc].map((x) => x.address),
+      subject: a.mail.subject, visibleText: a.visible.text, bodyText: a.mail.text, rawSha256: rawSha,
+    };
+    switch (d.kind) {
+      case 'quarantine': {
+        const quarantineId = store.intake.quarantine({ origin: origin.kind, mailbox: a.mailbox.id, rawSha, reason: d.reason, detail: 'message has no usable From address' }, t);
+        // Recorded so that a re-read is a duplicate and not a second quarantine entry.
+        this.storeMessage({ ...base, ticketId: null, author: 'system', automaticKind: null, automaticReason: d.reason }, a, t);
+        return { result: 'quarantined', quarantineId, reason: d.reason };
+      }
+      case 'bounce': {
+        const b = d.bounce;
+        this.storeMessage({ ...base, ticketId: d.ticketId, author: 'bounce', automaticKind: 'bounce', automaticReason: a.automatic.reason }, a, t);
+        const bounced = b.originalMessageId ? store.outbox.byMessageId(b.originalMessageId) : undefined;
+        if (bounced) store.outbox.markBounced(bounced.id, `${b.status ?? ''} ${b.diagnostic ?? ''}`.trim().slice(0, 500));
+        const recipient = b.recipient ?? bounced?.recipient ?? null;
+        if (b.hard && recipient) store.intake.suppress(recipient, 'hard_bounce', b.status, a.mail.messageId, t);
+        if (d.ticketId !== null) {
+          store.tickets.event(d.ticketId, t, 'system', 'delivery_failed', { recipient, status: b.status, hard: b.hard, bouncedMessageId: b.originalMessageId }, b.hard ? 'rebote permanente' : 'rebote temporal');
+        }
+        return { result: 'bounce_recorded', ticketKey: d.ticketId === null ? null : (store.tickets.byId(d.ticketId)?.key ?? null), hard: b.hard };
+      }
+      case 'record_automatic': {
+        this.storeMessage({ ...base, ticketId: d.ticketId, author: 'automatic', automaticKind: d.verdict.kind, automaticReason: d.verdict.reason }, a, t);
+        if (d.ticketId !== null) store.tickets.event(d.ticketId, t, 'system', 'automatic_mail_recorded', { kind: d.verdict.kind, messageId: a.mail.messageId }, d.verdict.reason);
+        return { result: 'automatic_recorded', kind: d.verdict.kind, ticketKey: d.ticketId === null ? null : (store.tickets.byId(d.ticketId)?.key ?? null) };
+      }
+      case 'new_ticket':
+        return this.createTicket(a, base, d, now);
+      case 'follow_up': {
+        const ticketId = d.ticket.ticketId;
+        this.storeMessage({ ...base, ticketId, author: 'customer', automaticKind: null, automaticReason: null }, a, t);
+        store.tickets.event(ticketId, t, `customer:${a.mail.from?.address ?? ''}`, 'customer_message', { messageId: a.mail.messageId, via: a.thread.ticket ? (a.thread as { via: string }).via : null });
+        if (d.reopen) {
+          store.tickets.setState(ticketId, 'en_atencion', t, { resolvedAt: null });
+          store.tickets.event(ticketId, t, 'system', 'reopened', { from: 'resuelto', to: 'en_atencion' }, 'respuesta del cliente dentro de la ventana de reapertura');
+        } else {
+          store.tickets.touch(ticketId, t);
+        }
+        const ticket = store.tickets.byId(ticketId);
+        let acknowledged = false;
+        if (ticket && d.ack.send) {
+          this.deps.mailer.queueCustomerEmail({ ticket, moment: d.ack.moment, inReplyTo: a.mail, mailbox: a.mailbox, now });
+          acknowledged = true;
+        } else if (!d.ack.send) {
+          store.tickets.event(ticketId, t, 'system', 'ack_skipped', { reason: d.ack.reason });
+        }
+        return { result: 'follow_up', ticketKey: d.ticket.key, reopened: d.reopen, acknowledged };
+      }
+    }
+  }
+
+  private createTicket(a: EmailAnalysis, base: Omit<Parameters<Store['messages']['insert']>[0], 'ticketId' | 'author' | 'automaticKind' | 'automaticReason'>, d: Extract<EmailAnalysis['decision'], { kind: 'new_ticket' }>, now: Date): IntakeOutcome {
+    const { store, policy, clocks } = this.deps;
+    const t = now.getTime();
+    const from = a.mail.from as NonNullable<InboundMail['from']>;
+    const contact = store.tickets.contactForEmail(from.address, from.name, t);
+    const c = a.classification;
+    const sev = policy.severities[c.severity];
+    const clock = clocks.forSeverity(c.severity);
+    const deadlines = initialDeadlines(sev, clock, now);
+    const etr = targetEtr(sev, clock, now);
+    const ours = new Set(policy.mailboxes.map((m) => m.address));
+    const cc = [...a.mail.to, ...a.mail.cc].map((x) => x.address).filter((x) => !ours.has(x.replace(/\+[^@]*@/, '@')) && x !== from.address);
+    const { id, key } = store.tickets.create({
+      channel: 'email', mailbox: a.mailbox.id, contactId: contact.id,
+      subject: a.mail.subject || '(sin asunto)',
+      description: a.visible.text || a.mail.text,
+      severity: c.severity, type: c.type, category: c.category, level: c.level,
+      customerChannel: 'email', cc,
+      classification: c,
+      etrAt: etr.at.getTime(),
+      firstResponseDueAt: deadlines.firstResponseDueAt.getTime(),
+      nextEscalationDueAt: deadlines.nextEscalationDueAt?.getTime() ?? null,
+      nextUpdateDueAt: deadlines.nextUpdateDueAt?.getTime() ?? null,
+      resolutionDueAt: deadlines.resolutionDueAt.getTime(),
+      reopenedFromId: d.previous?.ticketId ?? null,
+    }, t);
+    this.storeMessage({ ...base, ticketId: id, author: 'customer', automaticKind: null, automaticReason: null }, a, t);
+    store.tickets.event(id, t, `customer:${from.address}`, 'created', {
+      channel: 'email', mailbox: a.mailbox.id, messageId: a.mail.messageId, severity: c.severity, type: c.type, category: c.category, level: c.level,
+      ...(d.previous ? { previousTicket: d.previous.key } : {}),
+      ...(a.thread.ticket === null && a.thread.ignoredSubjectTag ? { ignoredSubjectTag: a.thread.ignoredSubjectTag } : {}),
+    }, `clasificación: severidad ${c.decidedBy.severity}`);
+    store.tickets.recordEtr(id, t, etr.at.getTime(), etr.source, etr.reason);
+    if (d.previous) store.tickets.event(d.previous.ticketId, t, 'system', 'follow_up_ticket_opened', { newTicket: key }, 'mensaje del cliente después del cierre');
+    const ticket = store.tickets.byId(id);
+    let acknowledged = false;
+    if (ticket && d.ack.send) {
+      const afterHours = sev.clock === 'business' && !clocks.business.isOpen(now);
+      this.deps.mailer.queueCustomerEmail({ ticket, moment: afterHours ? 'ack-after-hours' : 'ack', inReplyTo: a.mail, mailbox: a.mailbox, now });
+      acknowledged = true;
+    } else if (!d.ack.send) {
+      store.tickets.event(id, t, 'system', 'ack_skipped', { reason: d.ack.reason });
+    }
+    return { result: 'ticket_created', ticketKey: key, acknowledged };
+  }
+
+  /** The message row and its attachments (content kept up to the configured size). */
+  private storeMessage(m: Parameters<Store['messages']['insert']>[0], a: EmailAnalysis, t: number): void {
+    const { store, policy } = this.deps;
+    const rowId = store.messages.insert(m, t);
+    for (const att of a.mail.attachments) {
+      if (att.related) continue;
+      const keep = att.size <= policy.intake.attachmentMaxBytes;
+      store.messages.addAttachment(rowId, { filename: att.filename, contentType: att.contentType, size: att.size, sha256: keep ? store.blobs.put(att.content) : null });
+    }
+  }
+}
+
+/** Thrown when a message failed but should be offered again later (not yet quarantined). */
+export class IntakeRetryLater extends Error {
+  readonly code = 'MESA_INTAKE_RETRY';
+}
+
+/** Lock contention and I/O trouble are the environment's fault, not the message's. */
+function isTransient(err: unknown): boolean {
+  const code = (err as { code?: string }).code ?? '';
+  return code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED' || code === 'SQLITE_IOERR' || code === 'SQLITE_FULL' || /^E[A-Z]+$/.test(code);
+}
+
+function describeError(err: unknown): string {
+  const e = err as { name?: string; message?: string; code?: string };
+  return `${e.code ?? e.name ?? 'Error'}: ${(e.message ?? String(err)).split('\n')[0]?.slice(0, 300)}`;
+}

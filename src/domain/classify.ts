@@ -1,0 +1,105 @@
+import type { ClassificationRule, Level, MailboxPolicy, Severity, TicketType } from './policy.ts';
+import { normalizeForMatching } from './text-normalize.ts';
+
+/**
+ * Step 6: severity, type, category and level from the configured rules.
+ *
+ * Every rule that matches (any of its words on word boundaries, or any pattern) adds its weight
+ * once — repeating a word ten times does not make a ticket more urgent — to each value it sets.
+ * Per dimension the highest total wins; a severity tie goes to the more severe value because
+ * under-classifying an outage costs more than over-classifying a question. Dimensions no rule
+ * decides come from the mailbox the mail arrived at. The rules that fired are kept as reasons.
+ */
+
+export interface ClassificationInput {
+  subject: string;
+  text: string;
+  mailbox: Pick<MailboxPolicy, 'id' | 'defaultSeverity' | 'defaultType' | 'defaultCategory'>;
+  /** Explicit hint from the channel (an IVR choice, the web form's urgency). */
+  severityHint?: { severity: Severity; reason: string };
+}
+
+export interface ClassificationReason {
+  rule: string;
+  weight: number;
+  matched: string[];
+  sets: ClassificationRule['set'];
+}
+
+export interface Classification {
+  severity: Severity;
+  type: TicketType;
+  category: string;
+  level: Level;
+  reasons: ClassificationReason[];
+  /** Where each dimension came from, for `mesa explain`. */
+  decidedBy: { severity: string; type: string; category: string; level: string };
+}
+
+export function classify(input: ClassificationInput, rules: ClassificationRule[], minimumScore: number): Classification {
+  const normalized = normalizeForMatching(`${input.subject}\n${input.text}`);
+  const raw = `${input.subject}\n${input.text}`;
+  const reasons: ClassificationReason[] = [];
+  for (const rule of rules) {
+    if (rule.mailboxes && !rule.mailboxes.includes(input.mailbox.id)) continue;
+    const matched = [
+      ...rule.words.filter((w) => wordRegex(w).test(normalized)),
+      ...rule.patterns.filter((p) => p.test(raw)).map((p) => `/${p.source}/`),
+    ];
+    if (matched.length > 0) reasons.push({ rule: rule.id, weight: rule.weight, matched, sets: rule.set });
+  }
+  const pick = <T extends string | number>(dim: keyof ClassificationRule['set'], better: (a: T, b: T) => boolean): { value: T; score: number; rules: string[] } | null => {
+    const totals = new Map<T, { score: number; rules: string[] }>();
+    for (const r of reasons) {
+      const v = r.sets[dim] as T | undefined;
+      if (v === undefined) continue;
+      const t = totals.get(v) ?? { score: 0, rules: [] };
+      t.score += r.weight;
+      t.rules.push(r.rule);
+      totals.set(v, t);
+    }
+    let best: { value: T; score: number; rules: string[] } | null = null;
+    for (const [value, t] of totals) {
+      if (!best || t.score > best.score || (t.score === best.score && better(value, best.value))) best = { value, ...t };
+    }
+    return best && best.score >= minimumScore ? best : null;
+  };
+  const sev = pick<Severity>('severity', (a, b) => a < b);
+  const type = pick<TicketType>('type', () => false);
+  const category = pick<string>('category', () => false);
+  const level = pick<Level>('level', (a, b) => a > b);
+  const mb = `mailbox ${input.mailbox.id} default`;
+  let severity: Severity = sev?.value ?? input.mailbox.defaultSeverity;
+  let severityBy = sev ? `rules ${sev.rules.join(', ')} (score ${sev.score})` : mb;
+  // A channel hint (the customer's own choice) can raise the severity, never lower it below
+  // what the text shows: customers under-report less often than rules under-match.
+  if (input.severityHint && input.severityHint.severity < severity) {
+    severity = input.severityHint.severity;
+    severityBy = input.severityHint.reason;
+  }
+  return {
+    severity,
+    type: type?.value ?? input.mailbox.defaultType,
+    category: category?.value ?? input.mailbox.defaultCategory,
+    level: level?.value ?? 1,
+    reasons,
+    decidedBy: {
+      severity: severityBy,
+      type: type ? `rules ${type.rules.join(', ')}` : mb,
+      category: category ? `rules ${category.rules.join(', ')}` : mb,
+      level: level ? `rules ${level.rules.join(', ')}` : 'level 1 makes first contact',
+    },
+  };
+}
+
+const wordRegexCache = new Map<string, RegExp>();
+
+function wordRegex(word: string): RegExp {
+  let re = wordRegexCache.get(word);
+  if (!re) {
+    const escaped = word.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/ /g, '\\s+');
+    re = new RegExp(`(?<![\\p{L}\\p{N}])${escaped}(?![\\p{L}\\p{N}])`, 'u');
+    wordRegexCache.set(word, re);
+  }
+  return re;
+}

@@ -1,0 +1,79 @@
+/**
+ * The desk's policy as the domain sees it: configuration resolved into plain, typed values
+ * (durations in minutes). Built once at start by `config/load-config.ts` and frozen.
+ */
+
+export type Severity = 1 | 2 | 3 | 4;
+export type Level = 1 | 2 | 3;
+export type TicketType = 'incidente' | 'solicitud';
+export type ClockKind = 'continuous' | 'business';
+export type Locale = 'es-MX' | 'en';
+
+export interface SeverityPolicy {
+  id: Severity;
+  name: string;
+  clock: ClockKind;
+  firstResponseMinutes: number;
+  resolutionMinutes: number;
+  /** Minutes a level may hold the ticket before it escalates (levels 1 and 2). */
+  escalateAfterMinutes: Partial<Record<Level, number>>;
+  customerUpdateMinutes: number | null;
+  sms: boolean;
+}
+
+export interface Person { name: string; email: string; phone: string | null }
+
+export interface MailboxPolicy {
+  id: string;
+  address: string;
+  defaultSeverity: Severity;
+  defaultType: TicketType;
+  defaultCategory: string;
+  folder: string;
+  processedFolder: string | null;
+  pollIntervalSeconds: number;
+}
+
+export interface ClassificationRule {
+  id: string;
+  /** Normalised (lower-case, no accents) words and phrases. */
+  words: string[];
+  patterns: RegExp[];
+  mailboxes: string[] | null;
+  weight: number;
+  set: { severity?: Severity; type?: TicketType; category?: string; level?: Level };
+}
+
+export interface DeskPolicy {
+  desk: {
+    name: string;
+    phone: string;
+    portalUrl: string;
+    locale: Locale;
+    timeZone: string;
+    ticketPrefix: string;
+    messageIdDomain: string;
+    loopHeader: string;
+    reopenWindowDays: number;
+  };
+  mailboxes: MailboxPolicy[];
+  businessHours: {
+    timeZone: string;
+    /** ISO weekday 1 = Monday … 7 = Sunday → open intervals. */
+    weeklyHours: Record<number, Array<{ start: string; end: string }>>;
+    holidayCountry: string | null;
+    extraClosedDates: string[];
+    businessDayMinutes: number;
+  };
+  severities: Record<Severity, SeverityPolicy>;
+  levels: Record<Level, { name: string; people: Person[] }>;
+  responsables: Person[];
+  classification: { minimumScore: number; rules: ClassificationRule[] };
+  intake: { attachmentMaxBytes: number; maxAttempts: number; dropFolderPollSeconds: number };
+  outbound: {
+    fromName: string;
+    retry: { maxAttempts: number; firstDelaySeconds: number; maxDelaySeconds: number };
+    autoReplyLimit: { count: number; windowMinutes: number };
+    followUpAckQuietMinutes: number;
+  };
+}

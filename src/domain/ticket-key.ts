@@ -1,0 +1,16 @@
+/** Ticket keys: `MDA-000123` (prefix from config, at least six digits). */
+
+export function formatTicketKey(prefix: string, id: number): string {
+  return `${prefix}-${String(id).padStart(6, '0')}`;
+}
+
+export function parseTicketKey(prefix: string, key: string): number | null {
+  const m = new RegExp(`^${prefix}-(\\d{6,})$`, 'i').exec(key.trim());
+  return m ? Number(m[1]) : null;
+}
+
+/** Every `[MDA-000123]` tag in a subject, normalised to upper case, in order, without repeats. */
+export function subjectTags(prefix: string, subject: string): string[] {
+  const found = [...subject.matchAll(new RegExp(`\\[\\s*(${prefix}-\\d{6,})\\s*\\]`, 'gi'))].map((m) => (m[1] as string).toUpperCase());
+  return [...new Set(found)];
+}

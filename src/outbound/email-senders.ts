@@ -1,0 +1,94 @@
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import nodemailer, { type Transporter } from 'nodemailer';
+import { toMailOptions, type OutgoingEmail } from './outgoing-email.ts';
+
+/** Thrown by a sender; `permanent` failures are not retried. */
+export class SendError extends Error {
+  constructor(message: string, readonly permanent: boolean, readonly responseCode: number | null = null) {
+    super(message);
+  }
+}
+
+export interface EmailSender {
+  readonly kind: string;
+  send(email: OutgoingEmail): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface SmtpSettings {
+  host: string;
+  port: number;
+  secure: boolean;
+  user: string | null;
+  password: string | null;
+  /** Tests use a low greeting timeout; defaults suit real servers. */
+  connectionTimeoutMs?: number;
+}
+
+/**
+ * SMTP through nodemailer's pool (one connection reused for many messages).
+ * A 5xx reply is final (RFC 5321: permanent negative completion); a 4xx reply, a refused or
+ * dropped connection or a timeout is transient and retried by the dispatcher.
+ */
+export class SmtpSender implements EmailSender {
+  readonly kind = 'smtp';
+  private readonly transport: Transporter;
+
+  constructor(s: SmtpSettings) {
+    this.transport = nodemailer.createTransport({
+      pool: true,
+      maxConnections: 2,
+      maxMessages: Infinity,
+      host: s.host,
+      port: s.port,
+      secure: s.secure,
+      ...(s.user ? { auth: { user: s.user, pass: s.password ?? '' } } : {}),
+      connectionTimeout: s.connectionTimeoutMs ?? 30_000,
+      greetingTimeout: s.connectionTimeoutMs ?? 30_000,
+      socketTimeout: 60_000,
+      // Loopback test servers have no certificate; real ones are verified unless secure is off.
+      tls: { rejectUnauthorized: s.secure },
+      logger: false,
+    });
+  }
+
+  async send(email: OutgoingEmail): Promise<void> {
+    try {
+      await this.transport.sendMail(toMailOptions(email));
+    } catch (err) {
+      const e = err as { responseCode?: number; code?: string; message?: string };
+      const code = typeof e.responseCode === 'number' ? e.responseCode : null;
+      const permanent = code !== null && code >= 500 && code < 600;
+      // The server's text may quote the recipient; keep the code and a short message only.
+      throw new SendError(`${e.code ?? 'ESEND'} ${code ?? ''} ${(e.message ?? '').slice(0, 200)}`.trim(), permanent, code);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.transport.close();
+  }
+}
+
+/**
+ * The embedded default: every message is written as a real `.eml` file under `data/outbox/`,
+ * so a newcomer sees exactly what would be sent.
+ */
+export class FileSender implements EmailSender {
+  readonly kind = 'file';
+  private readonly transport = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
+
+  constructor(private readonly dir: string) {
+    mkdirSync(dir, { recursive: true });
+  }
+
+  async send(email: OutgoingEmail): Promise<void> {
+    const info = (await this.transport.sendMail(toMailOptions(email))) as unknown as { message: Buffer };
+    const safeId = email.messageId.replace(/[^A-Za-z0-9._-]/g, '_');
+    const file = join(this.dir, `${safeId}.eml`);
+    writeFileSync(`${file}.tmp`, info.message);
+    renameSync(`${file}.tmp`, file);
+  }
+
+  async close(): Promise<void> {}
+}

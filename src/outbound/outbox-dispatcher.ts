@@ -1,0 +1,108 @@
+import type { Logger } from '../log.ts';
+import type { OutboxRow } from '../store/outbox-repo.ts';
+import type { Store } from '../store/store.ts';
+import { SendError, type EmailSender } from './email-senders.ts';
+import type { OutgoingEmail } from './outgoing-email.ts';
+
+export interface DispatcherOptions {
+  maxAttempts: number;
+  firstDelaySeconds: number;
+  maxDelaySeconds: number;
+  /** How long a claimed row is ours before another dispatcher may take it (crash recovery). */
+  leaseSeconds?: number;
+  batchSize?: number;
+  /** Fallback wake-up while idle. */
+  idlePollMs?: number;
+}
+
+/**
+ * Delivers what the outbox holds. Rows are claimed with a lease in a short transaction, sent
+ * outside any transaction, and settled in another: sent; retried with exponential backoff on a
+ * transient failure; failed — kept, visible in `mesa outbox` and logged — on a permanent one or
+ * when attempts run out. Nothing is ever dropped.
+ */
+export class OutboxDispatcher {
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+  private again = false;
+  private stopped = true;
+  private readonly opts: Required<DispatcherOptions>;
+
+  constructor(private readonly store: Store, private readonly email: EmailSender, private readonly log: Logger, private readonly clock: () => Date, opts: DispatcherOptions) {
+    this.opts = { leaseSeconds: 300, batchSize: 50, idlePollMs: 5_000, ...opts };
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.kick();
+  }
+
+  /** Asks for a pass soon (after a commit that queued something). */
+  kick(): void {
+    if (this.stopped) return;
+    if (this.running) { this.again = true; return; }
+    this.running = this.runPasses().finally(() => {
+      this.running = null;
+      this.schedule();
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.running;
+    await this.email.close();
+  }
+
+  /** Sends everything due now; resolves when nothing due is left (for tests and the CLI). */
+  async drain(): Promise<void> {
+    await this.running;
+    await this.runPasses();
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    if (this.timer) clearTimeout(this.timer);
+    const next = this.store.outbox.nextDueAt();
+    const wait = next === null ? this.opts.idlePollMs : Math.min(this.opts.idlePollMs, Math.max(0, next - this.clock().getTime()));
+    this.timer = setTimeout(() => this.kick(), wait);
+    this.timer.unref();
+  }
+
+  private async runPasses(): Promise<void> {
+    do {
+      this.again = false;
+      while (await this.pass() > 0) { /* keep going while there is work */ }
+    } while (this.again && !this.stopped);
+  }
+
+  /** One batch: returns how many rows it handled. */
+  private async pass(): Promise<number> {
+    const now = this.clock().getTime();
+    const rows = this.store.transaction(() => this.store.outbox.claimDue(now, this.opts.batchSize, this.opts.leaseSeconds * 1000));
+    await Promise.all(rows.map((row) => this.deliver(row)));
+    return rows.length;
+  }
+
+  private async deliver(row: OutboxRow): Promise<void> {
+    const payload = JSON.parse(row.payload_json) as OutgoingEmail;
+    try {
+      if (row.channel !== 'email') throw new SendError(`no sender for channel ${row.channel}`, true);
+      await this.email.send(payload);
+      this.store.outbox.markSent(row.id, this.clock().getTime());
+      this.log.info({ event: 'outbox.sent', outboxId: row.id, moment: row.moment, ticketId: row.ticket_id, attempts: row.attempts, sender: this.email.kind }, 'mensaje enviado');
+    } catch (err) {
+      const e = err instanceof SendError ? err : new SendError((err as Error).message ?? String(err), false);
+      const exhausted = row.attempts >= this.opts.maxAttempts;
+      if (e.permanent || exhausted) {
+        this.store.outbox.markFailed(row.id, e.message);
+        this.log.error({ event: 'outbox.failed', outboxId: row.id, moment: row.moment, ticketId: row.ticket_id, attempts: row.attempts, permanent: e.permanent, error: e.message }, 'envío fallido definitivamente');
+      } else {
+        const delay = Math.min(this.opts.maxDelaySeconds, this.opts.firstDelaySeconds * 2 ** (row.attempts - 1));
+        this.store.outbox.scheduleRetry(row.id, this.clock().getTime() + delay * 1000, e.message);
+        this.log.warn({ event: 'outbox.retry', outboxId: row.id, attempts: row.attempts, delaySeconds: delay, error: e.message }, 'envío reintentará');
+      }
+    }
+  }
+}

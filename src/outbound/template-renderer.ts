@@ -1,0 +1,87 @@
+import Handlebars from 'handlebars';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Locale } from '../domain/policy.ts';
+
+/**
+ * The desk's message templates: `templates/<locale>/<moment>/{subject,text,html,sms}.hbs` and
+ * shared `templates/<locale>/partials/*.hbs`. Loaded and compiled once at start, so a broken
+ * template stops the start instead of a message.
+ *
+ * Escaping: `html.hbs` escapes every `{{value}}` (Handlebars' default); subject, text and SMS are
+ * plain text and are compiled without HTML escaping, and subjects lose line breaks so a
+ * customer's subject cannot inject headers.
+ */
+
+export type TemplatePart = 'subject' | 'text' | 'html' | 'sms';
+const PARTS: TemplatePart[] = ['subject', 'text', 'html', 'sms'];
+
+export interface RenderedMessage { subject: string; text: string; html: string | null; sms: string | null }
+
+type Compiled = Partial<Record<TemplatePart, Handlebars.TemplateDelegate>>;
+
+export class TemplateRenderer {
+  private readonly compiled = new Map<string, Compiled>();
+  private readonly engines = new Map<Locale, { text: typeof Handlebars; html: typeof Handlebars }>();
+
+  constructor(private readonly dir: string) {
+    for (const locale of readdirSync(dir) as Locale[]) {
+      const base = join(dir, locale);
+      const text = Handlebars.create();
+      const html = Handlebars.create();
+      const partialsDir = join(base, 'partials');
+      if (existsSync(partialsDir)) {
+        for (const f of readdirSync(partialsDir).filter((n) => n.endsWith('.hbs'))) {
+          const name = f.slice(0, -4);
+          const source = readFileSync(join(partialsDir, f), 'utf8');
+          (name.endsWith('-html') ? html : text).registerPartial(name, source);
+        }
+      }
+      this.engines.set(locale, { text, html });
+      for (const moment of readdirSync(base).filter((n) => n !== 'partials')) {
+        const entry: Compiled = {};
+        for (const part of PARTS) {
+          const file = join(base, moment, `${part}.hbs`);
+          if (!existsSync(file)) continue;
+          const source = readFileSync(file, 'utf8');
+          try {
+            entry[part] = part === 'html'
+              ? html.compile(source, { strict: false })
+              : text.compile(source, { noEscape: true });
+            // Compile eagerly: Handlebars compiles lazily on first call otherwise.
+            entry[part]?.({});
+          } catch (err) {
+            throw new Error(`template ${join(locale, moment, `${part}.hbs`)}: ${(err as Error).message}`);
+          }
+        }
+        if (!entry.subject && !entry.sms) throw new Error(`template ${join(locale, moment)}: needs subject.hbs (email) or sms.hbs`);
+        if (entry.subject && !entry.text) throw new Error(`template ${join(locale, moment)}: has subject.hbs but no text.hbs`);
+        this.compiled.set(`${locale}/${moment}`, entry);
+      }
+    }
+  }
+
+  has(locale: Locale, moment: string): boolean {
+    return this.compiled.has(`${locale}/${moment}`);
+  }
+
+  moments(locale: Locale): string[] {
+    return [...this.compiled.keys()].filter((k) => k.startsWith(`${locale}/`)).map((k) => k.slice(locale.length + 1)).sort();
+  }
+
+  locales(): Locale[] {
+    return [...this.engines.keys()];
+  }
+
+  /** Falls back to es-MX when the locale lacks the moment. */
+  render(locale: Locale, moment: string, context: object): RenderedMessage {
+    const entry = this.compiled.get(`${locale}/${moment}`) ?? this.compiled.get(`es-MX/${moment}`);
+    if (!entry) throw new Error(`no template for moment "${moment}"`);
+    return {
+      subject: entry.subject ? entry.subject(context).replace(/\s*[\r\n]+\s*/g, ' ').trim() : '',
+      text: entry.text ? entry.text(context).replace(/\n{3,}/g, '\n\n').trimEnd() + '\n' : '',
+      html: entry.html ? entry.html(context) : null,
+      sms: entry.sms ? entry.sms(context).replace(/\s+/g, ' ').trim() : null,
+    };
+  }
+}

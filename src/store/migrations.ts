@@ -1,0 +1,163 @@
+/**
+ * Versioned schema. Each entry runs once, in order, inside a transaction; `PRAGMA user_version`
+ * records how far a database has come. Never edit a shipped migration: add the next one.
+ *
+ * Times are stored as integer milliseconds since the epoch (UTC): they sort and index well and
+ * never carry a zone.
+ */
+export const MIGRATIONS: string[] = [
+  /* 1: the email channel's foundation */ `
+  CREATE TABLE contacts (
+    id INTEGER PRIMARY KEY,
+    email TEXT UNIQUE,
+    phone TEXT UNIQUE,
+    name TEXT NOT NULL DEFAULT '',
+    organisation TEXT,
+    created_at INTEGER NOT NULL
+  );
+
+  CREATE TABLE tickets (
+    id INTEGER PRIMARY KEY,
+    key TEXT UNIQUE,
+    channel TEXT NOT NULL CHECK (channel IN ('email','phone','web')),
+    mailbox TEXT,
+    contact_id INTEGER NOT NULL REFERENCES contacts(id),
+    subject TEXT NOT NULL,
+    description TEXT NOT NULL,
+    severity INTEGER NOT NULL CHECK (severity BETWEEN 1 AND 4),
+    type TEXT NOT NULL CHECK (type IN ('incidente','solicitud')),
+    category TEXT NOT NULL,
+    level INTEGER NOT NULL CHECK (level BETWEEN 1 AND 3),
+    state TEXT NOT NULL CHECK (state IN ('nuevo','en_atencion','esperando_cliente','resuelto','cerrado')),
+    customer_channel TEXT NOT NULL CHECK (customer_channel IN ('email','sms')),
+    cc_json TEXT NOT NULL DEFAULT '[]',
+    classification_json TEXT NOT NULL,
+    etr_at INTEGER NOT NULL,
+    first_response_due_at INTEGER,
+    next_escalation_due_at INTEGER,
+    next_update_due_at INTEGER,
+    resolution_due_at INTEGER,
+    reopened_from_id INTEGER REFERENCES tickets(id),
+    resolved_at INTEGER,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  );
+  CREATE INDEX tickets_contact ON tickets(contact_id, state);
+  CREATE INDEX tickets_state ON tickets(state, created_at);
+
+  CREATE TABLE messages (
+    id INTEGER PRIMARY KEY,
+    ticket_id INTEGER REFERENCES tickets(id),
+    direction TEXT NOT NULL CHECK (direction IN ('in','out')),
+    channel TEXT NOT NULL,
+    mailbox TEXT,
+    message_id TEXT NOT NULL,
+    from_address TEXT,
+    to_json TEXT NOT NULL DEFAULT '[]',
+    subject TEXT NOT NULL DEFAULT '',
+    -- customer | agent | automatic | bounce | system
+    author TEXT NOT NULL,
+    automatic_kind TEXT,
+    automatic_reason TEXT,
+    visible_text TEXT,
+    body_text TEXT,
+    raw_sha256 TEXT,
+    created_at INTEGER NOT NULL
+  );
+  -- A Message-ID is processed once per direction: a re-read of the same mail is harmless.
+  CREATE UNIQUE INDEX messages_message_id ON messages(message_id, direction);
+  CREATE INDEX messages_ticket ON messages(ticket_id, created_at);
+
+  CREATE TABLE attachments (
+    id INTEGER PRIMARY KEY,
+    message_row_id INTEGER NOT NULL REFERENCES messages(id),
+    filename TEXT,
+    content_type TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    sha256 TEXT,
+    stored INTEGER NOT NULL
+  );
+  CREATE INDEX attachments_message ON attachments(message_row_id);
+
+  -- The ticket's history: append-only.
+  CREATE TABLE events (
+    id INTEGER PRIMARY KEY,
+    ticket_id INTEGER NOT NULL REFERENCES tickets(id),
+    at INTEGER NOT NULL,
+    actor TEXT NOT NULL,
+    type TEXT NOT NULL,
+    data_json TEXT NOT NULL DEFAULT '{}',
+    reason TEXT
+  );
+  CREATE INDEX events_ticket ON events(ticket_id, id);
+  CREATE TRIGGER events_append_only_update BEFORE UPDATE ON events BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+  CREATE TRIGGER events_append_only_delete BEFORE DELETE ON events BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+
+  CREATE TABLE etr_history (
+    id INTEGER PRIMARY KEY,
+    ticket_id INTEGER NOT NULL REFERENCES tickets(id),
+    at INTEGER NOT NULL,
+    etr_at INTEGER NOT NULL,
+    source TEXT NOT NULL CHECK (source IN ('target','history','agent','escalation')),
+    reason TEXT NOT NULL
+  );
+  CREATE INDEX etr_history_ticket ON etr_history(ticket_id, id);
+
+  CREATE TABLE outbox (
+    id INTEGER PRIMARY KEY,
+    ticket_id INTEGER REFERENCES tickets(id),
+    channel TEXT NOT NULL CHECK (channel IN ('email','sms')),
+    moment TEXT NOT NULL,
+    recipient TEXT NOT NULL,
+    message_id TEXT,
+    payload_json TEXT NOT NULL,
+    -- pending → sending → sent | failed; bounced when a DSN comes back for it
+    status TEXT NOT NULL CHECK (status IN ('pending','sending','sent','failed','bounced')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL,
+    lease_until INTEGER,
+    last_error TEXT,
+    created_at INTEGER NOT NULL,
+    sent_at INTEGER
+  );
+  CREATE INDEX outbox_due ON outbox(status, next_attempt_at);
+  CREATE INDEX outbox_recipient ON outbox(recipient, moment, created_at);
+  CREATE UNIQUE INDEX outbox_message_id ON outbox(message_id) WHERE message_id IS NOT NULL;
+
+  CREATE TABLE mailbox_cursors (
+    mailbox TEXT PRIMARY KEY,
+    uid_validity INTEGER NOT NULL,
+    last_uid INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  );
+
+  -- Failed attempts at processing one raw message, before it is quarantined.
+  CREATE TABLE intake_failures (
+    raw_sha256 TEXT PRIMARY KEY,
+    attempts INTEGER NOT NULL,
+    last_error TEXT NOT NULL,
+    updated_at INTEGER NOT NULL
+  );
+
+  CREATE TABLE quarantine (
+    id INTEGER PRIMARY KEY,
+    origin TEXT NOT NULL,
+    mailbox TEXT,
+    raw_sha256 TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    detail TEXT,
+    created_at INTEGER NOT NULL,
+    retried_at INTEGER,
+    resolved_at INTEGER
+  );
+  CREATE UNIQUE INDEX quarantine_open_raw ON quarantine(raw_sha256) WHERE resolved_at IS NULL;
+
+  CREATE TABLE suppressed_addresses (
+    address TEXT PRIMARY KEY,
+    reason TEXT NOT NULL,
+    status TEXT,
+    source_message_id TEXT,
+    created_at INTEGER NOT NULL
+  );
+  `,
+];

@@ -1,0 +1,152 @@
+import { formatTicketKey } from '../domain/ticket-key.ts';
+import type { Level, Severity, TicketType } from '../domain/policy.ts';
+import type { Db } from './database.ts';
+
+export type TicketState = 'nuevo' | 'en_atencion' | 'esperando_cliente' | 'resuelto' | 'cerrado';
+
+export interface TicketRow {
+  id: number;
+  key: string;
+  channel: 'email' | 'phone' | 'web';
+  mailbox: string | null;
+  contact_id: number;
+  subject: string;
+  description: string;
+  severity: Severity;
+  type: TicketType;
+  category: string;
+  level: Level;
+  state: TicketState;
+  customer_channel: 'email' | 'sms';
+  cc_json: string;
+  classification_json: string;
+  etr_at: number;
+  first_response_due_at: number | null;
+  next_escalation_due_at: number | null;
+  next_update_due_at: number | null;
+  resolution_due_at: number | null;
+  reopened_from_id: number | null;
+  resolved_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface NewTicket {
+  channel: TicketRow['channel'];
+  mailbox: string | null;
+  contactId: number;
+  subject: string;
+  description: string;
+  severity: Severity;
+  type: TicketType;
+  category: string;
+  level: Level;
+  customerChannel: TicketRow['customer_channel'];
+  cc: string[];
+  classification: unknown;
+  etrAt: number;
+  firstResponseDueAt: number | null;
+  nextEscalationDueAt: number | null;
+  nextUpdateDueAt: number | null;
+  resolutionDueAt: number | null;
+  reopenedFromId: number | null;
+}
+
+export interface ContactRow { id: number; email: string | null; phone: string | null; name: string; organisation: string | null }
+
+export class TicketRepo {
+  private readonly insertStmt;
+  private readonly setKeyStmt;
+  private readonly eventStmt;
+  private readonly etrStmt;
+  private readonly contactByEmail;
+  private readonly insertContact;
+  private readonly updateContactName;
+
+  constructor(private readonly db: Db, private readonly prefix: string) {
+    this.insertStmt = db.prepare(`INSERT INTO tickets (channel, mailbox, contact_id, subject, description, severity, type, category, level, state,
+      customer_channel, cc_json, classification_json, etr_at, first_response_due_at, next_escalation_due_at, next_update_due_at, resolution_due_at,
+      reopened_from_id, created_at, updated_at)
+      VALUES (@channel, @mailbox, @contactId, @subject, @description, @severity, @type, @category, @level, 'nuevo',
+      @customerChannel, @cc, @classification, @etrAt, @firstResponseDueAt, @nextEscalationDueAt, @nextUpdateDueAt, @resolutionDueAt,
+      @reopenedFromId, @now, @now)`);
+    this.setKeyStmt = db.prepare('UPDATE tickets SET key = ? WHERE id = ?');
+    this.eventStmt = db.prepare('INSERT INTO events (ticket_id, at, actor, type, data_json, reason) VALUES (?, ?, ?, ?, ?, ?)');
+    this.etrStmt = db.prepare('INSERT INTO etr_history (ticket_id, at, etr_at, source, reason) VALUES (?, ?, ?, ?, ?)');
+    this.contactByEmail = db.prepare('SELECT * FROM contacts WHERE email = ?');
+    this.insertContact = db.prepare('INSERT INTO contacts (email, phone, name, created_at) VALUES (?, ?, ?, ?)');
+    this.updateContactName = db.prepare(`UPDATE contacts SET name = ? WHERE id = ? AND name = ''`);
+  }
+
+  /** Inserts the ticket and gives it its key from the row id (same transaction as the caller). */
+  create(t: NewTicket, now: number): { id: number; key: string } {
+    const id = Number(this.insertStmt.run({
+      ...t,
+      cc: JSON.stringify(t.cc),
+      classification: JSON.stringify(t.classification),
+      now,
+    }).lastInsertRowid);
+    const key = formatTicketKey(this.prefix, id);
+    this.setKeyStmt.run(key, id);
+    return { id, key };
+  }
+
+  event(ticketId: number, at: number, actor: string, type: string, data: unknown = {}, reason: string | null = null): void {
+    this.eventStmt.run(ticketId, at, actor, type, JSON.stringify(data), reason);
+  }
+
+  recordEtr(ticketId: number, at: number, etrAt: number, source: 'target' | 'history' | 'agent' | 'escalation', reason: string): void {
+    this.etrStmt.run(ticketId, at, etrAt, source, reason);
+  }
+
+  contactForEmail(email: string, name: string, now: number): ContactRow {
+    const existing = this.contactByEmail.get(email.toLowerCase()) as ContactRow | undefined;
+    if (existing) {
+      if (name && !existing.name) this.updateContactName.run(name, existing.id);
+      return existing;
+    }
+    const id = Number(this.insertContact.run(email.toLowerCase(), null, name, now).lastInsertRowid);
+    return { id, email: email.toLowerCase(), phone: null, name, organisation: null };
+  }
+
+  byKey(key: string): TicketRow | undefined {
+    return this.db.prepare('SELECT * FROM tickets WHERE key = ?').get(key.toUpperCase()) as TicketRow | undefined;
+  }
+
+  byId(id: number): TicketRow | undefined {
+    return this.db.prepare('SELECT * FROM tickets WHERE id = ?').get(id) as TicketRow | undefined;
+  }
+
+  contact(id: number): ContactRow | undefined {
+    return this.db.prepare('SELECT * FROM contacts WHERE id = ?').get(id) as ContactRow | undefined;
+  }
+
+  setState(id: number, state: TicketState, now: number, extra: { resolvedAt?: number | null } = {}): void {
+    this.db.prepare(`UPDATE tickets SET state = ?, updated_at = ?, resolved_at = CASE WHEN ? THEN ? ELSE resolved_at END WHERE id = ?`)
+      .run(state, now, 'resolvedAt' in extra ? 1 : 0, extra.resolvedAt ?? null, id);
+  }
+
+  touch(id: number, now: number): void {
+    this.db.prepare('UPDATE tickets SET updated_at = ? WHERE id = ?').run(now, id);
+  }
+
+  list(filter: { state?: string; limit?: number }): Array<TicketRow & { contact_email: string | null; contact_name: string }> {
+    const where = filter.state ? 'WHERE t.state = @state' : '';
+    const params: Record<string, unknown> = { limit: filter.limit ?? 50 };
+    if (filter.state) params.state = filter.state;
+    return this.db.prepare(`SELECT t.*, c.email AS contact_email, c.name AS contact_name FROM tickets t JOIN contacts c ON c.id = t.contact_id
+      ${where} ORDER BY t.id DESC LIMIT @limit`).all(params) as Array<TicketRow & { contact_email: string | null; contact_name: string }>;
+  }
+
+  events(ticketId: number): Array<{ id: number; at: number; actor: string; type: string; data_json: string; reason: string | null }> {
+    return this.db.prepare('SELECT * FROM events WHERE ticket_id = ? ORDER BY id').all(ticketId) as never;
+  }
+
+  etrHistory(ticketId: number): Array<{ at: number; etr_at: number; source: string; reason: string }> {
+    return this.db.prepare('SELECT at, etr_at, source, reason FROM etr_history WHERE ticket_id = ? ORDER BY id').all(ticketId) as never;
+  }
+
+  count(): number {
+    return (this.db.prepare('SELECT count(*) AS n FROM tickets').get() as { n: number }).n;
+  }
+}

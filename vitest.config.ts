@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    // Integration tests start their own Dovecot and SMTP servers; two cores, so keep forks few.
+    pool: 'forks',
+    maxWorkers: 2,
+  },
+});
