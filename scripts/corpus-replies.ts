@@ -2,7 +2,7 @@
  * Measures `visibleText` against the reply corpus (reply_trimmer, github_erp, willdurand_erp,
  * talon): every sample whose source states an expected visible text.
  *
- *   npx tsx scripts/corpus-replies.ts /work/shared/corpus [--show N] [--verbose]
+ *   npx tsx scripts/corpus-replies.ts /work/shared/corpus [--show N] [--verbose] [--plain-only]
  *
  * "exact" compares after CRLF→LF and trimming both ends (the sources strip too); "normalised"
  * collapses all whitespace; talon's HTML fixtures are only ever compared without whitespace,
@@ -23,7 +23,7 @@ interface ManifestRow {
 const SOURCES = new Set(['reply_trimmer', 'github_erp', 'willdurand_erp', 'talon']);
 
 function usage(): never {
-  console.error('usage: tsx scripts/corpus-replies.ts <corpus-dir> [--show N] [--verbose]');
+  console.error('usage: tsx scripts/corpus-replies.ts <corpus-dir> [--show N] [--verbose] [--plain-only]');
   process.exit(2);
 }
 
@@ -33,6 +33,8 @@ if (dir === undefined || dir.startsWith('--')) usage();
 const showIdx = args.indexOf('--show');
 const show = showIdx === -1 ? 15 : Number(args[showIdx + 1] ?? 15);
 const verbose = args.includes('--verbose');
+// Ignore the HTML part of .eml samples, to measure the plain-text rules on their own.
+const plainOnly = args.includes('--plain-only');
 
 /** Expected visible text, taken from the manifest or, failing that, from oracles_erp.json. */
 function expectedFor(row: ManifestRow, oracles: Record<string, { prefix: string; files: Record<string, Record<string, unknown>> }>): { text: string; html: boolean } | null {
@@ -57,6 +59,12 @@ const norm = (s: string): string => s.replace(/\r\n?/g, '\n').trim();
 const squash = (s: string): string => s.replace(/\s+/g, ' ').trim();
 const noSpace = (s: string): string => s.replace(/\s+/g, '');
 
+// Piping into `head` closes stdout early; that is not an error worth a stack trace.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
+
 async function main(): Promise<void> {
   const manifest = readFileSync(join(dir!, 'manifest.jsonl'), 'utf8')
     .split('\n')
@@ -78,7 +86,8 @@ async function main(): Promise<void> {
     let inputs: { name: string; text: string; html: string | null }[];
     if (row.format === 'rfc822') {
       const parsed = await simpleParser(raw);
-      inputs = [{ name: row.file, text: parsed.text ?? '', html: typeof parsed.html === 'string' ? parsed.html : null }];
+      const html = !plainOnly && typeof parsed.html === 'string' ? parsed.html : null;
+      inputs = [{ name: row.file, text: parsed.text ?? '', html }];
     } else if (row.format === 'html_body') {
       inputs = [{ name: row.file, text: '', html: raw.toString('utf8') }];
     } else {

@@ -63,8 +63,12 @@ const OOF_SUBJECT = new RegExp([
   'afwezigheidsbericht',
 ].join('|'), 'i');
 
-/** Body wording of out-of-office replies; corroborates an OOF subject. */
-const OOF_BODY = /out of (the )?office|on vacation|on leave|away from (the|my) (office|desk)|limited access to (e-?mail|my e-?mail)|will (be back|return|respond)|i am (currently )?(away|out)|fuera de (la )?oficina|de vacaciones|regreso el|regresar[eé]|estar[eé] (fuera|ausente)|me encuentro (fuera|ausente)|acceso limitado|responder[eé] (a su|su|tu|a tu)|a mi regreso|ausente/i;
+/**
+ * Body wording of out-of-office replies; corroborates an OOF subject. Deliberately not the
+ * subject phrases again ("fuera de la oficina"), which a customer may well use in both places
+ * ("la VPN no conecta cuando trabajo fuera de la oficina").
+ */
+const OOF_BODY = /\b(i am|i'm|i will be) (currently )?(out of|away|on (vacation|leave|holiday))|will (be back|return on)|limited access to (e-?mail|my e-?mail)|(estoy|estar[eé]|me encuentro) (fuera|ausente|de vacaciones)|regresar[eé] el|a mi regreso|acceso limitado a(l)? correo|responder[eé] (su|tu|a su|a tu) (correo|mensaje)/i;
 
 export function detectAutomatic(mail: InboundMail, own: OwnIdentity): AutomaticVerdict {
   try {

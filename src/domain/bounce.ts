@@ -288,8 +288,13 @@ function readProse(prose: string, own: Set<string>, mail: InboundMail): ProseFac
   if (xfr) candidates.push(firstAddress(xfr));
   for (const m of prose.matchAll(/^[ \t]*<([^<>\s@]+@[^<>\s]+)>:?/gm)) candidates.push(norm(m[1]));
   for (const m of prose.matchAll(/RCPT TO:?\s*<?([^<>\s@]+@[^<>\s]+?)>?(?:\s|$)/gi)) candidates.push(norm(m[1]));
-  for (const m of prose.matchAll(/^[ \t>]*(?:"[^"\n]*"\s*|[^\s<>@]*\s*)?<?(?:mailto:)?([^\s<>@:"]+@[^\s<>:"]+?)>?(?:\s+on\s+.*|\s*[:.]?)[ \t]*$/gim)) candidates.push(norm(m[1]));
-  for (const m of prose.matchAll(/<?(?:mailto:)?([A-Za-z0-9._%+'=-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,})>?/g)) candidates.push(norm(m[1]));
+  for (const line of prose.split(/\r?\n/)) {
+    // Short lines only: keeps the line pattern's backtracking bounded on hostile input.
+    if (line.length > 300 || !line.includes('@')) continue;
+    const m = /^[ \t>]*(?:"[^"]*"\s*|[^\s<>@]+\s+)?<?(?:mailto:)?([^\s<>@:"]+@[^\s<>:"]+?)>?(?:\s+on\s+.*|\s*[:.]?)[ \t]*$/i.exec(line);
+    if (m) candidates.push(norm(m[1]));
+  }
+  candidates.push(...addressesIn(prose, 50));
   const recipient = candidates.find(usable) ?? null;
 
   const line = diagnosticLine(prose);
@@ -409,7 +414,7 @@ function failureClass(action: string, status: string | null, reply: string | nul
 function inferStatus(cls: '2' | '4' | '5', cause: Cause): string {
   if (cls === '2') return '2.0.0';
   const detail: Record<Cause, string> = {
-    userunknown: '1.1', hostunknown: '1.2', hasmoved: '1.6', notaccept: '1.10', mailboxfull: '2.2', expired: '4.7', other: '0.0',
+    userunknown: '1.1', hostunknown: '1.2', hasmoved: '1.6', notaccept: '1.10', mailboxfull: '2.2', expired: '4.7', sender: '1.8', policy: '7.0', other: '0.0',
   };
   return `${cls}.${detail[cause]}`;
 }
@@ -533,8 +538,29 @@ function asText(a: MailAttachment): string {
 }
 
 function firstAddress(s: string): string | null {
-  const m = /([A-Za-z0-9._%+'=/!#$&*?^`{|}~-]+@[A-Za-z0-9.-]+[A-Za-z0-9])/.exec(s);
-  return m ? (m[1] as string).toLowerCase() : null;
+  return addressesIn(s, 1)[0] ?? null;
+}
+
+const LOCAL_CHAR = /[A-Za-z0-9._%+'=/!#$&*?^`{|}~-]/;
+const DOMAIN_CHAR = /[A-Za-z0-9.-]/;
+
+/**
+ * Addresses in free text, lower-cased, in order. Scans from each '@' outwards with bounded
+ * lengths (RFC 5321: 64-octet local part, 255-octet domain) instead of one big regex, whose
+ * backtracking is quadratic on long runs of letters.
+ */
+function addressesIn(s: string, limit: number): string[] {
+  const out: string[] = [];
+  for (let at = s.indexOf('@'); at >= 0 && out.length < limit; at = s.indexOf('@', at + 1)) {
+    let a = at;
+    while (a > 0 && at - a < 64 && LOCAL_CHAR.test(s[a - 1] as string)) a--;
+    let b = at + 1;
+    while (b < s.length && b - at <= 255 && DOMAIN_CHAR.test(s[b] as string)) b++;
+    const local = s.slice(a, at).replace(/^\.+/, '');
+    const domain = s.slice(at + 1, b).replace(/[.-]+$/, '');
+    if (local !== '' && /[A-Za-z0-9]/.test(domain)) out.push(`${local}@${domain}`.toLowerCase());
+  }
+  return out;
 }
 
 function norm(s: string | undefined): string | null {

@@ -102,6 +102,7 @@ function containerMarker(t: HtmlToken): string | null {
 }
 
 function findHtmlQuote(tokens: HtmlToken[]): HtmlCut | null {
+  const lastText = lastTextIndex(tokens);
   for (let i = 0; i < tokens.length; i++) {
     const tok = tokens[i];
     if (tok === undefined) continue;
@@ -114,7 +115,7 @@ function findHtmlQuote(tokens: HtmlToken[]): HtmlCut | null {
       const bq = marker === 'blockquote-cite' ? i : nextBlockquote(tokens, i);
       if (bq === -1) return { index: i, marker };
       const end = closingIndex(tokens, bq);
-      if (end !== -1 && hasTextAfter(tokens, end + 1)) {
+      if (end !== -1 && lastText > end) {
         i = end;
         continue;
       }
@@ -149,12 +150,13 @@ function closingIndex(tokens: HtmlToken[], open: number): number {
   return -1;
 }
 
-function hasTextAfter(tokens: HtmlToken[], from: number): boolean {
-  for (let j = from; j < tokens.length; j++) {
+/** Index of the last text token with something visible in it, or -1. */
+function lastTextIndex(tokens: HtmlToken[]): number {
+  for (let j = tokens.length - 1; j >= 0; j--) {
     const t = tokens[j];
-    if (t?.type === 'text' && t.text.replace(/&nbsp;|&#160;|[\s\u00a0]/gi, '') !== '') return true;
+    if (t?.type === 'text' && t.text.replace(/&nbsp;|&#160;|[\s\u00a0]/gi, '') !== '') return j;
   }
-  return false;
+  return -1;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -635,12 +637,17 @@ function tokenizeHtml(html: string): HtmlToken[] {
 /** Index of the ">" closing a tag, skipping quoted attribute values; -1 when unterminated. */
 function tagEnd(html: string, from: number): number {
   let quote = 0;
+  let quoteStart = 0;
   for (let i = from; i < html.length; i++) {
     const c = html.charCodeAt(i);
     if (quote !== 0) {
       if (c === quote) quote = 0;
+      // An attribute quote never closed (`<font face="Arial>`) would swallow the whole
+      // message; past any sane attribute length, end the tag at the next ">" instead.
+      else if (i - quoteStart > 4000) return html.indexOf('>', from);
     } else if (c === 34 || c === 39) {
       quote = c;
+      quoteStart = i;
     } else if (c === 62) {
       return i;
     } else if (c === 60 && i > from) {
@@ -680,6 +687,7 @@ function htmlToText(tokens: HtmlToken[]): string {
   let pre = 0;
   let hidden = 0;
   let blankPending = false;
+  let msoLine = false;
 
   let lastDepth = 0;
   const flush = (): void => {
@@ -689,7 +697,8 @@ function htmlToText(tokens: HtmlToken[]): string {
     curDepth = depth;
   };
   const boundary = (): void => {
-    if (cur.trim() !== '') flush();
+    // A block holding only &nbsp; is how Outlook and Word draw an empty line.
+    if (cur !== '') flush();
     else {
       cur = '';
       curDepth = depth;
@@ -726,7 +735,7 @@ function htmlToText(tokens: HtmlToken[]): string {
       }
       s = s.replace(/[ \t\r\n\f]+/g, ' ');
       if (cur === '' || /[ \u00a0]$/.test(cur)) s = s.replace(/^ /, '');
-      if (s !== '' && (cur !== '' || s.trim() !== '')) write(s);
+      if (s !== '' && (cur !== '' || s.trim() !== '' || s.includes('\u00a0'))) write(s);
       continue;
     }
     const name = t.name;
@@ -746,7 +755,8 @@ function htmlToText(tokens: HtmlToken[]): string {
         curDepth = depth;
       } else if (PARAGRAPH.has(name)) {
         // Outlook writes every line as <p class=MsoNormal> with no margin: a line, not a paragraph.
-        if (/msonormal/i.test(t.attrs.class ?? '')) boundary();
+        msoLine = /msonormal/i.test(t.attrs.class ?? '');
+        if (msoLine) boundary();
         else paragraph();
         if (name === 'pre') pre++;
       } else if (BLOCK.has(name)) {
@@ -766,13 +776,15 @@ function htmlToText(tokens: HtmlToken[]): string {
     } else if (PARAGRAPH.has(name)) {
       boundary();
       if (name === 'pre') pre = Math.max(0, pre - 1);
-      blankPending = true;
+      if (!msoLine) blankPending = true;
+      msoLine = false;
     } else if (BLOCK.has(name)) {
       boundary();
     }
   }
   if (cur.trim() !== '') flush();
-  return lines.join('\n');
+  // &nbsp; is layout, not content: downstream rules match ordinary spaces.
+  return lines.join('\n').replace(/\u00a0/g, ' ');
 }
 
 function prefix(depth: number): string {

@@ -50,10 +50,10 @@ class MemoryDesk {
       this.cursors.set(at.mailbox, { uidValidity: at.uidValidity, lastUid: at.uid });
     },
     log: {
-      info: (obj: object, msg?: string) => { this.logs.push({ level: 'info', obj, msg }); console.log('INFO', JSON.stringify(obj)); },
-      warn: (obj: object, msg?: string) => { this.logs.push({ level: 'warn', obj, msg }); console.log('WARN', JSON.stringify(obj)); },
+      info: (obj: object, msg?: string) => { this.logs.push({ level: 'info', obj, msg }); },
+      warn: (obj: object, msg?: string) => { this.logs.push({ level: 'warn', obj, msg }); },
       error: (obj: object, msg?: string) => { this.logs.push({ level: 'error', obj, msg }); },
-      debug: (obj: object, msg?: string) => { this.logs.push({ level: 'debug', obj, msg }); console.log('DBG', JSON.stringify(obj)); },
+      debug: (obj: object, msg?: string) => { this.logs.push({ level: 'debug', obj, msg }); },
     },
   };
 
@@ -187,9 +187,7 @@ describe('ImapPoller against a real Dovecot', () => {
     const desk = new MemoryDesk();
     const first = startPoller(desk, settingsFor('Segunda'));
     await first.drain();
-    console.log('first drained');
     await stopPoller(first);
-    console.log('first stopped');
     expect(desk.delivered).toHaveLength(2);
 
     // The cursor now equals the highest UID, the case where `N:*` still returns that message.
@@ -292,9 +290,7 @@ describe('ImapPoller against a real Dovecot', () => {
     const desk = new MemoryDesk();
     const first = startPoller(desk, settingsFor('Validez'));
     await first.drain();
-    console.log('first drained');
     await stopPoller(first);
-    console.log('first stopped');
     const before = desk.cursors.get(USER);
 
     await withClient(async (c) => { await c.mailboxDelete('Validez'); await c.mailboxCreate('Validez'); });

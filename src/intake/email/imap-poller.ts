@@ -119,6 +119,8 @@ export class ImapPoller {
   private pollTimer: NodeJS.Timeout | null = null;
   /** A trigger (EXISTS, poll, drain) arrived that no round has served yet. */
   private dirty = false;
+  private running = false;
+  /** The rounds in progress, for stop() to wait on. */
   private round: Promise<void> | null = null;
   private roundsStarted = 0;
   private drainWaiters: DrainWaiter[] = [];
@@ -257,23 +259,30 @@ export class ImapPoller {
   /** Asks for a round; rounds never overlap, and a trigger during a round causes one more. */
   private trigger(): void {
     this.dirty = true;
-    if (this.round || this.stopped || !this.stats.connected || this.retryTimer) return;
-    this.round = this.runRounds().finally(() => { this.round = null; });
+    if (this.running || this.stopped || !this.stats.connected || this.retryTimer) return;
+    this.running = true;
+    this.round = this.runRounds();
   }
 
   private async runRounds(): Promise<void> {
-    while (this.dirty && !this.stopped && this.client && this.stats.connected) {
-      this.dirty = false;
-      const id = ++this.roundsStarted;
-      const result = await this.processNew(this.client);
-      if (result === 'failed') {
-        this.scheduleRetry();
-        return;
+    try {
+      while (this.dirty && !this.stopped && this.client && this.stats.connected) {
+        this.dirty = false;
+        const id = ++this.roundsStarted;
+        const result = await this.processNew(this.client);
+        if (result === 'failed') {
+          this.scheduleRetry();
+          return;
+        }
+        this.retryAttempts = 0;
+        const ready = this.drainWaiters.filter((w) => w.round <= id);
+        this.drainWaiters = this.drainWaiters.filter((w) => w.round > id);
+        for (const w of ready) w.resolve();
       }
-      this.retryAttempts = 0;
-      const ready = this.drainWaiters.filter((w) => w.round <= id);
-      this.drainWaiters = this.drainWaiters.filter((w) => w.round > id);
-      for (const w of ready) w.resolve();
+    } finally {
+      // Cleared in the same tick as the last `dirty` check: a trigger arriving after this point
+      // starts a new round instead of being lost behind one that has already decided to end.
+      this.running = false;
     }
   }
 

@@ -1,0 +1,73 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Mesa } from '../../src/app.ts';
+import { loadConfig } from '../../src/config/load-config.ts';
+import { readEnvironment } from '../../src/config/environment.ts';
+import type { DeskPolicy } from '../../src/domain/policy.ts';
+import { silentLogger } from '../../src/log.ts';
+import type { DovecotServer } from './dovecot.ts';
+import type { SmtpSink } from './smtp-sink.ts';
+
+export const REPO_CONFIG = join(import.meta.dirname, '../../config');
+
+/** The environment variables a deployment would set, pointing at the test's own servers. */
+export function testEnv(dataDir: string, peers: { dovecot?: DovecotServer; smtp?: SmtpSink }): Record<string, string> {
+  const env: Record<string, string> = { MESA_DATA_DIR: dataDir, MESA_CONFIG_DIR: REPO_CONFIG, MESA_HTTP_PORT: '0', MESA_SECRET: 'test-secret-0123456789abcdef' };
+  if (peers.dovecot) {
+    Object.assign(env, { IMAP_HOST: peers.dovecot.host, IMAP_PORT: String(peers.dovecot.port), IMAP_TLS: 'false' });
+    for (const [user, password] of Object.entries(peers.dovecot.users)) {
+      env[`${user.toUpperCase()}_USER`] = user;
+      env[`${user.toUpperCase()}_PASSWORD`] = password;
+    }
+  }
+  if (peers.smtp) Object.assign(env, { SMTP_HOST: '127.0.0.1', SMTP_PORT: String(peers.smtp.port), SMTP_TLS: 'false' });
+  return env;
+}
+
+/** The repo's default policy with test-friendly timings (fast polls and retries). */
+export function testPolicy(patch: (p: DeskPolicy) => void = () => {}): DeskPolicy {
+  const p = structuredClone(loadConfig(REPO_CONFIG)) as DeskPolicy;
+  for (const m of p.mailboxes) m.pollIntervalSeconds = 1;
+  p.outbound.retry = { maxAttempts: 5, firstDelaySeconds: 0.2, maxDelaySeconds: 1 };
+  p.intake.dropFolderPollSeconds = 0.2;
+  patch(p);
+  return p;
+}
+
+export interface TestMesa { mesa: Mesa; dataDir: string; stop(): Promise<void> }
+
+export async function startTestMesa(opts: { dovecot?: DovecotServer; smtp?: SmtpSink; clock?: () => Date; policy?: DeskPolicy; dataDir?: string; start?: boolean } = {}): Promise<TestMesa> {
+  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'mesa-test-'));
+  const env = readEnvironment(testEnv(dataDir, opts));
+  const mesa = Mesa.open(env, { log: silentLogger(), listen: false, policy: opts.policy ?? testPolicy(), clock: opts.clock, smtp: { connectionTimeoutMs: 2_000 } });
+  if (opts.start !== false) await mesa.start();
+  return {
+    mesa,
+    dataDir,
+    async stop() {
+      await mesa.stop();
+      if (!opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A plain RFC 5322 message for tests. */
+export function email(h: { from: string; to: string; subject: string; messageId?: string; inReplyTo?: string; references?: string; extra?: Record<string, string>; date?: string }, body: string): Buffer {
+  const lines = [
+    `From: ${h.from}`,
+    `To: ${h.to}`,
+    `Subject: ${h.subject}`,
+    `Date: ${h.date ?? 'Mon, 30 Nov 2026 10:00:00 -0600'}`,
+    ...(h.messageId ? [`Message-ID: <${h.messageId}>`] : []),
+    ...(h.inReplyTo ? [`In-Reply-To: <${h.inReplyTo}>`] : []),
+    ...(h.references ? [`References: ${h.references}`] : []),
+    ...Object.entries(h.extra ?? {}).map(([k, v]) => `${k}: ${v}`),
+    'MIME-Version: 1.0',
+    'Content-Type: text/plain; charset=utf-8',
+    'Content-Transfer-Encoding: 8bit',
+    '',
+    body,
+  ];
+  return Buffer.from(lines.join('\r\n'));
+}
