@@ -1,3 +1,4 @@
+import type { BounceInfo } from '../domain/bounce.ts';
 import type { InboundMail } from '../domain/mail.ts';
 import type { DeskPolicy } from '../domain/policy.ts';
 import { initialDeadlines, targetEtr } from '../domain/sla.ts';
@@ -123,12 +124,14 @@ export class EmailIntake {
       case 'bounce': {
         const b = d.bounce;
         this.storeMessage({ ...base, ticketId: d.ticketId, author: 'bounce', automaticKind: 'bounce', automaticReason: a.automatic.reason }, a, t);
+        const report = deliveryReportKind(b);
         const bounced = b.originalMessageId ? store.outbox.byMessageId(b.originalMessageId) : undefined;
-        if (bounced) store.outbox.markBounced(bounced.id, `${b.status ?? ''} ${b.diagnostic ?? ''}`.trim().slice(0, 500));
+        if (bounced && report === 'failed') store.outbox.markBounced(bounced.id, `${b.status ?? ''} ${b.diagnostic ?? ''}`.trim().slice(0, 500));
         const recipient = b.recipient ?? bounced?.recipient ?? null;
-        if (b.hard && recipient) store.intake.suppress(recipient, 'hard_bounce', b.status, a.mail.messageId, t);
+        if (b.hard && recipient && report === 'failed') store.intake.suppress(recipient, 'hard_bounce', b.status, a.mail.messageId, t);
         if (d.ticketId !== null) {
-          store.tickets.event(d.ticketId, t, 'system', 'delivery_failed', { recipient, status: b.status, hard: b.hard, bouncedMessageId: b.originalMessageId }, b.hard ? 'rebote permanente' : 'rebote temporal');
+          store.tickets.event(d.ticketId, t, 'system', `delivery_${report}`, { recipient, status: b.status, hard: b.hard, bouncedMessageId: b.originalMessageId, diagnostic: b.diagnostic?.slice(0, 300) ?? null },
+            report === 'failed' ? (b.hard ? 'rebote permanente' : 'rebote temporal') : null);
         }
         return { result: 'bounce_recorded', ticketKey: d.ticketId === null ? null : (store.tickets.byId(d.ticketId)?.key ?? null), hard: b.hard };
       }
@@ -218,6 +221,18 @@ export class EmailIntake {
       store.messages.addAttachment(rowId, { filename: att.filename, contentType: att.contentType, size: att.size, sha256: keep ? store.blobs.put(att.content) : null });
     }
   }
+}
+
+/**
+ * Not every delivery status notification is a failure: RFC 3464 reports also say "delivered"
+ * (2.x.x) or "delayed, still trying" (4.x.x), and ARF abuse reports (RFC 5965) complain about a
+ * message that was delivered. Only a failure marks our message bounced.
+ */
+function deliveryReportKind(b: BounceInfo): 'failed' | 'delayed' | 'succeeded' | 'complaint' {
+  if (b.status?.startsWith('2')) return 'succeeded';
+  if (b.status?.startsWith('4')) return 'delayed';
+  if (b.status === null && b.diagnostic?.startsWith('feedback-type')) return 'complaint';
+  return 'failed';
 }
 
 /** Thrown when a message failed but should be offered again later (not yet quarantined). */

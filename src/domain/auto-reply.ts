@@ -63,6 +63,9 @@ const OOF_SUBJECT = new RegExp([
   'afwezigheidsbericht',
 ].join('|'), 'i');
 
+/** The prefixes Outlook/Exchange, Zimbra and others put before the original subject. */
+const OOF_PREFIX = /^\s*(respuesta autom[aá]tica|fuera de (la )?oficina|automatic reply|auto[- ]?reply|auto[- ]?response|out of (the )?office( reply)?|abwesenheitsnotiz|automatische antwort|r[ée]ponse automatique|risposta automatica|resposta autom[aá]tica|automatisch antwoord)\s*:/i;
+
 /**
  * Body wording of out-of-office replies; corroborates an OOF subject. Deliberately not the
  * subject phrases again ("fuera de la oficina"), which a customer may well use in both places
@@ -151,11 +154,11 @@ function evidence(mail: InboundMail, own: OwnIdentity): AutomaticVerdict[] {
   const suppressesReplies = /\b(all|autoreply|oof)\b/.test(suppress);
   if (OOF_SUBJECT.test(mail.subject)) {
     const body = (mail.text || mail.html || '').slice(0, 4000);
-    const corroborated = suppressesReplies
-      || header(mail, 'x-ms-exchange-inbox-rules-loop') !== undefined
-      || OOF_BODY.test(body)
-      || /^\s*(respuesta autom[aá]tica|automatic reply|auto[- ]?reply|out of (the )?office|abwesenheitsnotiz|r[ée]ponse automatique|risposta automatica)\s*:/i.test(mail.subject) && mail.inReplyTo.length > 0;
-    if (corroborated) out.push(ev('auto_reply', 'out-of-office subject'));
+    // "Respuesta automática: <original subject>" is a prefix only software writes; a phrase
+    // merely somewhere in the subject needs the body to read like an absence notice.
+    const generatedPrefix = OOF_PREFIX.test(mail.subject)
+      && (suppressesReplies || header(mail, 'x-ms-exchange-inbox-rules-loop') !== undefined || mail.inReplyTo.length > 0);
+    if (generatedPrefix || OOF_BODY.test(body)) out.push(ev('auto_reply', 'out-of-office subject'));
   }
 
   // --- mailing lists (RFC 2369 / RFC 2919) ---------------------------------------------------

@@ -17,7 +17,8 @@ export interface VisibleText {
   /**
    * Which marker cut it: 'es-escribio', 'on-wrote', 'original-message', 'forwarded-message',
    * 'outlook-header-block', 'gmail-quote', 'blockquote-cite', 'moz-cite-prefix', 'yahoo-quote',
-   * 'quote-prefix', 'signature-dash', 'mobile-signature', or null.
+   * 'quote-prefix', 'signature-dash', 'signature-rule' (a `____` line), 'mobile-signature',
+   * 'delimiter' (trailing lines of punctuation), or null. The first cut made is named.
    */
   cutBy: string | null;
 }
@@ -397,7 +398,7 @@ interface Attribution {
 const ATTRIBUTION_VERB =
   /(?:^|[\s,"'>)])(?:escribió|escribio|ha escrit|wrote|writes|schrieb|a écrit|ha scritto|escreveu|schreef|geschreven|skrev|napisał\(a\)|napisała|napisał|napsal|pisze|написал\(а\)|написала|написал|пишет|пише|kirjoitti|írta|yazdı)(?=[\s:：,]|$)|写道|寫道|작성|のメッセージ/i;
 const ATTRIBUTION_OPENER =
-  /^[ \t]*(?:-{2,}[ \t]*)?(?:el|on|am|le|il|em|op|den|dne|w dniu|på|в|в\S*|在|\d{1,4}\s?[-/.]\s?\d{1,2}\s?[-/.]|(?:mon|tue|wed|thu|fri|sat|sun|lun|mar|mié|mie|jue|vie|sáb|sab|dom)[a-z]*\.?,?\s)/i;
+  /^[ \t]*(?:-{2,}[ \t]*)?(?:(?:el|on|am|le|il|em|op|den|dne|w dniu|på|в)(?=[ \t,])|在|\d{1,4}\s?[-/.]\s?\d{1,2}\s?[-/.]|(?:mon|tue|wed|thu|fri|sat|sun|lun|mar|mié|mie|jue|vie|sáb|sab|dom)[a-zé]*\.?,?\s)/i;
 const SPANISH_VERB = /escribi[oó]/i;
 // Gmail in several locales puts the date first and drops the verb:
 // "2026-11-23 10:15 GMT-06:00 Juan Pérez <juan@example.com>:".

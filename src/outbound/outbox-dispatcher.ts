@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import type { Logger } from '../log.ts';
 import type { OutboxRow } from '../store/outbox-repo.ts';
 import type { Store } from '../store/store.ts';
@@ -27,6 +28,7 @@ export class OutboxDispatcher {
   private again = false;
   private stopped = true;
   private readonly opts: Required<DispatcherOptions>;
+  private readonly owner = `${hostname()}:${process.pid}`;
 
   constructor(private readonly store: Store, private readonly email: EmailSender, private readonly log: Logger, private readonly clock: () => Date, opts: DispatcherOptions) {
     this.opts = { leaseSeconds: 300, batchSize: 50, idlePollMs: 5_000, ...opts };
@@ -34,7 +36,23 @@ export class OutboxDispatcher {
 
   start(): void {
     this.stopped = false;
+    this.recoverDeadLeases();
     this.kick();
+  }
+
+  /**
+   * A dispatcher killed mid-send leaves rows in `sending` under its lease. Another instance
+   * would wait for the lease to run out; on the same host we can tell at once that the owner
+   * process is gone and take its rows back.
+   */
+  private recoverDeadLeases(): void {
+    const now = this.clock().getTime();
+    for (const owner of this.store.outbox.leaseOwnersOn(hostname())) {
+      const pid = Number(owner.slice(owner.lastIndexOf(':') + 1));
+      if (pid === process.pid || isAlive(pid)) continue;
+      const n = this.store.transaction(() => this.store.outbox.releaseLeases(owner, now));
+      this.log.warn({ event: 'outbox.lease_recovered', owner, rows: n }, 'filas de un despachador caído devueltas a la cola');
+    }
   }
 
   /** Asks for a pass soon (after a commit that queued something). */
@@ -80,7 +98,7 @@ export class OutboxDispatcher {
   /** One batch: returns how many rows it handled. */
   private async pass(): Promise<number> {
     const now = this.clock().getTime();
-    const rows = this.store.transaction(() => this.store.outbox.claimDue(now, this.opts.batchSize, this.opts.leaseSeconds * 1000));
+    const rows = this.store.transaction(() => this.store.outbox.claimDue(now, this.opts.batchSize, this.opts.leaseSeconds * 1000, this.owner));
     await Promise.all(rows.map((row) => this.deliver(row)));
     return rows.length;
   }
@@ -104,5 +122,16 @@ export class OutboxDispatcher {
         this.log.warn({ event: 'outbox.retry', outboxId: row.id, attempts: row.attempts, delaySeconds: delay, error: e.message }, 'envío reintentará');
       }
     }
+  }
+}
+
+function isAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: the process exists but belongs to someone else.
+    return (err as { code?: string }).code === 'EPERM';
   }
 }

@@ -116,6 +116,8 @@ export const MIGRATIONS: string[] = [
     attempts INTEGER NOT NULL DEFAULT 0,
     next_attempt_at INTEGER NOT NULL,
     lease_until INTEGER,
+    -- host:pid of the dispatcher holding the lease, so a restart can take back its own rows
+    lease_owner TEXT,
     last_error TEXT,
     created_at INTEGER NOT NULL,
     sent_at INTEGER

@@ -41,7 +41,7 @@ export class OutboxRepo {
       VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?)`);
     // A claim is a lease: a dispatcher that dies mid-send leaves the row to be taken again once
     // the lease runs out (at-least-once; the Message-ID lets receivers drop the rare duplicate).
-    this.claimStmt = db.prepare(`UPDATE outbox SET status = 'sending', lease_until = @leaseUntil, attempts = attempts + 1
+    this.claimStmt = db.prepare(`UPDATE outbox SET status = 'sending', lease_until = @leaseUntil, lease_owner = @owner, attempts = attempts + 1
       WHERE id IN (SELECT id FROM outbox
         WHERE (status = 'pending' AND next_attempt_at <= @now) OR (status = 'sending' AND lease_until <= @now)
         ORDER BY next_attempt_at, id LIMIT @limit)
@@ -56,8 +56,19 @@ export class OutboxRepo {
     return Number(this.insertStmt.run(e.ticketId, e.channel, e.moment, e.recipient.toLowerCase(), e.messageId, JSON.stringify(e.payload), now, now).lastInsertRowid);
   }
 
-  claimDue(now: number, limit: number, leaseMs: number): OutboxRow[] {
-    return this.claimStmt.all({ now, limit, leaseUntil: now + leaseMs }) as OutboxRow[];
+  claimDue(now: number, limit: number, leaseMs: number, owner: string): OutboxRow[] {
+    return this.claimStmt.all({ now, limit, leaseUntil: now + leaseMs, owner }) as OutboxRow[];
+  }
+
+  /** Leases held by dispatchers on `host` (as `host:pid`), for crash recovery at start. */
+  leaseOwnersOn(host: string): string[] {
+    return (this.db.prepare(`SELECT DISTINCT lease_owner AS o FROM outbox WHERE status = 'sending' AND lease_owner LIKE ? ESCAPE '\\'`)
+      .all(`${host.replace(/[%_\\]/g, '\\$&')}:%`) as Array<{ o: string }>).map((r) => r.o);
+  }
+
+  /** Returns a dead dispatcher's rows to the queue; they are sent again (at-least-once). */
+  releaseLeases(owner: string, now: number): number {
+    return this.db.prepare(`UPDATE outbox SET status = 'pending', lease_until = NULL, lease_owner = NULL, next_attempt_at = ? WHERE status = 'sending' AND lease_owner = ?`).run(now, owner).changes;
   }
 
   markSent(id: number, now: number): void {

@@ -257,8 +257,11 @@ describe('ImapPoller against a real Dovecot', () => {
     await poller.drain();
     expect(desk.delivered).toHaveLength(2);
 
+    const t0 = Date.now();
     await server.restart();
+    const restartMs = Date.now() - t0;
     await waitFor('reconnect', () => poller.stats.reconnects >= 1 && poller.stats.connected, 20_000);
+    console.info(`Dovecot restart ${restartMs} ms, poller back after ${Date.now() - t0} ms`);
     await server.appendRaw(USER, rawMessage('reinicio-3'), 'Reinicio');
     await poller.drain();
     expect(desk.ids()).toEqual(['<reinicio-1@ejemplo.mx>', '<reinicio-2@ejemplo.mx>', '<reinicio-3@ejemplo.mx>']);
@@ -310,7 +313,9 @@ describe('ImapPoller against a real Dovecot', () => {
   it('re-reads from UID 1 when the folder it is watching is recreated under it', async () => {
     await appendMany('EnVivo', 'antes', 3);
     const desk = new MemoryDesk();
-    const poller = startPoller(desk, settingsFor('EnVivo'));
+    // Dovecot keeps serving the deleted folder's view to a session that had it selected; the
+    // safety poll's re-SELECT is what notices.
+    const poller = startPoller(desk, settingsFor('EnVivo', { pollIntervalMs: 300 }));
     await poller.drain();
     const before = desk.cursors.get(USER);
 
@@ -344,6 +349,8 @@ describe('ImapPoller against a real Dovecot', () => {
 
   it('keeps retrying with backoff while the server is unreachable, and stop() leaves nothing behind', async () => {
     const sockets = (): number => process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap').length;
+    // Sessions of earlier tests may still be closing; let them go before counting.
+    await new Promise((r) => setTimeout(r, 300));
     const baseline = sockets();
     const desk = new MemoryDesk();
     // Port 1 on loopback: nothing listens there, the connection is refused at once.
@@ -356,7 +363,7 @@ describe('ImapPoller against a real Dovecot', () => {
     const connected = startPoller(desk, settingsFor('INBOX'));
     await connected.drain();
     await stopPoller(connected);
-    await new Promise((r) => setTimeout(r, 50));
+    await waitFor('sockets released', () => sockets() <= baseline, 2_000);
     expect(sockets()).toBe(baseline);
     expect(connected.stats.connected).toBe(false);
   });

@@ -119,6 +119,8 @@ export class ImapPoller {
   private pollTimer: NodeJS.Timeout | null = null;
   /** A trigger (EXISTS, poll, drain) arrived that no round has served yet. */
   private dirty = false;
+  /** The next round re-SELECTs the folder instead of a NOOP (set by the safety poll). */
+  private reselect = false;
   private running = false;
   /** The rounds in progress, for stop() to wait on. */
   private round: Promise<void> | null = null;
@@ -217,7 +219,10 @@ export class ImapPoller {
       this.stats.connected = true;
       deps.log.info({ event: 'imap.connected', mailbox: settings.name, folder: settings.folder, uidValidity: this.position.uidValidity,
         lastUid: this.position.lastUid, idle: client.capabilities.has('IDLE') }, 'IMAP mailbox connected');
-      this.pollTimer = setInterval(() => this.trigger(), settings.pollIntervalMs);
+      this.pollTimer = setInterval(() => {
+        this.reselect = true;
+        this.trigger();
+      }, settings.pollIntervalMs);
       this.pollTimer.unref();
       this.trigger();
     } catch (err) {
@@ -301,6 +306,18 @@ export class ImapPoller {
   private async processNew(client: ImapFlow): Promise<RoundResult> {
     const { settings, deps } = this;
     try {
+      // A session sees messages added by others only once the server syncs its view, which
+      // happens around commands like NOOP (RFC 3501 §6.1.2) but not before a FETCH; without
+      // this the FETCH below would miss mail that arrived since the last command.
+      if (this.reselect) {
+        // The safety poll also re-SELECTs: a session whose folder was deleted and recreated
+        // under it may keep serving the old view (Dovecot does) with no notification, and only
+        // a fresh SELECT reports the new UIDVALIDITY.
+        this.reselect = false;
+        await client.mailboxOpen(settings.folder);
+      } else {
+        await client.noop();
+      }
       const mailbox = client.mailbox;
       if (mailbox && mailbox.path === settings.folder) this.adoptUidValidity(Number(mailbox.uidValidity));
       const from = this.position.lastUid + 1;
