@@ -125,7 +125,7 @@ export class Mesa {
       const address = await this.http.listen({ port: this.env.httpPort, host: '0.0.0.0' });
       this.log.info({ event: 'http.listening', address }, `HTTP en ${address}`);
     }
-    this.log.info({ event: 'mesa.started', secret: this.env.secretSource, ...mode }, 'Mesa iniciada');
+    this.log.info({ event: 'mesa.started', secretSource: this.env.secretSource, ...mode }, 'Mesa iniciada');
   }
 
   async stop(): Promise<void> {

@@ -116,9 +116,9 @@ export class EmailIntake {
     };
     switch (d.kind) {
       case 'quarantine': {
+        // No message row: `quarantine retry` must be able to run it again. A re-read while the
+        // entry is open finds it by content hash instead.
         const quarantineId = store.intake.quarantine({ origin: origin.kind, mailbox: a.mailbox.id, rawSha, reason: d.reason, detail: 'message has no usable From address' }, t);
-        // Recorded so that a re-read is a duplicate and not a second quarantine entry.
-        this.storeMessage({ ...base, ticketId: null, author: 'system', automaticKind: null, automaticReason: d.reason }, a, t);
         return { result: 'quarantined', quarantineId, reason: d.reason };
       }
       case 'bounce': {

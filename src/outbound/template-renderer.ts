@@ -51,7 +51,7 @@ export class TemplateRenderer {
             // Compile eagerly: Handlebars compiles lazily on first call otherwise.
             entry[part]?.({});
           } catch (err) {
-            throw new Error(`template ${join(locale, moment, `${part}.hbs`)}: ${(err as Error).message}`);
+            throw new Error(`template ${join(locale, moment, `${part}.hbs`)}: ${(err as Error).message}`, { cause: err });
           }
         }
         if (!entry.subject && !entry.sms) throw new Error(`template ${join(locale, moment)}: needs subject.hbs (email) or sms.hbs`);

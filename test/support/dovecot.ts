@@ -83,8 +83,11 @@ export async function startDovecot(opts: { users?: string[] } = {}): Promise<Dov
       c.close();
     }));
   };
-  // If the test process exits without calling stop(), do not leave an orphaned master behind.
-  const onExit = (): void => { child?.kill('SIGTERM'); };
+  // If the test process exits without calling stop(), leave no orphaned processes or files.
+  const onExit = (): void => {
+    if (child) killGroup(child, 'SIGKILL');
+    rmSync(baseDir, { recursive: true, force: true });
+  };
   process.once('exit', onExit);
 
   const server: DovecotServer = {
@@ -125,7 +128,7 @@ export async function startDovecot(opts: { users?: string[] } = {}): Promise<Dov
   return server;
 }
 
-interface MailIdentity { user: string; uid: number; gid: number; chown: boolean }
+interface MailIdentity { user: string; group: string; uid: number; gid: number; chown: boolean }
 
 /**
  * As root, Dovecot refuses to run mail processes as root, so mail belongs to the `dovecot` system
@@ -135,11 +138,13 @@ interface MailIdentity { user: string; uid: number; gid: number; chown: boolean 
 function mailIdentity(): MailIdentity {
   const me = userInfo();
   if (me.uid !== 0) {
-    return { user: me.username, uid: me.uid, gid: me.gid, chown: false };
+    const group = execFileSync('id', ['-gn'], { encoding: 'utf8' }).trim();
+    return { user: me.username, group, uid: me.uid, gid: me.gid, chown: false };
   }
   const uid = Number(execFileSync('id', ['-u', 'dovecot'], { encoding: 'utf8' }).trim());
   const gid = Number(execFileSync('id', ['-g', 'dovecot'], { encoding: 'utf8' }).trim());
-  return { user: 'dovecot', uid, gid, chown: true };
+  const group = execFileSync('id', ['-gn', 'dovecot'], { encoding: 'utf8' }).trim();
+  return { user: 'dovecot', group, uid, gid, chown: true };
 }
 
 interface ConfigInput {
@@ -166,6 +171,7 @@ function renderConfig(c: ConfigInput): string {
     'ssl = no',
     'auth_mechanisms = plain login',
     `default_internal_user = ${c.identity.user}`,
+    `default_internal_group = ${c.identity.group}`,
     `default_login_user = ${loginUser}`,
     // System users such as `dovecot` sit below the default first_valid_uid of 500.
     'first_valid_uid = 1',
@@ -173,6 +179,8 @@ function renderConfig(c: ConfigInput): string {
     // to polling, every 30 s by default, which is far too slow for the IDLE tests.
     'mailbox_idle_check_interval = 1 secs',
   ];
+  // Without root, processes cannot chroot; these are the services that do by default.
+  const rootless = root ? [] : ['service anvil {', '  chroot =', '}', 'service imap-login {', '  chroot =', '}'];
   if (c.version[0] === 2 && c.version[1] < 4) {
     return [
       ...common,
@@ -186,6 +194,7 @@ function renderConfig(c: ConfigInput): string {
       '  driver = static',
       `  args = uid=${c.identity.uid} gid=${c.identity.gid} home=${c.mailDir}/%u`,
       '}',
+      ...rootless,
       'service imap-login {',
       '  inet_listener imap {',
       `    address = ${HOST}`,
@@ -221,6 +230,7 @@ function renderConfig(c: ConfigInput): string {
     `    home = ${c.mailDir}/%{user}`,
     '  }',
     '}',
+    ...rootless,
     'service imap-login {',
     '  inet_listener imap {',
     `    port = ${c.port}`,
@@ -236,9 +246,12 @@ function renderConfig(c: ConfigInput): string {
   ].join('\n');
 }
 
-/** Runs the master in the foreground so this process owns it and sees it exit. */
+/**
+ * Runs the master in the foreground so this process owns it and sees it exit, in a process
+ * group of its own so that stopping it can reach every process of the instance.
+ */
 async function launch(bin: string, configFile: string, logFile: string, port: number): Promise<ChildProcess> {
-  const child = spawn(bin, ['-F', '-c', configFile], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(bin, ['-F', '-c', configFile], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => { stderr += d.toString(); });
   let exited: string | null = null;
@@ -250,7 +263,7 @@ async function launch(bin: string, configFile: string, logFile: string, port: nu
     }
     if (await greets(port)) return child;
     if (Date.now() > deadline) {
-      child.kill('SIGKILL');
+      killGroup(child, 'SIGKILL');
       throw new Error(`dovecot did not greet on port ${port} within ${START_TIMEOUT_MS} ms: ${stderr.trim()} ${tail(logFile)}`);
     }
     await delay(50);
@@ -273,14 +286,45 @@ function greets(port: number): Promise<boolean> {
   });
 }
 
-/** SIGTERM to the master (it ends its children and cuts sessions), SIGKILL if it lingers. */
+/**
+ * SIGTERM to the whole process group, then SIGKILL for whatever is left. Signalling only the
+ * master is not enough: Dovecot 2.3's master exits at once while a session's `imap` process,
+ * orphaned, keeps its client connected for ten seconds or more, so a "restarted" server would
+ * still be talking to clients through the old process.
+ */
 async function terminate(child: ChildProcess | null): Promise<void> {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
-  await exited;
-  clearTimeout(timer);
+  if (!child || child.pid === undefined) return;
+  if (child.exitCode === null && child.signalCode === null) {
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    killGroup(child, 'SIGTERM');
+    const timer = setTimeout(() => killGroup(child, 'SIGKILL'), STOP_TIMEOUT_MS);
+    await exited;
+    clearTimeout(timer);
+  }
+  // Sessions get a moment to send their BYE before the rest of the group is killed.
+  const deadline = Date.now() + 1_000;
+  while (groupAlive(child) && Date.now() < deadline) await delay(25);
+  killGroup(child, 'SIGKILL');
+  while (groupAlive(child)) await delay(10);
+}
+
+function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    // ESRCH: the group is already gone.
+  }
+}
+
+function groupAlive(child: ChildProcess): boolean {
+  if (child.pid === undefined) return false;
+  try {
+    process.kill(-child.pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function freePort(): Promise<number> {

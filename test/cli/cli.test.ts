@@ -1,0 +1,115 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync, mkdirSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { email, REPO_CONFIG } from '../support/mesa-harness.ts';
+
+const BIN = join(import.meta.dirname, '../../bin/mesa.js');
+const dataDir = mkdtempSync(join(tmpdir(), 'mesa-cli-'));
+
+function mesa(args: string[], input?: Buffer | string, env: Record<string, string> = {}) {
+  const r = spawnSync(process.execPath, [BIN, ...args], {
+    input, env: { PATH: process.env.PATH ?? '', MESA_DATA_DIR: dataDir, MESA_CONFIG_DIR: REPO_CONFIG, MESA_LOG_LEVEL: 'silent', ...env }, encoding: 'utf8',
+  });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+/** The `mesa` command as an operator and a mail server use it (sysexits exit codes). */
+describe('mesa CLI', () => {
+  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  const mail = email({ from: 'Rosa Díaz <rosa@cliente.mx>', to: 'soportetecnico@proditmapac.com', subject: 'No puedo entrar, marca error', messageId: 'cli-1@cliente.mx' }, 'Desde ayer no puedo entrar, me marca error al iniciar sesión.');
+
+  it('explains a message without changing anything', () => {
+    const file = join(dataDir, 'm.eml');
+    writeFileSync(file, mail);
+    const r = mesa(['explain', file, '--json']);
+    expect(r.code).toBe(0);
+    const x = JSON.parse(r.out);
+    expect(x).toMatchObject({
+      from: 'rosa@cliente.mx', subject: 'No puedo entrar, marca error', messageId: 'cli-1@cliente.mx',
+      automatic: { is: false, kind: 'none', reason: null }, bounce: null, attachments: [], thread: null,
+      classification: { severity: 3, type: 'solicitud', category: 'cuenta', level: 1 },
+    });
+    expect(x.visibleText).toBe('Desde ayer no puedo entrar, me marca error al iniciar sesión.');
+    expect(x.classification.reasons.map((r: { rule: string }) => r.rule)).toContain('acceso-cuenta');
+    const text = mesa(['explain', file]);
+    expect(text.out).toContain('Clasificación: severidad 3 (Media)');
+    expect(mesa(['tickets', 'list', '--json']).out.trim()).toBe('[]');
+  });
+
+  it('ingests from stdin, then reports a re-delivery as a duplicate', () => {
+    const first = mesa(['ingest', '--json'], mail);
+    expect(first.code).toBe(0);
+    expect(JSON.parse(first.out)).toEqual({ result: 'ticket_created', ticketKey: 'MDA-000001', acknowledged: true });
+    const again = mesa(['ingest'], mail);
+    expect(again.code).toBe(0);
+    expect(again.out).toContain('duplicado');
+    const list = JSON.parse(mesa(['tickets', 'list', '--json']).out);
+    expect(list).toHaveLength(1);
+    expect(list[0]).toMatchObject({ key: 'MDA-000001', severity: 3, state: 'nuevo', contact_email: 'rosa@cliente.mx' });
+    const show = mesa(['tickets', 'show', 'MDA-000001']);
+    expect(show.code).toBe(0);
+    expect(show.out).toContain('Historial de ETR:');
+    expect(show.out).toMatch(/\[target\] severity 3 \(Media\) resolution target: 1620 business minutes/);
+    const json = JSON.parse(mesa(['tickets', 'show', 'mda-000001', '--json']).out);
+    expect(json.events.map((e: { type: string }) => e.type)).toEqual(['created', 'message_queued']);
+    expect(json.outbox).toHaveLength(1);
+  });
+
+  it('uses sysexits codes a mail server understands', () => {
+    expect(mesa(['ingest'], '').code).toBe(65);
+    expect(mesa(['ingest', '--mailbox', 'nadie'], mail).code).toBe(64);
+    expect(mesa(['tickets', 'show', 'MDA-999999']).code).toBe(66);
+    const badConfig = mkdtempSync(join(tmpdir(), 'mesa-badcfg-'));
+    writeFileSync(join(badConfig, 'default.yaml'), 'desk: [1, 2\n');
+    const r = mesa(['tickets', 'list'], undefined, { MESA_CONFIG_DIR: badConfig });
+    expect(r.code).toBe(78);
+    expect(r.err).toContain(join(badConfig, 'default.yaml'));
+    rmSync(badConfig, { recursive: true, force: true });
+  });
+
+  it('lists and retries quarantined messages', () => {
+    const noSender = Buffer.from('To: mesadeayuda@proditmapac.com\r\nSubject: anónimo\r\nMessage-ID: <anon@x>\r\n\r\nhola');
+    const r = mesa(['ingest', '--json'], noSender);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.out)).toMatchObject({ result: 'quarantined', reason: 'no_sender' });
+    const list = JSON.parse(mesa(['quarantine', 'list', '--json']).out);
+    expect(list).toHaveLength(1);
+    expect(list[0]).toMatchObject({ origin: 'pipe', reason: 'no_sender' });
+    expect(mesa(['quarantine', 'list']).out).toContain('no_sender');
+    // Retrying the same bytes quarantines them again (as a new entry), with a non-zero exit.
+    const retry = mesa(['quarantine', 'retry', String(list[0].id), '--json']);
+    expect(retry.code).toBe(65);
+    expect(JSON.parse(retry.out)).toMatchObject({ result: 'quarantined', reason: 'no_sender' });
+    expect(JSON.parse(mesa(['quarantine', 'list', '--json', '--all']).out)).toHaveLength(2);
+    expect(mesa(['quarantine', 'retry', String(list[0].id)]).code).toBe(64);
+  });
+
+  it('runs with no configuration at all on embedded defaults, writing mail to data/outbox', async () => {
+    const fresh = mkdtempSync(join(tmpdir(), 'mesa-fresh-'));
+    mkdirSync(join(fresh, 'inbox'), { recursive: true });
+    writeFileSync(join(fresh, 'inbox', '0001.eml'), mail);
+    const { spawn } = await import('node:child_process');
+    const child = spawn(process.execPath, [BIN, 'start'], { env: { PATH: process.env.PATH ?? '', MESA_DATA_DIR: fresh, MESA_CONFIG_DIR: REPO_CONFIG, MESA_HTTP_PORT: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let log = '';
+    child.stdout.on('data', (c: Buffer) => { log += c.toString(); });
+    const deadline = Date.now() + 20_000;
+    while (Date.now() < deadline && !(readdirSafe(join(fresh, 'outbox')).length > 0)) await new Promise((r) => setTimeout(r, 100));
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+    const out = readdirSafe(join(fresh, 'outbox'));
+    expect(out).toHaveLength(1);
+    expect(readdirSafe(join(fresh, 'inbox', 'procesados'))).toEqual(['0001.eml']);
+    const events = log.trim().split('\n').map((l) => JSON.parse(l) as { event?: string; msg?: string });
+    expect(events.find((e) => e.event === 'mesa.embedded_defaults')?.msg).toContain('Mesa en modo local');
+    expect(events.some((e) => e.event === 'mesa.stopped')).toBe(true);
+    expect(log).not.toContain('Desde ayer no puedo entrar');
+    rmSync(fresh, { recursive: true, force: true });
+  }, 30_000);
+});
+
+function readdirSafe(dir: string): string[] {
+  try { return readdirSync(dir); } catch { return []; }
+}
