@@ -130,6 +130,13 @@ describe('email channel end to end', () => {
     await waitFor(() => inbound('tag-ok@cliente.mx'), 'tagged mail');
     expect(inbound('tag-ok@cliente.mx')!.ticket_id).toBe(ticket.id);
   });
+
+  it('resumes intake after Dovecot restarts', async () => {
+    await dovecot.restart();
+    await dovecot.appendRaw('soportetecnico', email({ from: 'Marta <marta@cliente.mx>', to: 'soportetecnico@proditmapac.com', subject: 'No carga la página de pagos', messageId: 'after-restart@cliente.mx' }, 'Me marca error al pagar.'));
+    await waitFor(() => smtp.to('marta@cliente.mx')[0], 'ack after the IMAP server came back', 30_000);
+    expect(ticketOf('after-restart@cliente.mx')).toBeDefined();
+  });
 });
 
 function runningClock(startIso: string): () => Date {

@@ -100,7 +100,7 @@ export function backoffDelay(attempt: number, random: number): number {
 
 type RoundResult = 'caught-up' | 'failed';
 
-interface DrainWaiter { round: number; resolve: () => void }
+interface DrainWaiter { round: number; resolve: () => void; reject: (err: Error) => void }
 
 export class ImapPoller {
   readonly stats: ImapPollerStats = { connected: false, processed: 0, reconnects: 0, lastError: null };
@@ -128,6 +128,9 @@ export class ImapPoller {
   private drainWaiters: DrainWaiter[] = [];
 
   constructor(settings: ImapMailboxSettings, deps: ImapPollerDeps) {
+    if (!Number.isFinite(settings.pollIntervalMs) || settings.pollIntervalMs < 100) {
+      throw new RangeError(`pollIntervalMs of mailbox ${settings.name} must be at least 100 ms`);
+    }
     this.settings = Object.freeze({ ...settings });
     this.deps = deps;
   }
@@ -152,7 +155,7 @@ export class ImapPoller {
       if (client.usable) await Promise.race([client.logout().catch(() => undefined), sleep(LOGOUT_TIMEOUT_MS)]);
       client.close();
     }
-    for (const w of this.drainWaiters.splice(0)) w.resolve();
+    for (const w of this.drainWaiters.splice(0)) w.reject(new Error('poller stopped'));
     this.deps.log.info({ event: 'imap.stopped', mailbox: this.settings.name }, 'IMAP poller stopped');
   }
 
@@ -166,6 +169,7 @@ export class ImapPoller {
       const waiter: DrainWaiter = {
         round: this.roundsStarted + 1,
         resolve: () => { clearTimeout(timer); resolve(); },
+        reject: (err) => { clearTimeout(timer); reject(err); },
       };
       const timer = setTimeout(() => {
         this.drainWaiters = this.drainWaiters.filter((w) => w !== waiter);

@@ -1,0 +1,38 @@
+/**
+ * `npm run bench [-- NAME]`: runs Mesa's benchmarks. With no NAME, all of them.
+ *
+ * Benchmarks that need process isolation fork this same file with an internal `__child`
+ * argument (so the child inherits `--import tsx`); that argument is not for people.
+ */
+import { runIngestBench, runIngestChild } from './ingest.ts';
+
+const BENCHMARKS: Record<string, () => Promise<void>> = {
+  ingest: runIngestBench,
+};
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === '__child' && rest[0] === 'ingest') {
+    await runIngestChild();
+    return 0;
+  }
+  if (name === undefined) {
+    for (const run of Object.values(BENCHMARKS)) await run();
+    return 0;
+  }
+  const run = BENCHMARKS[name];
+  if (!run || rest.length > 0) {
+    console.error(`usage: npm run bench [-- ${Object.keys(BENCHMARKS).join('|')}]  (env: BENCH_MESSAGES=N, BENCH_CPU_PROF=DIR)`);
+    return 2;
+  }
+  await run();
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(err instanceof Error ? (err.stack ?? err.message) : String(err));
+    process.exit(1);
+  },
+);
