@@ -58,9 +58,16 @@ describe('kill -9 while ingesting', () => {
   it('loses nothing and duplicates no ticket', async () => {
     const progress: number[] = [];
     for (let k = 0; k < KILLS; k++) {
+      const before = inboundCount();
       child = startDaemon();
-      // Random moment: sometimes before the first commit (start-up), mostly mid-backlog.
-      await new Promise((r) => setTimeout(r, 500 + Math.random() * 900));
+      if (k % 3 === 0) {
+        // A random moment, possibly still in start-up or mid-transaction.
+        await new Promise((r) => setTimeout(r, 300 + Math.random() * 1200));
+      } else {
+        // Once it is committing again, a random moment inside the backlog.
+        await waitFor(() => inboundCount() > before, 'progress after restart', 60_000);
+        await new Promise((r) => setTimeout(r, Math.random() * 400));
+      }
       child.kill('SIGKILL');
       await new Promise((r) => child!.once('exit', r));
       progress.push(inboundCount());

@@ -31,10 +31,21 @@ const HOST = '127.0.0.1';
 const START_TIMEOUT_MS = 15_000;
 const STOP_TIMEOUT_MS = 10_000;
 
+// Everything started here and not yet cleaned up. If the test process exits without stop()
+// (a failed beforeAll, a crash), the exit hook kills the instances and removes their dirs, so no
+// orphaned master keeps running (its children would otherwise live on, re-parented to init).
+const liveMasters = new Set<ChildProcess>();
+const liveDirs = new Set<string>();
+process.once('exit', () => {
+  for (const child of liveMasters) killGroup(child, 'SIGKILL');
+  for (const dir of liveDirs) rmSync(dir, { recursive: true, force: true });
+});
+
 export async function startDovecot(opts: { users?: string[] } = {}): Promise<DovecotServer> {
   const dovecotBin = findBinary('dovecot');
   const version = dovecotVersion(dovecotBin);
   const baseDir = mkdtempSync(join(tmpdir(), 'mesa-dovecot-'));
+  liveDirs.add(baseDir);
   // mkdtemp gives 0700; the mail processes run unprivileged and must reach the maildirs below.
   chmodSync(baseDir, 0o711);
   const identity = mailIdentity();
@@ -68,6 +79,7 @@ export async function startDovecot(opts: { users?: string[] } = {}): Promise<Dov
     } catch (err) {
       if (attempt >= 3 || !/in use/i.test(String(err))) {
         rmSync(baseDir, { recursive: true, force: true });
+        liveDirs.delete(baseDir);
         throw err;
       }
     }
@@ -83,13 +95,6 @@ export async function startDovecot(opts: { users?: string[] } = {}): Promise<Dov
       c.close();
     }));
   };
-  // If the test process exits without calling stop(), leave no orphaned processes or files.
-  const onExit = (): void => {
-    if (child) killGroup(child, 'SIGKILL');
-    rmSync(baseDir, { recursive: true, force: true });
-  };
-  process.once('exit', onExit);
-
   const server: DovecotServer = {
     host: HOST,
     port,
@@ -99,8 +104,8 @@ export async function startDovecot(opts: { users?: string[] } = {}): Promise<Dov
       await closeClients();
       await terminate(child);
       child = null;
-      process.removeListener('exit', onExit);
       rmSync(baseDir, { recursive: true, force: true });
+      liveDirs.delete(baseDir);
     },
     async restart() {
       await closeClients();
@@ -252,6 +257,7 @@ function renderConfig(c: ConfigInput): string {
  */
 async function launch(bin: string, configFile: string, logFile: string, port: number): Promise<ChildProcess> {
   const child = spawn(bin, ['-F', '-c', configFile], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+  liveMasters.add(child);
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => { stderr += d.toString(); });
   let exited: string | null = null;
@@ -259,11 +265,12 @@ async function launch(bin: string, configFile: string, logFile: string, port: nu
   const deadline = Date.now() + START_TIMEOUT_MS;
   for (;;) {
     if (exited !== null) {
+      await terminate(child);
       throw new Error(`dovecot ${exited}: ${stderr.trim()} ${tail(logFile)}`);
     }
     if (await greets(port)) return child;
     if (Date.now() > deadline) {
-      killGroup(child, 'SIGKILL');
+      await terminate(child);
       throw new Error(`dovecot did not greet on port ${port} within ${START_TIMEOUT_MS} ms: ${stderr.trim()} ${tail(logFile)}`);
     }
     await delay(50);
@@ -305,7 +312,10 @@ async function terminate(child: ChildProcess | null): Promise<void> {
   const deadline = Date.now() + 1_000;
   while (groupAlive(child) && Date.now() < deadline) await delay(25);
   killGroup(child, 'SIGKILL');
-  while (groupAlive(child)) await delay(10);
+  // Bounded: where PID 1 does not reap orphans, killed members linger as zombies and still count.
+  const reaped = Date.now() + 2_000;
+  while (groupAlive(child) && Date.now() < reaped) await delay(10);
+  liveMasters.delete(child);
 }
 
 function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
