@@ -58,7 +58,7 @@ export class Mesa {
     this.renderer = new TemplateRenderer(TEMPLATES_DIR);
     const clocks = new SlaClocks(this.policy);
     const own = ownIdentity(this.policy);
-    const mailer = new CustomerMailer({ store: this.store, policy: this.policy, renderer: this.renderer, clocks, secret: env.secret, loopValue: own.loopValue });
+    const mailer = new CustomerMailer({ store: this.store, policy: this.policy, renderer: this.renderer, clocks, secret: env.secret, loopValue: this.policy.desk.messageIdDomain });
     this.metrics = createMetrics(this.store);
     this.sender = env.smtp
       ? new SmtpSender({ ...env.smtp, ...opts.smtp })
@@ -149,7 +149,9 @@ export class Mesa {
 export function ownIdentity(policy: DeskPolicy): OwnIdentity {
   return {
     loopHeader: policy.desk.loopHeader,
-    loopValue: policy.desk.messageIdDomain,
+    // Empty: our loop header with *any* value counts, so the echo of another Mesa instance
+    // (staging, a second desk) is not answered either. What we send carries our Message-ID domain as the value.
+    loopValue: '',
     messageIdDomain: policy.desk.messageIdDomain,
     ownAddresses: policy.mailboxes.map((m) => m.address),
   };

@@ -128,7 +128,7 @@ describe('extractThreadKeys', () => {
 
 describe('resolveThread', () => {
   const ticket = (over: Partial<ThreadCandidate> = {}): ThreadCandidate => ({
-    ticketId: 1, key: 'MDA-000001', state: 'en_proceso', customerEmail: 'ana@cliente.mx', cc: ['jefe@cliente.mx'], resolvedAt: null, ...over,
+    ticketId: 1, key: 'MDA-000001', state: 'en_atencion', customerEmail: 'ana@cliente.mx', cc: ['jefe@cliente.mx'], resolvedAt: null, ...over,
   });
   const A = ticket({ ticketId: 1, key: 'MDA-000001' });
   const B = ticket({ ticketId: 2, key: 'MDA-000002' });
