@@ -2,16 +2,16 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LineCounter, parseDocument, type Document } from 'yaml';
 import type { ZodError } from 'zod';
+import { MesaError } from '../errors.ts';
 import { parseDuration } from '../domain/duration.ts';
 import type { ClassificationRule, DeskPolicy, Level, Severity, SeverityPolicy } from '../domain/policy.ts';
 import { normalizeForMatching } from '../domain/text-normalize.ts';
 import { configSchema, type RawConfig } from './schema.ts';
 
 /** A configuration problem, worded for the operator: file, key, line and what is wrong. */
-export class ConfigError extends Error {
-  readonly code = 'MESA_CONFIG_INVALID';
+export class ConfigError extends MesaError {
   constructor(readonly problems: string[]) {
-    super(`configuración inválida / invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    super('MESA_CONFIG_INVALID', `configuración inválida / invalid configuration:\n  - ${problems.join('\n  - ')}`);
   }
 }
 

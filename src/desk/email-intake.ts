@@ -1,4 +1,5 @@
 import type { BounceInfo } from '../domain/bounce.ts';
+import { MesaError } from '../errors.ts';
 import type { InboundMail } from '../domain/mail.ts';
 import type { DeskPolicy } from '../domain/policy.ts';
 import { initialDeadlines, targetEtr } from '../domain/sla.ts';
@@ -236,8 +237,10 @@ function deliveryReportKind(b: BounceInfo): 'failed' | 'delayed' | 'succeeded' |
 }
 
 /** Thrown when a message failed but should be offered again later (not yet quarantined). */
-export class IntakeRetryLater extends Error {
-  readonly code = 'MESA_INTAKE_RETRY';
+export class IntakeRetryLater extends MesaError {
+  constructor(message: string) {
+    super('MESA_INTAKE_RETRY', message);
+  }
 }
 
 /** Lock contention and I/O trouble are the environment's fault, not the message's. */

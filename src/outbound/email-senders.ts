@@ -1,12 +1,13 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import nodemailer, { type Transporter } from 'nodemailer';
+import { MesaError } from '../errors.ts';
 import { toMailOptions, type OutgoingEmail } from './outgoing-email.ts';
 
 /** Thrown by a sender; `permanent` failures are not retried. */
-export class SendError extends Error {
+export class SendError extends MesaError {
   constructor(message: string, readonly permanent: boolean, readonly responseCode: number | null = null) {
-    super(message);
+    super(permanent ? 'MESA_SEND_PERMANENT' : 'MESA_SEND_TEMPORARY', message);
   }
 }
 
@@ -47,8 +48,9 @@ export class SmtpSender implements EmailSender {
       connectionTimeout: s.connectionTimeoutMs ?? 30_000,
       greetingTimeout: s.connectionTimeoutMs ?? 30_000,
       socketTimeout: 60_000,
-      // Loopback test servers have no certificate; real ones are verified unless secure is off.
-      tls: { rejectUnauthorized: s.secure },
+      // Certificates are verified (implicit TLS and STARTTLS alike) except on loopback, where a
+      // local relay or the test server has none worth checking.
+      tls: { rejectUnauthorized: !isLoopback(s.host) },
       logger: false,
     });
   }
@@ -91,4 +93,8 @@ export class FileSender implements EmailSender {
   }
 
   async close(): Promise<void> {}
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
 }
