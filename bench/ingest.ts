@@ -390,6 +390,9 @@ interface ChildReport {
   startRssMb: number;
   maxRssMb: number;
   sampledPeakRssMb: number;
+  /** Peaks of the V8 heap in use and of memory outside it (Buffers), sampled with the RSS. */
+  peakHeapUsedMb: number;
+  peakExternalMb: number;
   facts: Record<string, unknown>;
 }
 
@@ -534,7 +537,8 @@ export async function runIngestBench(): Promise<void> {
     console.log(`  throughput   mesa ${mesa.msgPerSec.toFixed(1)} msg/s, raw ${raw.msgPerSec.toFixed(1)} msg/s, ratio ${ratio.toFixed(3)} (target >= 0.8: ${ratio >= 0.8 ? 'met' : 'NOT met'})`);
     console.log(`  ack latency  ${LATENCY_SAMPLES} APPENDs while idle: p50 ${p(0.5)} ms, p90 ${p(0.9)} ms, p99 ${p(0.99)} ms, min ${sorted[0]} ms, max ${sorted[sorted.length - 1]} ms (target p50 <= 1000 ms: ${p(0.5) <= 1000 ? 'met' : 'NOT met'})`);
     console.log(`  peak RSS     mesa process ${mesa.report.maxRssMb.toFixed(1)} MB (sampled every 100 ms: ${mesa.report.sampledPeakRssMb.toFixed(1)} MB; `
-      + `${mesa.report.startRssMb.toFixed(1)} MB at start, before any mail); raw-stack process ${raw.report.maxRssMb.toFixed(1)} MB (${raw.report.startRssMb.toFixed(1)} MB at start)`);
+      + `${mesa.report.startRssMb.toFixed(1)} MB at start, before any mail; V8 heap in use peaked at ${mesa.report.peakHeapUsedMb.toFixed(0)} MB, `
+      + `Buffers at ${mesa.report.peakExternalMb.toFixed(0)} MB); raw-stack process ${raw.report.maxRssMb.toFixed(1)} MB (${raw.report.startRssMb.toFixed(1)} MB at start)`);
     console.log(`  wall time    ${((Date.now() - t0) / 1000 + prepSeconds).toFixed(0)} s including preparation`);
     if (profileDir) console.log(`  CPU profiles in ${profileDir}/{raw,mesa}/`);
     console.log(JSON.stringify({
@@ -565,9 +569,15 @@ export async function runIngestChild(): Promise<void> {
       return i >= 0 ? (messages.splice(i, 1)[0] as Extract<ToChild, { type: T }>) : undefined;
     }, `parent '${type}'`, 24 * 3_600_000);
 
-  let peak = 0;
+  const peak = { rss: 0, heap: 0, external: 0 };
+  const sample = (): void => {
+    const m = process.memoryUsage();
+    peak.rss = Math.max(peak.rss, m.rss);
+    peak.heap = Math.max(peak.heap, m.heapUsed);
+    peak.external = Math.max(peak.external, m.external + m.arrayBuffers);
+  };
   let startRss = 0;
-  const sampler = setInterval(() => { peak = Math.max(peak, process.memoryUsage().rss); }, 100);
+  const sampler = setInterval(sample, 100);
   sampler.unref();
   try {
     const { config } = await next('run');
@@ -576,9 +586,11 @@ export async function runIngestChild(): Promise<void> {
       (at) => { startRss = process.memoryUsage().rss; return tell({ type: 'started', at }); },
       () => next('stop').then(() => undefined),
     );
-    peak = Math.max(peak, process.memoryUsage().rss);
+    sample();
+    const mb = (bytes: number): number => bytes / 1048576;
     // maxRSS is in kilobytes on Linux.
-    await tell({ type: 'done', startRssMb: startRss / 1048576, maxRssMb: process.resourceUsage().maxRSS / 1024, sampledPeakRssMb: peak / 1048576, facts });
+    await tell({ type: 'done', startRssMb: mb(startRss), maxRssMb: process.resourceUsage().maxRSS / 1024, sampledPeakRssMb: mb(peak.rss),
+      peakHeapUsedMb: mb(peak.heap), peakExternalMb: mb(peak.external), facts });
   } catch (err) {
     await tell({ type: 'failed', error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
   } finally {

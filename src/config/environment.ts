@@ -32,7 +32,7 @@ export function readEnvironment(env: Env = process.env, cwd = process.cwd()): En
     const v = value(env, name);
     if (v === undefined) return fallback;
     const n = Number(v);
-    if (!Number.isInteger(n) || n < 0 || n > 65535) problems.push(`environment: ${name}: "${v}" is not a port number`);
+    if (!/^\d{1,5}$/.test(v) || n > 65535) problems.push(`environment: ${name}: "${v}" is not a port number`);
     return n;
   };
   const bool = (name: string, fallback: boolean): boolean => {
@@ -88,7 +88,11 @@ function loadSecret(fromEnv: string | undefined, dataDir: string): { secret: str
     return { secret: fromEnv, source: 'env' };
   }
   const file = join(dataDir, 'secret.key');
-  if (existsSync(file)) return { secret: readFileSync(file, 'utf8').trim(), source: 'data-dir' };
+  if (existsSync(file)) {
+    const stored = readFileSync(file, 'utf8').trim();
+    if (stored.length < 16) throw new ConfigError([`${file}: stored secret is shorter than 16 characters`]);
+    return { secret: stored, source: 'data-dir' };
+  }
   mkdirSync(dataDir, { recursive: true });
   const secret = randomBytes(32).toString('base64url');
   writeFileSync(file, `${secret}\n`, { mode: 0o600, flag: 'wx' });

@@ -26,7 +26,7 @@ export function loadConfig(configDir: string, overrides: { mailboxAddresses?: Re
   if (files.length === 0) throw new ConfigError([`${join(configDir, 'default.yaml')}: file not found`]);
   const loaded = files.map(readYaml);
   let merged: unknown = {};
-  for (const f of loaded) merged = deepMerge(merged, f.doc.toJS());
+  for (const f of loaded) merged = deepMerge(merged, f.doc.toJS() ?? {});
   for (const [id, address] of Object.entries(overrides.mailboxAddresses ?? {})) {
     const list = (merged as { mailboxes?: Array<{ id: string; address: string }> }).mailboxes ?? [];
     for (const m of list) if (m.id === id) m.address = address;
@@ -47,9 +47,10 @@ function readYaml(path: string): LoadedFile {
 
 /** Names the file that set the offending key (the last one that has it) and its line. */
 function locate(path: Array<string | number>, files: LoadedFile[]): string {
-  for (const f of [...files].reverse()) {
-    for (let depth = path.length; depth > 0; depth--) {
-      const node = f.doc.getIn(path.slice(0, depth), true) as { range?: [number, number] } | undefined;
+  for (let depth = path.length; depth > 0; depth--) {
+    for (const f of [...files].reverse()) {
+      const node = (f.doc.getIn(path.slice(0, depth).map((p) => (typeof p === 'string' && /^\d+$/.test(p) ? Number(p) : p)), true)
+        ?? f.doc.getIn(path.slice(0, depth), true)) as { range?: [number, number] } | undefined;
       if (node && typeof node === 'object' && node.range) {
         const pos = f.lines.linePos(node.range[0]);
         return `${f.path}:${pos.line}`;
@@ -63,14 +64,17 @@ function describe(error: ZodError, files: LoadedFile[]): string[] {
   return error.issues.map((issue) => {
     const path = issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p));
     const key = path.length > 0 ? path.join('.') : '(root)';
-    return `${locate(path, files)}: ${key}: ${issue.message}`;
+    const at = issue.code === 'unrecognized_keys' ? [...path, issue.keys[0] as string] : path;
+    return `${locate(at, files)}: ${key}: ${issue.message}`;
   });
 }
 
 function deepMerge(base: unknown, over: unknown): unknown {
   if (isPlainObject(base) && isPlainObject(over)) {
     const out: Record<string, unknown> = { ...base };
-    for (const [k, v] of Object.entries(over)) out[k] = deepMerge(base[k], v);
+    for (const [k, v] of Object.entries(over)) {
+      Object.defineProperty(out, k, { value: deepMerge(Object.hasOwn(base, k) ? base[k] : undefined, v), enumerable: true, writable: true, configurable: true });
+    }
     return out;
   }
   return over === undefined ? base : over;
@@ -96,6 +100,7 @@ function resolve(raw: RawConfig, files: LoadedFile[]): DeskPolicy {
     const p = ['severities', id];
     const escalateAfterMinutes: Partial<Record<Level, number>> = {};
     for (const [lvl, text] of Object.entries(s.escalateAfter)) {
+      if (s.clock === 'continuous' && text.trim().toLowerCase().endsWith('bd')) problems.push(`${locate([...p, 'escalateAfter', lvl], files)}: severities.${id}.escalateAfter.${lvl}: business days on a continuous clock`);
       escalateAfterMinutes[Number(lvl) as Level] = minutes(text, [...p, 'escalateAfter', lvl]);
     }
     if (s.clock === 'continuous') {

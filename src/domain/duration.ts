@@ -19,5 +19,5 @@ export function parseDuration(text: string, businessDayMinutes: number): Duratio
   const unit = (m[2] ?? '').toLowerCase();
   const factor = unit === 'h' ? 60 : unit === 'd' ? 1440 : unit === 'bd' ? businessDayMinutes : 1;
   const minutes = Math.round(n * factor);
-  return minutes > 0 ? { minutes, text: text.trim() } : null;
+  return Number.isFinite(minutes) && minutes > 0 ? { minutes, text: text.trim() } : null;
 }

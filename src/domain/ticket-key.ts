@@ -6,7 +6,8 @@ export function formatTicketKey(prefix: string, id: number): string {
 
 export function parseTicketKey(prefix: string, key: string): number | null {
   const m = new RegExp(`^${prefix}-(\\d{6,})$`, 'i').exec(key.trim());
-  return m ? Number(m[1]) : null;
+  const n = m ? Number(m[1]) : NaN;
+  return Number.isSafeInteger(n) ? n : null;
 }
 
 /** Every `[MDA-000123]` tag in a subject, normalised to upper case, in order, without repeats. */

@@ -25,7 +25,7 @@ export class TemplateRenderer {
   private readonly engines = new Map<Locale, { text: typeof Handlebars; html: typeof Handlebars }>();
 
   constructor(private readonly dir: string) {
-    for (const locale of readdirSync(dir) as Locale[]) {
+    for (const locale of readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name) as Locale[]) {
       const base = join(dir, locale);
       const text = Handlebars.create();
       const html = Handlebars.create();
@@ -34,11 +34,12 @@ export class TemplateRenderer {
         for (const f of readdirSync(partialsDir).filter((n) => n.endsWith('.hbs'))) {
           const name = f.slice(0, -4);
           const source = readFileSync(join(partialsDir, f), 'utf8');
+          try { Handlebars.parse(source); } catch (err) { throw new Error(`template ${join(locale, 'partials', f)}: ${(err as Error).message}`, { cause: err }); }
           (name.endsWith('-html') ? html : text).registerPartial(name, source);
         }
       }
       this.engines.set(locale, { text, html });
-      for (const moment of readdirSync(base).filter((n) => n !== 'partials')) {
+      for (const moment of readdirSync(base, { withFileTypes: true }).filter((d) => d.isDirectory() && d.name !== 'partials').map((d) => d.name)) {
         const entry: Compiled = {};
         for (const part of PARTS) {
           const file = join(base, moment, `${part}.hbs`);

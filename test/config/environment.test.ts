@@ -97,9 +97,9 @@ describe('MESA_SECRET', () => {
     expect(readEnvironment({ MESA_SECRET: '0123456789abcdef' }, tempCwd()).secret).toBe('0123456789abcdef');
   });
 
-  // BUG: the stored secret is trusted blindly: an empty or truncated data/secret.key yields
+  // Regression (fixed): the stored secret is trusted blindly: an empty or truncated data/secret.key yields
   // secret "" and every reply token is then an HMAC under an empty key, which anyone can forge.
-  it.fails('rejects a stored secret that is empty or too short', () => {
+  it('rejects a stored secret that is empty or too short', () => {
     const cwd = tempCwd();
     mkdirSync(join(cwd, 'data'));
     writeFileSync(join(cwd, 'data', 'secret.key'), '\n');
@@ -123,9 +123,9 @@ describe('ports and booleans', () => {
     expect(problemsOf({ SMTP_HOST: 'smtp.x.mx', SMTP_PORT: 'smtp', MESA_SECRET: SECRET })).toEqual(['environment: SMTP_PORT: "smtp" is not a port number']);
   });
 
-  // BUG: `Number(v)` accepts hex, exponent and binary forms, so MESA_HTTP_PORT=0x1F90 silently
+  // Regression (fixed): `Number(v)` accepts hex, exponent and binary forms, so MESA_HTTP_PORT=0x1F90 silently
   // means 8080 and 1e3 means 1000; a typo should be reported, not reinterpreted.
-  it.fails('rejects ports that are not plain decimal digits', () => {
+  it('rejects ports that are not plain decimal digits', () => {
     for (const v of ['0x1F90', '1e3', '0b1010']) {
       expect(() => readEnvironment({ MESA_HTTP_PORT: v, MESA_SECRET: SECRET }, tempCwd()), v).toThrow(ConfigError);
     }

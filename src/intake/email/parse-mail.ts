@@ -27,7 +27,7 @@ export async function parseMail(raw: Buffer, idDomain: string): Promise<InboundM
     to: addresses(parsed.to),
     cc: addresses(parsed.cc),
     subject: (parsed.subject ?? '').trim(),
-    date: parsed.date && !Number.isNaN(parsed.date.getTime()) ? parsed.date : null,
+    date: validDate(parsed),
     inReplyTo: idList(parsed.inReplyTo),
     references: idList(parsed.references),
     headers: headersMap,
@@ -64,7 +64,7 @@ function unfold(v: string): string {
 /** RFC 2047 encoded words in unstructured headers (Subject-like values we inspect). */
 function decodeWords(v: string): string {
   if (!v.includes('=?')) return v;
-  return v.replace(/=\?([^?]+)\?([bBqQ])\?([^?]*)\?=/g, (whole, charset: string, enc: string, text: string) => {
+  return v.replace(/\?=\s+=\?/g, '?==?').replace(/=\?([^?]+)\?([bBqQ])\?([^?]*)\?=/g, (whole, charset: string, enc: string, text: string) => {
     try {
       const bytes = enc.toUpperCase() === 'B'
         ? Buffer.from(text, 'base64')
@@ -73,13 +73,13 @@ function decodeWords(v: string): string {
     } catch {
       return whole;
     }
-  }).replace(/\?=\s+=\?/g, '?==?');
+  });
 }
 
 function cleanId(id: string | undefined): string | undefined {
   if (!id) return undefined;
   const m = /<([^<>\s]+)>/.exec(id);
-  const v = (m ? m[1] : id.trim()) ?? '';
+  const v = (m ? m[1] : id.replace(/[<>\s]/g, '')) ?? '';
   return v.length > 0 && v.length <= 998 ? v : undefined;
 }
 
@@ -88,7 +88,7 @@ function idList(v: string | string[] | undefined): string[] {
   const joined = Array.isArray(v) ? v.join(' ') : v;
   const ids = [...joined.matchAll(/<([^<>\s]+)>/g)].map((m) => m[1] as string);
   if (ids.length > 0) return ids;
-  return joined.split(/\s+/).filter((s) => s.includes('@'));
+  return joined.replace(/\([^()]*\)/g, ' ').split(/[\s<>,]+/).filter((s) => s.includes('@'));
 }
 
 function addresses(v: AddressObject | AddressObject[] | undefined): MailAddress[] {
@@ -111,4 +111,11 @@ function firstAddress(v: AddressObject | AddressObject[] | undefined): MailAddre
 
 function lowerKeys(o: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(o).map(([k, v]) => [k.toLowerCase(), v]));
+}
+
+/** mailparser substitutes the current time for an unparseable Date header; we want null. */
+function validDate(parsed: ParsedMail): Date | null {
+  const line = parsed.headerLines.find((h) => h.key === 'date')?.line;
+  if (!line || !parsed.date) return null;
+  return Number.isNaN(new Date(line.slice(line.indexOf(':') + 1).trim()).getTime()) ? null : parsed.date;
 }
