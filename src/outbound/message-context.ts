@@ -1,32 +1,82 @@
 import type { SlaClock } from '../domain/business-time.ts';
-import type { DeskPolicy, Locale, Severity } from '../domain/policy.ts';
+import type { DeskPolicy, Level, Locale, Severity } from '../domain/policy.ts';
 import { formatInstant, formatSpan } from '../domain/time-format.ts';
 
 /**
  * The values every template sees. Built in one place so that every message carries the ETR
  * (DESIGN §2.8) as a Spanish date and as a span, from the same `now` the change was made at.
+ * Each moment's extra facts (an escalation, a warning, a breach, an ETR change) come in
+ * optional sections; templates test them with `{{#if escalation}}` and the like.
  */
 
 export interface TicketFacts {
   key: string;
   subject: string;
+  description?: string;
   severity: Severity;
   type: string;
   category: string;
   level: number;
   state: string;
+  channel?: string;
+  createdAt?: Date;
   etrAt: Date;
   firstResponseDueAt: Date | null;
+  nextEscalationDueAt?: Date | null;
+  resolutionDueAt?: Date | null;
+  assignee?: string | null;
 }
+
+export interface When { date: string; span: string }
 
 export interface MessageContext {
   desk: { name: string; phone: string; portalUrl: string; mesadeayuda: string; soportetecnico: string };
-  ticket: { key: string; subject: string; severity: number; severityName: string; type: string; category: string; level: number; levelName: string; state: string };
-  customer: { name: string };
-  etr: { date: string; span: string; iso: string };
-  firstResponse: { date: string; span: string } | null;
-  opensAt: { date: string; span: string } | null;
+  ticket: {
+    key: string; subject: string; description: string; severity: number; severityName: string; type: string; category: string;
+    level: number; levelName: string; state: string; stateName: string; channel: string; assignee: string | null; createdAt: When | null;
+  };
+  customer: { name: string; fullName: string; email: string | null; phone: string | null };
+  /** Who the message is addressed to (an agent or level for internal notices). */
+  recipient: { name: string };
+  etr: When & { iso: string; reason: string | null };
+  /** The ETR before this change (ETR-change and escalation messages). */
+  previousEtr: When | null;
+  firstResponse: When | null;
+  deadlines: { escalation: When | null; resolution: When | null };
+  opensAt: When | null;
+  /** Escalation: from → to level (to = 4 means past level 3: the "responsables"). */
+  escalation: { fromLevel: number; fromLevelName: string; toLevel: number; toLevelName: string; reason: string } | null;
+  /** Warning at a share of the level's budget. */
+  warning: { percent: number; escalatesAt: When } | null;
+  /** A missed deadline. */
+  breach: { kind: 'first_response' | 'resolution'; kindName: string; dueAt: When } | null;
+  /** Recent history, oldest first, for notices to levels. */
+  history: Array<{ date: string; text: string }>;
+  /** Rules that classified the ticket (agent notices). */
+  classification: Array<{ rule: string; matched: string }>;
 }
+
+export interface ContextExtras {
+  recipientName?: string;
+  customer?: { fullName?: string; email?: string | null; phone?: string | null };
+  previousEtrAt?: Date | null;
+  etrReason?: string | null;
+  escalation?: { fromLevel: number; toLevel: number; reason: string } | null;
+  warning?: { percent: number; escalatesAt: Date } | null;
+  breach?: { kind: 'first_response' | 'resolution'; dueAt: Date } | null;
+  history?: Array<{ at: Date; text: string }>;
+  classification?: Array<{ rule: string; matched: string[] }>;
+}
+
+const STATE_NAMES: Record<Locale, Record<string, string>> = {
+  'es-MX': { nuevo: 'nuevo', en_atencion: 'en atención', esperando_cliente: 'esperando su respuesta', resuelto: 'resuelto', cerrado: 'cerrado' },
+  en: { nuevo: 'new', en_atencion: 'in progress', esperando_cliente: 'waiting for your reply', resuelto: 'resolved', cerrado: 'closed' },
+};
+
+const BREACH_NAMES: Record<Locale, Record<'first_response' | 'resolution', string>> = {
+  'es-MX': { first_response: 'primera respuesta', resolution: 'resolución' },
+  en: { first_response: 'first response', resolution: 'resolution' },
+};
 
 export function messageContext(input: {
   policy: DeskPolicy;
@@ -35,29 +85,48 @@ export function messageContext(input: {
   locale: Locale;
   now: Date;
   businessClock?: SlaClock;
+  extras?: ContextExtras;
 }): MessageContext {
   const { policy, ticket, now, locale } = input;
+  const x = input.extras ?? {};
   const tz = policy.desk.timeZone;
-  const when = (d: Date): { date: string; span: string } => ({ date: formatInstant(d, now, tz, locale), span: formatSpan(d, now, locale) });
+  const when = (d: Date): When => ({ date: formatInstant(d, now, tz, locale), span: formatSpan(d, now, locale) });
+  const maybe = (d: Date | null | undefined): When | null => (d ? when(d) : null);
   const address = (id: string): string => policy.mailboxes.find((m) => m.id === id)?.address ?? '';
+  const levelName = (n: number): string => (n >= 1 && n <= 3 ? policy.levels[n as Level].name : locale === 'en' ? 'Management' : 'Responsables');
   const opening = input.businessClock && !input.businessClock.isOpen(now) ? input.businessClock.nextOpening(now) : null;
   return {
     desk: { name: policy.desk.name, phone: policy.desk.phone, portalUrl: policy.desk.portalUrl, mesadeayuda: address('mesadeayuda'), soportetecnico: address('soportetecnico') },
     ticket: {
       key: ticket.key,
       subject: ticket.subject,
+      description: ticket.description ?? '',
       severity: ticket.severity,
       severityName: policy.severities[ticket.severity].name,
       type: ticket.type,
       category: ticket.category,
       level: ticket.level,
-      levelName: policy.levels[ticket.level as 1 | 2 | 3]?.name ?? String(ticket.level),
+      levelName: levelName(ticket.level),
       state: ticket.state,
+      stateName: STATE_NAMES[locale][ticket.state] ?? ticket.state,
+      channel: ticket.channel ?? 'email',
+      assignee: ticket.assignee ?? null,
+      createdAt: maybe(ticket.createdAt),
     },
-    customer: { name: firstName(input.customerName) },
-    etr: { ...when(ticket.etrAt), iso: ticket.etrAt.toISOString() },
-    firstResponse: ticket.firstResponseDueAt ? when(ticket.firstResponseDueAt) : null,
+    customer: { name: firstName(input.customerName), fullName: x.customer?.fullName ?? input.customerName, email: x.customer?.email ?? null, phone: x.customer?.phone ?? null },
+    recipient: { name: x.recipientName ?? '' },
+    etr: { ...when(ticket.etrAt), iso: ticket.etrAt.toISOString(), reason: x.etrReason ?? null },
+    previousEtr: maybe(x.previousEtrAt),
+    firstResponse: maybe(ticket.firstResponseDueAt),
+    deadlines: { escalation: maybe(ticket.nextEscalationDueAt), resolution: maybe(ticket.resolutionDueAt) },
     opensAt: opening ? when(opening) : null,
+    escalation: x.escalation
+      ? { ...x.escalation, fromLevelName: levelName(x.escalation.fromLevel), toLevelName: levelName(x.escalation.toLevel) }
+      : null,
+    warning: x.warning ? { percent: x.warning.percent, escalatesAt: when(x.warning.escalatesAt) } : null,
+    breach: x.breach ? { kind: x.breach.kind, kindName: BREACH_NAMES[locale][x.breach.kind], dueAt: when(x.breach.dueAt) } : null,
+    history: (x.history ?? []).map((h) => ({ date: formatInstant(h.at, now, tz, locale), text: h.text })),
+    classification: (x.classification ?? []).map((c) => ({ rule: c.rule, matched: c.matched.join(', ') })),
   };
 }
 

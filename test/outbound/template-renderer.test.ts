@@ -68,7 +68,7 @@ describe('TemplateRenderer with the real templates/', () => {
 
   it('the context carries the ETR as a date and a span', () => {
     const c = context('es-MX');
-    expect(c.etr).toEqual({ date: 'viernes 13 de marzo, 15:00 h (hora del centro)', span: 'en unos 3 días', iso: '2026-03-13T21:00:00.000Z' });
+    expect(c.etr).toEqual({ date: 'viernes 13 de marzo, 15:00 h (hora del centro)', span: 'en unos 3 días', iso: '2026-03-13T21:00:00.000Z', reason: null });
     expect(c.opensAt?.date).toBe('miércoles 11 de marzo, 09:00 h (hora del centro)');
     expect(c.customer.name).toBe('Juan');
   });
