@@ -383,7 +383,8 @@ interface ChildConfig {
   workDir: string;
 }
 
-type ToChild = { type: 'run'; config: ChildConfig } | { type: 'stop' };
+/** `mark`: the backlog is done (all acks at the sink); the child notes its CPU time so far. */
+type ToChild = { type: 'run'; config: ChildConfig } | { type: 'mark' } | { type: 'stop' };
 
 interface ChildReport {
   /** RSS when the clock started: the runtime and every module loaded, no mail yet. */
@@ -393,6 +394,8 @@ interface ChildReport {
   /** Peaks of the V8 heap in use and of memory outside it (Buffers), sampled with the RSS. */
   peakHeapUsedMb: number;
   peakExternalMb: number;
+  /** CPU time the process spent from the start of its clock to `mark`, in ms. */
+  backlogCpu: { userMs: number; systemMs: number };
   facts: Record<string, unknown>;
 }
 
@@ -460,6 +463,7 @@ async function runBacklogPhase(role: Role, config: Omit<ChildConfig, 'role'>, tr
       clearInterval(progress);
     }
     const endedAt = tracker.lastAt;
+    contender.send({ type: 'mark' });
     if (between) await between(contender);
     contender.send({ type: 'stop' });
     const done = await contender.next('done', 120_000);
@@ -536,6 +540,11 @@ export async function runIngestBench(): Promise<void> {
     console.log('summary');
     console.log(`  throughput   mesa ${mesa.msgPerSec.toFixed(1)} msg/s, raw ${raw.msgPerSec.toFixed(1)} msg/s, ratio ${ratio.toFixed(3)} (target >= 0.8: ${ratio >= 0.8 ? 'met' : 'NOT met'})`);
     console.log(`  ack latency  ${LATENCY_SAMPLES} APPENDs while idle: p50 ${p(0.5)} ms, p90 ${p(0.9)} ms, p99 ${p(0.99)} ms, min ${sorted[0]} ms, max ${sorted[sorted.length - 1]} ms (target p50 <= 1000 ms: ${p(0.5) <= 1000 ? 'met' : 'NOT met'})`);
+    const cpuLine = (r: PhaseResult): string => {
+      const { userMs, systemMs } = r.report.backlogCpu;
+      return `${((userMs + systemMs) / n).toFixed(2)} ms/msg (user ${(userMs / 1000).toFixed(1)} s + system ${(systemMs / 1000).toFixed(1)} s, ${(100 * (userMs + systemMs) / (r.endedAt - r.startedAt)).toFixed(0)}% of one core)`;
+    };
+    console.log(`  CPU          mesa process ${cpuLine(mesa)}; raw-stack process ${cpuLine(raw)}`);
     console.log(`  peak RSS     mesa process ${mesa.report.maxRssMb.toFixed(1)} MB (sampled every 100 ms: ${mesa.report.sampledPeakRssMb.toFixed(1)} MB; `
       + `${mesa.report.startRssMb.toFixed(1)} MB at start, before any mail; V8 heap in use peaked at ${mesa.report.peakHeapUsedMb.toFixed(0)} MB, `
       + `Buffers at ${mesa.report.peakExternalMb.toFixed(0)} MB); raw-stack process ${raw.report.maxRssMb.toFixed(1)} MB (${raw.report.startRssMb.toFixed(1)} MB at start)`);
@@ -560,7 +569,11 @@ export async function runIngestBench(): Promise<void> {
 /** Entry of a forked contender: waits for its config, runs, reports, exits. */
 export async function runIngestChild(): Promise<void> {
   const messages: ToChild[] = [];
-  process.on('message', (m: ToChild) => messages.push(m));
+  const cpu: { atStart?: NodeJS.CpuUsage; backlog?: NodeJS.CpuUsage } = {};
+  process.on('message', (m: ToChild) => {
+    if (m.type === 'mark') cpu.backlog = process.cpuUsage(cpu.atStart);
+    else messages.push(m);
+  });
   // If the parent dies, the IPC channel closes; do not linger as an orphan.
   process.on('disconnect', () => process.exit(1));
   const next = <T extends ToChild['type']>(type: T): Promise<Extract<ToChild, { type: T }>> =>
@@ -583,14 +596,19 @@ export async function runIngestChild(): Promise<void> {
     const { config } = await next('run');
     const run = config.role === 'raw' ? rawStack(config) : mesaDaemon(config);
     const facts = await run(
-      (at) => { startRss = process.memoryUsage().rss; return tell({ type: 'started', at }); },
+      (at) => {
+        startRss = process.memoryUsage().rss;
+        cpu.atStart = process.cpuUsage();
+        return tell({ type: 'started', at });
+      },
       () => next('stop').then(() => undefined),
     );
     sample();
     const mb = (bytes: number): number => bytes / 1048576;
     // maxRSS is in kilobytes on Linux.
     await tell({ type: 'done', startRssMb: mb(startRss), maxRssMb: process.resourceUsage().maxRSS / 1024, sampledPeakRssMb: mb(peak.rss),
-      peakHeapUsedMb: mb(peak.heap), peakExternalMb: mb(peak.external), facts });
+      peakHeapUsedMb: mb(peak.heap), peakExternalMb: mb(peak.external), facts,
+      backlogCpu: { userMs: (cpu.backlog?.user ?? Number.NaN) / 1000, systemMs: (cpu.backlog?.system ?? Number.NaN) / 1000 } });
   } catch (err) {
     await tell({ type: 'failed', error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
   } finally {

@@ -5,7 +5,8 @@ import type { OwnIdentity } from './domain/auto-reply.ts';
 import type { DeskPolicy } from './domain/policy.ts';
 import { loadConfig } from './config/load-config.ts';
 import type { Environment } from './config/environment.ts';
-import { CustomerMailer } from './desk/customer-mailer.ts';
+import { Notices } from './desk/notices.ts';
+import { TicketLifecycle } from './desk/ticket-lifecycle.ts';
 import { EmailIntake, IntakeRetryLater, type IntakeOrigin, type IntakeOutcome } from './desk/email-intake.ts';
 import { SlaClocks } from './desk/sla-clocks.ts';
 import { buildHttpServer } from './http/server.ts';
@@ -15,6 +16,9 @@ import { createLogger, type Logger } from './log.ts';
 import { createMetrics } from './metrics.ts';
 import { FileSender, SmtpSender, type EmailSender, type SmtpSettings } from './outbound/email-senders.ts';
 import { OutboxDispatcher } from './outbound/outbox-dispatcher.ts';
+import { FileSmsSender, TwilioSmsSender, type SmsSender } from './outbound/sms-senders.ts';
+import { SlaSweep } from './desk/sla-sweep.ts';
+import cron, { type ScheduledTask } from 'node-cron';
 import { TemplateRenderer } from './outbound/template-renderer.ts';
 import { Store } from './store/store.ts';
 
@@ -30,6 +34,10 @@ export interface MesaOptions {
   smtp?: Partial<SmtpSettings>;
   /** Whether `start()` opens the HTTP port (tests use inject()). */
   listen?: boolean;
+  /** Tests: base URL of a local server that speaks Twilio's REST API. */
+  twilioApiBaseUrl?: string;
+  /** Whether `start()` schedules the SLA sweep (tests drive `sweep.run(now)` themselves). */
+  scheduleSweep?: boolean;
 }
 
 /**
@@ -48,6 +56,10 @@ export class Mesa {
   readonly dropFolder: DropFolder | null = null;
   readonly metrics: ReturnType<typeof createMetrics>;
   readonly renderer: TemplateRenderer;
+  readonly lifecycle: TicketLifecycle;
+  readonly sweep: SlaSweep;
+  private sweepTask: ScheduledTask | null = null;
+  private readonly scheduleSweep: boolean;
   private readonly sender: EmailSender;
 
   constructor(readonly env: Environment, opts: MesaOptions) {
@@ -58,15 +70,20 @@ export class Mesa {
     this.renderer = new TemplateRenderer(TEMPLATES_DIR);
     const clocks = new SlaClocks(this.policy);
     const own = ownIdentity(this.policy);
-    const mailer = new CustomerMailer({ store: this.store, policy: this.policy, renderer: this.renderer, clocks, secret: env.secret, loopValue: this.policy.desk.messageIdDomain });
+    const notices = new Notices({ store: this.store, policy: this.policy, renderer: this.renderer, clocks, secret: env.secret, loopValue: this.policy.desk.messageIdDomain });
+    this.lifecycle = new TicketLifecycle({ store: this.store, policy: this.policy, clocks, notices });
     this.metrics = createMetrics(this.store);
     this.sender = env.smtp
       ? new SmtpSender({ ...env.smtp, ...opts.smtp })
       : new FileSender(join(env.dataDir, 'outbox'));
     const r = this.policy.outbound.retry;
-    this.dispatcher = new OutboxDispatcher(this.store, this.sender, this.log.child({ component: 'outbox' }), this.clock, r);
+    const sms: SmsSender = env.twilio?.phoneNumber
+      ? new TwilioSmsSender({ accountSid: env.twilio.accountSid, authToken: env.twilio.authToken, from: env.twilio.phoneNumber, apiBaseUrl: opts.twilioApiBaseUrl })
+      : new FileSmsSender(join(env.dataDir, 'outbox', 'sms'));
+    this.dispatcher = new OutboxDispatcher(this.store, this.sender, this.log.child({ component: 'outbox' }), this.clock, r, sms);
+    this.sweep = new SlaSweep({ store: this.store, policy: this.policy, lifecycle: this.lifecycle, notices, log: this.log.child({ component: 'sweep' }), onOutbox: () => this.dispatcher.kick() });
     this.intake = new EmailIntake({
-      store: this.store, policy: this.policy, clocks, mailer,
+      store: this.store, policy: this.policy, clocks, notices, lifecycle: this.lifecycle,
       pipeline: { policy: this.policy, store: this.store, secret: env.secret, own },
       log: this.log.child({ component: 'intake' }),
       onOutbox: () => this.dispatcher.kick(),
@@ -90,6 +107,7 @@ export class Mesa {
     }
     this.http = buildHttpServer({ store: this.store, registry: this.metrics.registry, health: () => this.health() });
     this.listen = opts.listen ?? true;
+    this.scheduleSweep = opts.scheduleSweep ?? true;
   }
 
   private readonly listen: boolean;
@@ -119,6 +137,11 @@ export class Mesa {
       this.log.info({ event: 'mesa.embedded_defaults', ...mode }, `Mesa en modo local: correo entrante desde ${this.env.imap ? 'IMAP' : join(this.env.dataDir, 'inbox')}, saliente ${this.env.smtp ? 'por SMTP' : `a ${join(this.env.dataDir, 'outbox')}`}`);
     }
     this.dispatcher.start();
+    if (this.scheduleSweep) {
+      // Catch up at once on whatever fell due while Mesa was down, then every minute.
+      this.runSweep();
+      this.sweepTask = cron.schedule(this.policy.sla.sweepSchedule, () => this.runSweep(), { noOverlap: true, name: 'mesa-sla-sweep' });
+    }
     for (const p of this.pollers) p.poller.start();
     this.dropFolder?.start();
     if (this.listen) {
@@ -128,7 +151,18 @@ export class Mesa {
     this.log.info({ event: 'mesa.started', secretSource: this.env.secretSource, ...mode }, 'Mesa iniciada');
   }
 
+  /** One sweep at the shell's "now"; a failure is logged and the next tick tries again. */
+  runSweep(): void {
+    try {
+      this.sweep.run(this.clock());
+    } catch (err) {
+      this.log.error({ event: 'sweep.failed', error: (err as Error).message }, 'fallo el barrido de SLA');
+    }
+  }
+
   async stop(): Promise<void> {
+    await this.sweepTask?.destroy();
+    this.sweepTask = null;
     await Promise.all(this.pollers.map((p) => p.poller.stop()));
     await this.dropFolder?.stop();
     await this.dispatcher.stop();

@@ -6,8 +6,8 @@
 export const ERROR_CODES = {
   MESA_CONFIG_INVALID: 'configuration or environment failed validation; the message names the file, line and key',
   MESA_INTAKE_RETRY: 'processing an inbound message failed; it is offered again and quarantined after intake.maxAttempts',
-  MESA_SEND_TEMPORARY: 'an outgoing message could not be sent now (4xx reply, refused or dropped connection); retried with backoff',
-  MESA_SEND_PERMANENT: 'the receiving server refused an outgoing message for good (5xx); the outbox row stays failed and visible',
+  MESA_SEND_TEMPORARY: 'an outgoing message could not be sent now (SMTP 4xx, Twilio 429/5xx, refused or dropped connection); retried with backoff',
+  MESA_SEND_PERMANENT: 'an outgoing message was refused for good (SMTP 5xx; Twilio 4xx such as 21614 landline); the outbox row stays failed and visible',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { validate as validateCron } from 'node-cron';
 import { LineCounter, parseDocument, type Document } from 'yaml';
 import type { ZodError } from 'zod';
 import { MesaError } from '../errors.ts';
@@ -132,6 +133,7 @@ function resolve(raw: RawConfig, files: LoadedFile[]): DeskPolicy {
       set: { ...r.set, severity: r.set.severity as Severity | undefined, level: r.set.level as Level | undefined },
     };
   });
+  if (!validateCron(raw.sla.sweepSchedule)) problems.push(`${locate(['sla', 'sweepSchedule'], files)}: sla.sweepSchedule: "${raw.sla.sweepSchedule}" is not a valid cron expression`);
   if (problems.length > 0) throw new ConfigError(problems);
   const weeklyHours: Record<number, Array<{ start: string; end: string }>> = {};
   WEEKDAYS.forEach((d, i) => {
@@ -153,6 +155,8 @@ function resolve(raw: RawConfig, files: LoadedFile[]): DeskPolicy {
     severities,
     levels: raw.levels,
     responsables: raw.responsables,
+    sla: raw.sla,
+    etr: raw.etr,
     classification: { minimumScore: raw.classification.minimumScore, rules },
     intake: raw.intake,
     outbound: {

@@ -84,6 +84,16 @@ export const configSchema = z.object({
     3: z.object({ name: z.string(), people: z.array(person) }).strict(),
   }).strict(),
   responsables: z.array(person).default([]),
+  sla: z.object({
+    warnAtPercent: z.number().min(1).max(99),
+    sweepSchedule: z.string().min(9),
+  }).strict(),
+  etr: z.object({
+    percentile: z.number().min(1).max(100),
+    minHistory: z.number().int().min(1),
+    windowDays: z.number().int().min(1),
+    floorPercent: z.number().min(1).max(100),
+  }).strict(),
   classification: z.object({
     minimumScore: z.number().min(0),
     rules: z.array(rule),

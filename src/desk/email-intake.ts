@@ -2,12 +2,12 @@ import type { BounceInfo } from '../domain/bounce.ts';
 import { MesaError } from '../errors.ts';
 import type { InboundMail } from '../domain/mail.ts';
 import type { DeskPolicy } from '../domain/policy.ts';
-import { initialDeadlines, targetEtr } from '../domain/sla.ts';
 import { parseMail } from '../intake/email/parse-mail.ts';
 import type { Logger } from '../log.ts';
 import type { Store } from '../store/store.ts';
 import { analyzeEmail, mailboxFor, type EmailAnalysis, type PipelineContext } from './email-pipeline.ts';
-import type { CustomerMailer } from './customer-mailer.ts';
+import type { Notices } from './notices.ts';
+import type { TicketLifecycle } from './ticket-lifecycle.ts';
 import type { SlaClocks } from './sla-clocks.ts';
 
 /** Where a raw message came from; an IMAP origin also advances that mailbox's cursor. */
@@ -28,7 +28,8 @@ export interface EmailIntakeDeps {
   policy: DeskPolicy;
   pipeline: PipelineContext;
   clocks: SlaClocks;
-  mailer: CustomerMailer;
+  notices: Notices;
+  lifecycle: TicketLifecycle;
   log: Logger;
   /** Called after a commit that queued outbound messages. */
   onOutbox?: () => void;
@@ -147,18 +148,19 @@ export class EmailIntake {
         const ticketId = d.ticket.ticketId;
         this.storeMessage({ ...base, ticketId, author: 'customer', automaticKind: null, automaticReason: null }, a, t);
         store.tickets.event(ticketId, t, `customer:${a.mail.from?.address ?? ''}`, 'customer_message', { messageId: a.mail.messageId, via: a.thread.ticket ? (a.thread as { via: string }).via : null });
+        let ticket = this.deps.lifecycle.reload(ticketId);
         if (d.reopen) {
-          store.tickets.setState(ticketId, 'en_atencion', t, { resolvedAt: null });
-          store.tickets.event(ticketId, t, 'system', 'reopened', { from: 'resuelto', to: 'en_atencion' }, 'respuesta del cliente dentro de la ventana de reapertura');
+          ticket = this.deps.lifecycle.reopen(ticket, now, 'system', 'respuesta del cliente dentro de la ventana de reapertura');
+        } else if (ticket.state === 'esperando_cliente') {
+          // The answer the desk was waiting for: the clock runs again.
+          ticket = this.deps.lifecycle.resume(ticket, now, `customer:${a.mail.from?.address ?? ''}`, 'respuesta del cliente');
         } else {
           store.tickets.touch(ticketId, t);
         }
-        const ticket = store.tickets.byId(ticketId);
         let acknowledged = false;
-        if (ticket && d.ack.send) {
-          this.deps.mailer.queueCustomerEmail({ ticket, moment: d.ack.moment, inReplyTo: a.mail, mailbox: a.mailbox, now });
-          acknowledged = true;
-        } else if (!d.ack.send) {
+        if (d.ack.send) {
+          acknowledged = this.deps.notices.toCustomer(ticket, d.ack.moment, now, { inReplyTo: a.mail }) !== null;
+        } else {
           store.tickets.event(ticketId, t, 'system', 'ack_skipped', { reason: d.ack.reason });
         }
         return { result: 'follow_up', ticketKey: d.ticket.key, reopened: d.reopen, acknowledged };
@@ -167,15 +169,13 @@ export class EmailIntake {
   }
 
   private createTicket(a: EmailAnalysis, base: Omit<Parameters<Store['messages']['insert']>[0], 'ticketId' | 'author' | 'automaticKind' | 'automaticReason'>, d: Extract<EmailAnalysis['decision'], { kind: 'new_ticket' }>, now: Date): IntakeOutcome {
-    const { store, policy, clocks } = this.deps;
+    const { store, policy, clocks, lifecycle, notices } = this.deps;
     const t = now.getTime();
     const from = a.mail.from as NonNullable<InboundMail['from']>;
     const contact = store.tickets.contactForEmail(from.address, from.name, t);
     const c = a.classification;
     const sev = policy.severities[c.severity];
-    const clock = clocks.forSeverity(c.severity);
-    const deadlines = initialDeadlines(sev, clock, now);
-    const etr = targetEtr(sev, clock, now);
+    const { etr, ...sla } = lifecycle.initialSla(c.severity, c.category, now);
     const ours = new Set(policy.mailboxes.map((m) => m.address));
     const cc = [...a.mail.to, ...a.mail.cc].map((x) => x.address).filter((x) => !ours.has(x.replace(/\+[^@]*@/, '@')) && x !== from.address);
     const { id, key } = store.tickets.create({
@@ -185,11 +185,7 @@ export class EmailIntake {
       severity: c.severity, type: c.type, category: c.category, level: c.level,
       customerChannel: 'email', cc,
       classification: c,
-      etrAt: etr.at.getTime(),
-      firstResponseDueAt: deadlines.firstResponseDueAt.getTime(),
-      nextEscalationDueAt: deadlines.nextEscalationDueAt?.getTime() ?? null,
-      nextUpdateDueAt: deadlines.nextUpdateDueAt?.getTime() ?? null,
-      resolutionDueAt: deadlines.resolutionDueAt.getTime(),
+      ...sla,
       reopenedFromId: d.previous?.ticketId ?? null,
     }, t);
     this.storeMessage({ ...base, ticketId: id, author: 'customer', automaticKind: null, automaticReason: null }, a, t);
@@ -200,15 +196,18 @@ export class EmailIntake {
     }, `clasificación: severidad ${c.decidedBy.severity}`);
     store.tickets.recordEtr(id, t, etr.at.getTime(), etr.source, etr.reason);
     if (d.previous) store.tickets.event(d.previous.ticketId, t, 'system', 'follow_up_ticket_opened', { newTicket: key }, 'mensaje del cliente después del cierre');
-    const ticket = store.tickets.byId(id);
+    const ticket = lifecycle.reload(id);
     let acknowledged = false;
-    if (ticket && d.ack.send) {
+    if (d.ack.send) {
       const afterHours = sev.clock === 'business' && !clocks.business.isOpen(now);
-      this.deps.mailer.queueCustomerEmail({ ticket, moment: afterHours ? 'ack-after-hours' : 'ack', inReplyTo: a.mail, mailbox: a.mailbox, now });
-      acknowledged = true;
-    } else if (!d.ack.send) {
+      acknowledged = notices.toCustomer(ticket, afterHours ? 'ack-after-hours' : 'ack', now, { inReplyTo: a.mail }) !== null;
+    } else {
       store.tickets.event(id, t, 'system', 'ack_skipped', { reason: d.ack.reason });
     }
+    notices.toLevel(ticket, ticket.level, 'agent-new-ticket', now, {
+      classification: c.reasons.map((r) => ({ rule: r.rule, matched: r.matched })),
+      ...(d.previous ? { history: [{ at: now, text: `Continúa el ticket ${d.previous.key}` }] } : {}),
+    });
     return { result: 'ticket_created', ticketKey: key, acknowledged };
   }
 

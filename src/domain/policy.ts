@@ -68,6 +68,8 @@ export interface DeskPolicy {
   severities: Record<Severity, SeverityPolicy>;
   levels: Record<Level, { name: string; people: Person[] }>;
   responsables: Person[];
+  sla: { warnAtPercent: number; sweepSchedule: string };
+  etr: { percentile: number; minHistory: number; windowDays: number; floorPercent: number };
   classification: { minimumScore: number; rules: ClassificationRule[] };
   intake: { attachmentMaxBytes: number; maxAttempts: number; dropFolderPollSeconds: number };
   outbound: {

@@ -4,6 +4,7 @@ import type { OutboxRow } from '../store/outbox-repo.ts';
 import type { Store } from '../store/store.ts';
 import { SendError, type EmailSender } from './email-senders.ts';
 import type { OutgoingEmail } from './outgoing-email.ts';
+import type { OutgoingSms, SmsSender } from './sms-senders.ts';
 
 export interface DispatcherOptions {
   maxAttempts: number;
@@ -30,7 +31,8 @@ export class OutboxDispatcher {
   private readonly opts: Required<DispatcherOptions>;
   private readonly owner = `${hostname()}:${process.pid}`;
 
-  constructor(private readonly store: Store, private readonly email: EmailSender, private readonly log: Logger, private readonly clock: () => Date, opts: DispatcherOptions) {
+  constructor(private readonly store: Store, private readonly email: EmailSender, private readonly log: Logger, private readonly clock: () => Date, opts: DispatcherOptions,
+    private readonly sms: SmsSender | null = null) {
     this.opts = { leaseSeconds: 300, batchSize: 50, idlePollMs: 5_000, ...opts };
   }
 
@@ -71,6 +73,7 @@ export class OutboxDispatcher {
     this.timer = null;
     await this.running;
     await this.email.close();
+    await this.sms?.close();
   }
 
   /** Sends everything due now; resolves when nothing due is left (for tests and the CLI). */
@@ -103,13 +106,27 @@ export class OutboxDispatcher {
     return rows.length;
   }
 
+  /** Routes a row to its channel's sender. */
+  private async send(row: OutboxRow): Promise<{ sender: string; providerId: string | null }> {
+    switch (row.channel) {
+      case 'email':
+        await this.email.send(JSON.parse(row.payload_json) as OutgoingEmail);
+        return { sender: this.email.kind, providerId: null };
+      case 'sms': {
+        if (!this.sms) throw new SendError('no SMS sender configured', true);
+        const { sid } = await this.sms.send(JSON.parse(row.payload_json) as OutgoingSms);
+        return { sender: this.sms.kind, providerId: sid };
+      }
+      default:
+        throw new SendError(`no sender for channel ${String(row.channel)}`, true);
+    }
+  }
+
   private async deliver(row: OutboxRow): Promise<void> {
-    const payload = JSON.parse(row.payload_json) as OutgoingEmail;
     try {
-      if (row.channel !== 'email') throw new SendError(`no sender for channel ${row.channel}`, true);
-      await this.email.send(payload);
+      const { sender, providerId } = await this.send(row);
       this.store.outbox.markSent(row.id, this.clock().getTime());
-      this.log.info({ event: 'outbox.sent', outboxId: row.id, moment: row.moment, ticketId: row.ticket_id, attempts: row.attempts, sender: this.email.kind }, 'mensaje enviado');
+      this.log.info({ event: 'outbox.sent', outboxId: row.id, channel: row.channel, moment: row.moment, ticketId: row.ticket_id, attempts: row.attempts, sender, providerId }, 'mensaje enviado');
     } catch (err) {
       const e = err instanceof SendError ? err : new SendError((err as Error).message ?? String(err), false);
       const exhausted = row.attempts >= this.opts.maxAttempts;

@@ -162,4 +162,26 @@ export const MIGRATIONS: string[] = [
     created_at INTEGER NOT NULL
   );
   `,
+  /* 2: SLA clocks, escalation and the ETR (issue 3) */ `
+  ALTER TABLE tickets ADD COLUMN level_since INTEGER;
+  ALTER TABLE tickets ADD COLUMN warning_due_at INTEGER;
+  ALTER TABLE tickets ADD COLUMN first_responded_at INTEGER;
+  ALTER TABLE tickets ADD COLUMN first_response_breached_at INTEGER;
+  ALTER TABLE tickets ADD COLUMN resolution_breached_at INTEGER;
+  -- Waiting for the customer: when the clock stopped, and each deadline's remaining minutes.
+  ALTER TABLE tickets ADD COLUMN paused_at INTEGER;
+  ALTER TABLE tickets ADD COLUMN paused_remaining_json TEXT;
+  ALTER TABLE tickets ADD COLUMN paused_minutes REAL NOT NULL DEFAULT 0;
+  ALTER TABLE tickets ADD COLUMN last_customer_update_at INTEGER;
+  -- Business minutes from creation to resolution, less pauses: what the ETR estimator learns from.
+  ALTER TABLE tickets ADD COLUMN resolution_business_minutes REAL;
+  ALTER TABLE tickets ADD COLUMN assignee TEXT;
+  -- The earliest SLA deadline of an open ticket (NULL when none runs): the sweep's only index.
+  ALTER TABLE tickets ADD COLUMN next_action_at INTEGER;
+  UPDATE tickets SET level_since = created_at;
+  -- Open tickets from before: the first sweep looks at each once and stores its real next deadline.
+  UPDATE tickets SET next_action_at = created_at WHERE state IN ('nuevo', 'en_atencion');
+  CREATE INDEX tickets_next_action ON tickets(next_action_at) WHERE next_action_at IS NOT NULL;
+  CREATE INDEX tickets_resolution_history ON tickets(severity, category, resolved_at) WHERE resolution_business_minutes IS NOT NULL;
+  `,
 ];

@@ -29,7 +29,31 @@ export interface TicketRow {
   resolved_at: number | null;
   created_at: number;
   updated_at: number;
+  level_since: number;
+  warning_due_at: number | null;
+  first_responded_at: number | null;
+  first_response_breached_at: number | null;
+  resolution_breached_at: number | null;
+  paused_at: number | null;
+  paused_remaining_json: string | null;
+  paused_minutes: number;
+  last_customer_update_at: number | null;
+  resolution_business_minutes: number | null;
+  assignee: string | null;
+  next_action_at: number | null;
 }
+
+/** Columns the desk may change after creation (everything but identity and origin). */
+export type TicketUpdate = Partial<Pick<TicketRow,
+  'subject' | 'severity' | 'type' | 'category' | 'level' | 'state' | 'customer_channel' | 'etr_at' | 'level_since'
+  | 'warning_due_at' | 'first_response_due_at' | 'next_escalation_due_at' | 'next_update_due_at' | 'resolution_due_at'
+  | 'first_responded_at' | 'first_response_breached_at' | 'resolution_breached_at' | 'paused_at' | 'paused_remaining_json'
+  | 'paused_minutes' | 'last_customer_update_at' | 'resolved_at' | 'resolution_business_minutes' | 'assignee' | 'next_action_at'>>;
+
+const UPDATABLE = new Set<string>(['subject', 'severity', 'type', 'category', 'level', 'state', 'customer_channel', 'etr_at', 'level_since',
+  'warning_due_at', 'first_response_due_at', 'next_escalation_due_at', 'next_update_due_at', 'resolution_due_at',
+  'first_responded_at', 'first_response_breached_at', 'resolution_breached_at', 'paused_at', 'paused_remaining_json',
+  'paused_minutes', 'last_customer_update_at', 'resolved_at', 'resolution_business_minutes', 'assignee', 'next_action_at']);
 
 export interface NewTicket {
   channel: TicketRow['channel'];
@@ -45,10 +69,12 @@ export interface NewTicket {
   cc: string[];
   classification: unknown;
   etrAt: number;
+  warningDueAt: number | null;
   firstResponseDueAt: number | null;
   nextEscalationDueAt: number | null;
   nextUpdateDueAt: number | null;
   resolutionDueAt: number | null;
+  nextActionAt: number | null;
   reopenedFromId: number | null;
 }
 
@@ -62,20 +88,26 @@ export class TicketRepo {
   private readonly contactByEmail;
   private readonly insertContact;
   private readonly updateContactName;
+  private readonly dueStmt;
+  private readonly historyStmt;
+  private readonly updateStmts = new Map<string, ReturnType<Db['prepare']>>();
 
   constructor(private readonly db: Db, private readonly prefix: string) {
     this.insertStmt = db.prepare(`INSERT INTO tickets (channel, mailbox, contact_id, subject, description, severity, type, category, level, state,
-      customer_channel, cc_json, classification_json, etr_at, first_response_due_at, next_escalation_due_at, next_update_due_at, resolution_due_at,
-      reopened_from_id, created_at, updated_at)
+      customer_channel, cc_json, classification_json, etr_at, warning_due_at, first_response_due_at, next_escalation_due_at, next_update_due_at, resolution_due_at,
+      next_action_at, level_since, reopened_from_id, created_at, updated_at)
       VALUES (@channel, @mailbox, @contactId, @subject, @description, @severity, @type, @category, @level, 'nuevo',
-      @customerChannel, @cc, @classification, @etrAt, @firstResponseDueAt, @nextEscalationDueAt, @nextUpdateDueAt, @resolutionDueAt,
-      @reopenedFromId, @now, @now)`);
+      @customerChannel, @cc, @classification, @etrAt, @warningDueAt, @firstResponseDueAt, @nextEscalationDueAt, @nextUpdateDueAt, @resolutionDueAt,
+      @nextActionAt, @now, @reopenedFromId, @now, @now)`);
     this.setKeyStmt = db.prepare('UPDATE tickets SET key = ? WHERE id = ?');
     this.eventStmt = db.prepare('INSERT INTO events (ticket_id, at, actor, type, data_json, reason) VALUES (?, ?, ?, ?, ?, ?)');
     this.etrStmt = db.prepare('INSERT INTO etr_history (ticket_id, at, etr_at, source, reason) VALUES (?, ?, ?, ?, ?)');
     this.contactByEmail = db.prepare('SELECT * FROM contacts WHERE email = ?');
     this.insertContact = db.prepare('INSERT INTO contacts (email, phone, name, created_at) VALUES (?, ?, ?, ?)');
     this.updateContactName = db.prepare(`UPDATE contacts SET name = ? WHERE id = ? AND name = ''`);
+    this.dueStmt = db.prepare('SELECT id FROM tickets WHERE next_action_at IS NOT NULL AND next_action_at <= ? ORDER BY next_action_at LIMIT ?');
+    this.historyStmt = db.prepare(`SELECT resolution_business_minutes AS m FROM tickets
+      WHERE severity = ? AND category = ? AND resolved_at >= ? AND resolution_business_minutes IS NOT NULL ORDER BY resolved_at DESC LIMIT ?`);
   }
 
   /** Inserts the ticket and gives it its key from the row id (same transaction as the caller). */
@@ -121,9 +153,24 @@ export class TicketRepo {
     return this.db.prepare('SELECT * FROM contacts WHERE id = ?').get(id) as ContactRow | undefined;
   }
 
-  setState(id: number, state: TicketState, now: number, extra: { resolvedAt?: number | null } = {}): void {
-    this.db.prepare(`UPDATE tickets SET state = ?, updated_at = ?, resolved_at = CASE WHEN ? THEN ? ELSE resolved_at END WHERE id = ?`)
-      .run(state, now, 'resolvedAt' in extra ? 1 : 0, extra.resolvedAt ?? null, id);
+  /** Changes the given columns (a fixed whitelist) and `updated_at`. */
+  update(id: number, changes: TicketUpdate, now: number): void {
+    const cols = Object.keys(changes).filter((c) => UPDATABLE.has(c));
+    if (cols.length === 0) return;
+    const sql = `UPDATE tickets SET ${cols.map((c) => `${c} = @${c}`).join(', ')}, updated_at = @updated_at WHERE id = @id`;
+    let stmt = this.updateStmts.get(sql);
+    if (!stmt) { stmt = this.db.prepare(sql); this.updateStmts.set(sql, stmt); }
+    stmt.run({ ...Object.fromEntries(cols.map((c) => [c, (changes as Record<string, unknown>)[c] ?? null])), updated_at: now, id });
+  }
+
+  /** Open tickets whose next SLA deadline has come, earliest first (served by a partial index). */
+  dueIds(now: number, limit: number): number[] {
+    return (this.dueStmt.all(now, limit) as Array<{ id: number }>).map((r) => r.id);
+  }
+
+  /** Business minutes to resolution of comparable tickets resolved since `since`. */
+  resolutionHistory(severity: number, category: string, since: number, limit = 1000): number[] {
+    return (this.historyStmt.all(severity, category, since, limit) as Array<{ m: number }>).map((r) => r.m);
   }
 
   touch(id: number, now: number): void {

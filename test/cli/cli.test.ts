@@ -52,7 +52,7 @@ describe('mesa CLI', () => {
     const show = mesa(['tickets', 'show', 'MDA-000001']);
     expect(show.code).toBe(0);
     expect(show.out).toContain('Historial de ETR:');
-    expect(show.out).toMatch(/\[target\] severity 3 \(Media\) resolution target: 1620 business minutes/);
+    expect(show.out).toContain('[target] objetivo de resolución de severidad 3 (Media): 1620 min hábiles');
     const json = JSON.parse(mesa(['tickets', 'show', 'mda-000001', '--json']).out);
     expect(json.events.map((e: { type: string }) => e.type)).toEqual(['created', 'message_queued']);
     expect(json.outbox).toHaveLength(1);
@@ -96,10 +96,10 @@ describe('mesa CLI', () => {
     let log = '';
     child.stdout.on('data', (c: Buffer) => { log += c.toString(); });
     const deadline = Date.now() + 20_000;
-    while (Date.now() < deadline && !(readdirSafe(join(fresh, 'outbox')).length > 0)) await new Promise((r) => setTimeout(r, 100));
+    while (Date.now() < deadline && !(emls(join(fresh, 'outbox')).length > 0)) await new Promise((r) => setTimeout(r, 100));
     child.kill('SIGTERM');
     await new Promise((r) => child.once('exit', r));
-    const out = readdirSafe(join(fresh, 'outbox'));
+    const out = emls(join(fresh, 'outbox'));
     expect(out).toHaveLength(1);
     expect(readdirSafe(join(fresh, 'inbox', 'procesados'))).toEqual(['0001.eml']);
     const events = log.trim().split('\n').map((l) => JSON.parse(l) as { event?: string; msg?: string });
@@ -109,6 +109,10 @@ describe('mesa CLI', () => {
     rmSync(fresh, { recursive: true, force: true });
   }, 30_000);
 });
+
+function emls(dir: string): string[] {
+  return readdirSafe(dir).filter((f) => f.endsWith('.eml'));
+}
 
 function readdirSafe(dir: string): string[] {
   try { return readdirSync(dir); } catch { return []; }

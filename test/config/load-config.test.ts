@@ -228,8 +228,8 @@ describe('loadConfig errors name file, line, key path and problem', () => {
   });
 
   it('an unknown top-level section', () => {
-    const dir = configDir('sla:\n  foo: 1\n');
-    expect(problemsOf(dir)[0]).toMatch(/local\.yaml(:\d+)?: \(root\): .*"sla"/);
+    const dir = configDir('alarmas:\n  foo: 1\n');
+    expect(problemsOf(dir)[0]).toMatch(/local\.yaml(:\d+)?: \(root\): .*"alarmas"/);
   });
 
   it('a __proto__ key neither pollutes prototypes nor changes a setting', () => {

@@ -59,14 +59,14 @@ describe('email intake decisions', () => {
     await open();
     await receive(question(1));
     const ticket = t.mesa.store.tickets.byKey('MDA-000001')!;
-    t.mesa.store.tickets.setState(ticket.id, 'resuelto', now.getTime(), { resolvedAt: now.getTime() });
+    t.mesa.store.transaction(() => t.mesa.lifecycle.resolve(t.mesa.lifecycle.reload(ticket.id), now, 'agent:test'));
     now = new Date(now.getTime() + 2 * 86_400_000);
     const reopened = await receive(email({ from: 'ana@cliente.mx', to: 'mesadeayuda@proditmapac.com', subject: 'Re: [MDA-000001] Duda 1', messageId: 'again@cliente.mx' }, 'Sigue sin funcionar.'));
     expect(reopened).toMatchObject({ result: 'follow_up', ticketKey: 'MDA-000001', reopened: true, acknowledged: true });
     expect(t.mesa.store.tickets.byKey('MDA-000001')!.state).toBe('en_atencion');
     expect(events('MDA-000001').map((e) => e.type)).toContain('reopened');
 
-    t.mesa.store.tickets.setState(ticket.id, 'resuelto', now.getTime(), { resolvedAt: now.getTime() });
+    t.mesa.store.transaction(() => t.mesa.lifecycle.resolve(t.mesa.lifecycle.reload(ticket.id), now, 'agent:test'));
     now = new Date(now.getTime() + 8 * 86_400_000);
     const late = await receive(email({ from: 'ana@cliente.mx', to: 'mesadeayuda@proditmapac.com', subject: 'Re: [MDA-000001] Duda 1', messageId: 'late@cliente.mx' }, 'Volvió a pasar.'));
     expect(late).toMatchObject({ result: 'ticket_created', ticketKey: 'MDA-000002' });

@@ -61,7 +61,7 @@ describe('TemplateRenderer with the real templates/', () => {
 
   it('offers the same acknowledgment moments in every locale', () => {
     expect(renderer.locales().sort()).toEqual(['en', 'es-MX']);
-    for (const l of LOCALES) expect(renderer.moments(l)).toEqual(MOMENTS);
+    for (const l of LOCALES) expect(renderer.moments(l)).toEqual(expect.arrayContaining(MOMENTS));
     expect(renderer.has('es-MX', 'ack')).toBe(true);
     expect(renderer.has('es-MX', 'nope')).toBe(false);
   });

@@ -1,0 +1,165 @@
+import { randomBytes } from 'node:crypto';
+import type { InboundMail } from '../domain/mail.ts';
+import type { DeskPolicy, Level, MailboxPolicy, Person } from '../domain/policy.ts';
+import { replyAddress, signToken } from '../domain/reply-token.ts';
+import { messageContext, type ContextExtras } from '../outbound/message-context.ts';
+import type { OutgoingEmail } from '../outbound/outgoing-email.ts';
+import type { TemplateRenderer } from '../outbound/template-renderer.ts';
+import type { Store } from '../store/store.ts';
+import type { TicketRow } from '../store/ticket-repo.ts';
+import { describeEvent, QUIET_EVENTS } from './event-text.ts';
+import type { SlaClocks } from './sla-clocks.ts';
+
+/** How many References we carry forward; long threads otherwise grow headers without bound. */
+const MAX_REFERENCES = 20;
+const HISTORY_LINES = 12;
+
+export interface NoticeDeps { store: Store; policy: DeskPolicy; renderer: TemplateRenderer; clocks: SlaClocks; secret: string; loopValue: string }
+
+/**
+ * Every message the desk sends, rendered from the templates and queued in the outbox inside the
+ * caller's transaction. To the customer it goes over the ticket's single channel (email thread or
+ * SMS); to a level, to each of its people by email, and by SMS too for severities whose policy
+ * says so. Every email carries the subject tag, our Message-ID, thread headers, a signed
+ * Reply-To, and the headers that stop other robots from answering it (RFC 3834 Auto-Submitted,
+ * Microsoft's X-Auto-Response-Suppress, our loop header).
+ */
+export class Notices {
+  constructor(private readonly deps: NoticeDeps) {}
+
+  /** To the ticket's customer. `inReplyTo` threads under the customer's own message. */
+  toCustomer(ticket: TicketRow, moment: string, now: Date, opts: { inReplyTo?: InboundMail | null; extras?: ContextExtras } = {}): number | null {
+    const { store } = this.deps;
+    const contact = store.tickets.contact(ticket.contact_id);
+    const t = now.getTime();
+    if (ticket.customer_channel === 'sms') {
+      if (!contact?.phone) return this.skip(ticket, moment, t, 'no_phone');
+      return this.queueSms(ticket, moment, contact.phone, now, opts.extras ?? {});
+    }
+    if (!contact?.email) return this.skip(ticket, moment, t, 'no_email');
+    if (store.intake.isSuppressed(contact.email)) return this.skip(ticket, moment, t, 'suppressed');
+    const thread = this.customerThread(ticket, opts.inReplyTo ?? null);
+    const automatic = moment.startsWith('ack') ? 'auto-replied' : 'auto-generated';
+    const id = this.queueEmail(ticket, moment, { address: contact.email, name: contact.name }, now, {
+      ...opts.extras, customer: { fullName: contact.name, email: contact.email, phone: contact.phone, ...opts.extras?.customer },
+    }, { token: signToken(this.deps.secret, ticket.key, { kind: 'customer' }), ...thread, autoSubmitted: automatic });
+    if (moment !== 'ack' && moment !== 'ack-after-hours') store.tickets.update(ticket.id, { last_customer_update_at: t }, t);
+    return id;
+  }
+
+  /** To every person of a level (email; SMS too when the severity asks for it). */
+  toLevel(ticket: TicketRow, level: Level, moment: string, now: Date, extras: ContextExtras = {}): number[] {
+    return this.toPeople(ticket, this.deps.policy.levels[level].people, moment, now, extras);
+  }
+
+  /** To the "responsables" above level 3. */
+  toResponsables(ticket: TicketRow, moment: string, now: Date, extras: ContextExtras = {}): number[] {
+    return this.toPeople(ticket, this.deps.policy.responsables, moment, now, extras);
+  }
+
+  /** The ticket's recent history as notices show it. */
+  history(ticket: TicketRow): ContextExtras['history'] {
+    const locale = this.deps.policy.desk.locale;
+    return this.deps.store.tickets.events(ticket.id)
+      .filter((e) => !QUIET_EVENTS.has(e.type))
+      .slice(-HISTORY_LINES)
+      .map((e) => ({ at: new Date(e.at), text: describeEvent({ ...e, data: JSON.parse(e.data_json) as Record<string, unknown> }, locale) }));
+  }
+
+  private toPeople(ticket: TicketRow, people: Person[], moment: string, now: Date, extras: ContextExtras): number[] {
+    const { store, policy, renderer } = this.deps;
+    const contact = store.tickets.contact(ticket.contact_id);
+    const customer = { fullName: contact?.name ?? '', email: contact?.email ?? null, phone: contact?.phone ?? null };
+    const sms = policy.severities[ticket.severity].sms && renderer.has(policy.desk.locale, moment) && renderer.render(policy.desk.locale, moment, {}).sms !== null;
+    const root = `${ticket.key.toLowerCase()}.hilo@${policy.desk.messageIdDomain}`;
+    const ids: number[] = [];
+    for (const person of people) {
+      const x = { ...extras, recipientName: person.name, customer };
+      ids.push(this.queueEmail(ticket, moment, { address: person.email, name: person.name }, now, x, {
+        // Signed for this agent: issue 5 accepts a reply only with this token AND this From.
+        token: signToken(this.deps.secret, ticket.key, { kind: 'agent', address: person.email }),
+        // A synthetic root keeps every notice about one ticket in one thread in agents' clients.
+        inReplyTo: root, references: [root], autoSubmitted: 'auto-generated',
+      }));
+      if (sms && person.phone) ids.push(this.queueSms(ticket, moment, person.phone, now, x));
+    }
+    return ids;
+  }
+
+  private queueEmail(ticket: TicketRow, moment: string, to: { address: string; name: string }, now: Date, extras: ContextExtras,
+    h: { token: string; inReplyTo: string | null; references: string[]; autoSubmitted: string }): number {
+    const { store, policy, renderer } = this.deps;
+    const mailbox = this.mailboxOf(ticket);
+    const rendered = renderer.render(policy.desk.locale, moment, this.context(ticket, now, extras));
+    const messageId = `${ticket.key.toLowerCase()}.${moment}.${now.getTime().toString(36)}.${randomBytes(4).toString('hex')}@${policy.desk.messageIdDomain}`;
+    const email: OutgoingEmail = {
+      from: { name: policy.outbound.fromName, address: mailbox.address },
+      to: to.address,
+      replyTo: replyAddress(mailbox.address, ticket.key, h.token),
+      subject: rendered.subject,
+      text: rendered.text,
+      html: rendered.html,
+      messageId,
+      inReplyTo: h.inReplyTo,
+      references: h.references,
+      headers: { 'Auto-Submitted': h.autoSubmitted, 'X-Auto-Response-Suppress': 'All', [policy.desk.loopHeader]: this.deps.loopValue },
+    };
+    const t = now.getTime();
+    const outboxId = store.outbox.enqueue({ ticketId: ticket.id, channel: 'email', moment, recipient: to.address, messageId, payload: email }, t);
+    store.messages.insert({
+      ticketId: ticket.id, direction: 'out', channel: 'email', mailbox: mailbox.id, messageId, fromAddress: mailbox.address,
+      to: [to.address], subject: rendered.subject, author: 'system', automaticKind: null, automaticReason: null,
+      visibleText: null, bodyText: rendered.text, rawSha256: null,
+    }, t);
+    store.tickets.event(ticket.id, t, 'system', 'message_queued', { moment, channel: 'email', to: to.address, outboxId, messageId, etrAt: ticket.etr_at });
+    return outboxId;
+  }
+
+  private queueSms(ticket: TicketRow, moment: string, phone: string, now: Date, extras: ContextExtras): number {
+    const { store, policy, renderer } = this.deps;
+    const rendered = renderer.render(policy.desk.locale, moment, this.context(ticket, now, extras));
+    if (rendered.sms === null) throw new Error(`template ${moment} has no sms.hbs`);
+    const t = now.getTime();
+    const ref = `${ticket.key.toLowerCase()}.${moment}.${t.toString(36)}.${randomBytes(4).toString('hex')}`;
+    const outboxId = store.outbox.enqueue({ ticketId: ticket.id, channel: 'sms', moment, recipient: phone, messageId: null, payload: { to: phone, body: rendered.sms, ref } }, t);
+    store.tickets.event(ticket.id, t, 'system', 'message_queued', { moment, channel: 'sms', to: phone, outboxId, etrAt: ticket.etr_at });
+    return outboxId;
+  }
+
+  private skip(ticket: TicketRow, moment: string, t: number, reason: string): null {
+    this.deps.store.tickets.event(ticket.id, t, 'system', 'message_skipped', { moment, reason });
+    return null;
+  }
+
+  private context(ticket: TicketRow, now: Date, extras: ContextExtras) {
+    const { store, policy, clocks } = this.deps;
+    const contact = store.tickets.contact(ticket.contact_id);
+    const d = (ms: number | null): Date | null => (ms === null ? null : new Date(ms));
+    return messageContext({
+      policy,
+      ticket: {
+        key: ticket.key, subject: ticket.subject, description: ticket.description, severity: ticket.severity, type: ticket.type,
+        category: ticket.category, level: ticket.level, state: ticket.state, channel: ticket.channel, createdAt: new Date(ticket.created_at),
+        etrAt: new Date(ticket.etr_at), firstResponseDueAt: d(ticket.first_response_due_at), nextEscalationDueAt: d(ticket.next_escalation_due_at),
+        resolutionDueAt: d(ticket.resolution_due_at), assignee: ticket.assignee,
+      },
+      customerName: contact?.name ?? '',
+      locale: policy.desk.locale,
+      now,
+      businessClock: clocks.business,
+      extras,
+    });
+  }
+
+  private mailboxOf(ticket: TicketRow): MailboxPolicy {
+    const { policy } = this.deps;
+    return policy.mailboxes.find((m) => m.id === ticket.mailbox) ?? (policy.mailboxes[0] as MailboxPolicy);
+  }
+
+  /** The customer's thread: under their message when answering one, else under the last one. */
+  private customerThread(ticket: TicketRow, parent: InboundMail | null): { inReplyTo: string | null; references: string[] } {
+    if (parent) return { inReplyTo: parent.messageId, references: [...parent.references, parent.messageId].slice(-MAX_REFERENCES) };
+    const ids = this.deps.store.messages.customerThreadIds(ticket.id);
+    return { inReplyTo: ids.at(-1) ?? null, references: ids.slice(-MAX_REFERENCES) };
+  }
+}

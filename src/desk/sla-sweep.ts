@@ -1,0 +1,106 @@
+import { dueActions, type SweepAction } from '../domain/sla.ts';
+import type { DeskPolicy } from '../domain/policy.ts';
+import type { Logger } from '../log.ts';
+import type { Store } from '../store/store.ts';
+import type { TicketRow } from '../store/ticket-repo.ts';
+import type { Notices } from './notices.ts';
+import { snapshotOf, type TicketLifecycle } from './ticket-lifecycle.ts';
+
+export interface SweepResult { tickets: number; actions: Record<SweepAction['kind'], number> }
+
+/**
+ * Acts on every SLA deadline that has come (DESIGN §7): warnings, escalations, breaches,
+ * customer updates and expired ETRs.
+ *
+ * Cost follows what is due, not what is open: the candidates come from the partial index on
+ * `next_action_at`. Each ticket is handled in its own IMMEDIATE transaction that re-reads the
+ * row and re-checks what is due, then moves the deadlines it acted on in the same commit as the
+ * events and outbox rows. So a sweep re-run, a crash midway (that ticket's transaction rolls
+ * back, the next sweep redoes it) and two overlapping sweeps (the second finds nothing due once
+ * the first committed) all do each action exactly once.
+ */
+export class SlaSweep {
+  constructor(private readonly deps: { store: Store; policy: DeskPolicy; lifecycle: TicketLifecycle; notices: Notices; log: Logger; onOutbox?: () => void }) {}
+
+  run(now: Date, batch = 500): SweepResult {
+    const result: SweepResult = { tickets: 0, actions: { first_response_breach: 0, warn: 0, escalate: 0, resolution_breach: 0, customer_update: 0, etr_expired: 0 } };
+    const t = now.getTime();
+    let seen = new Set<number>();
+    for (;;) {
+      const ids = this.deps.store.tickets.dueIds(t, batch).filter((id) => !seen.has(id));
+      if (ids.length === 0) break;
+      for (const id of ids) {
+        seen.add(id);
+        const done = this.deps.store.transaction(() => this.sweepTicket(id, now));
+        if (done.length > 0) result.tickets++;
+        for (const a of done) result.actions[a.kind]++;
+      }
+      if (seen.size > 100_000) seen = new Set();
+    }
+    if (result.tickets > 0) {
+      this.deps.log.info({ event: 'sweep.done', ...result }, 'barrido de SLA');
+      this.deps.onOutbox?.();
+    }
+    return result;
+  }
+
+  /** One ticket, inside its transaction. Returns the actions carried out. */
+  private sweepTicket(id: number, now: Date): SweepAction[] {
+    const { lifecycle } = this.deps;
+    let ticket = this.deps.store.tickets.byId(id);
+    if (!ticket || ticket.next_action_at === null || ticket.next_action_at > now.getTime()) return [];
+    const actions = dueActions(snapshotOf(ticket), now);
+    for (const action of actions) ticket = this.apply(ticket, action, now);
+    // Whatever was due is handled; store the next deadline (also repairs a stale next_action_at).
+    lifecycle.save(ticket, {}, now);
+    return actions;
+  }
+
+  private apply(ticket: TicketRow, a: SweepAction, now: Date): TicketRow {
+    const { store, lifecycle, notices, policy } = this.deps;
+    const t = now.getTime();
+    switch (a.kind) {
+      case 'first_response_breach': {
+        store.tickets.event(ticket.id, t, 'system', 'first_response_breached', { dueAt: a.dueAt.getTime() }, 'sin primera respuesta de un agente');
+        const updated = lifecycle.save(ticket, { first_response_breached_at: t }, now);
+        const extras = { breach: { kind: 'first_response' as const, dueAt: a.dueAt }, history: notices.history(updated) };
+        notices.toLevel(updated, updated.level, 'breach-notice', now, extras);
+        notices.toResponsables(updated, 'breach-notice', now, extras);
+        return updated;
+      }
+      case 'warn': {
+        store.tickets.event(ticket.id, t, 'system', 'level_warning', { level: a.level, percent: policy.sla.warnAtPercent, escalatesAt: a.escalatesAt.getTime() });
+        const updated = lifecycle.save(ticket, { warning_due_at: null }, now);
+        notices.toLevel(updated, a.level, 'level-warning', now, { warning: { percent: policy.sla.warnAtPercent, escalatesAt: a.escalatesAt } });
+        return updated;
+      }
+      case 'escalate':
+        return lifecycle.escalate(ticket, a.to, now, `sin resolución dentro del tiempo del nivel ${a.from}`);
+      case 'resolution_breach': {
+        store.tickets.event(ticket.id, t, 'system', 'resolution_breached', { dueAt: a.dueAt.getTime(), level: ticket.level }, 'objetivo de resolución vencido');
+        const updated = lifecycle.save(ticket, { resolution_breached_at: t }, now);
+        const extras = {
+          breach: { kind: 'resolution' as const, dueAt: a.dueAt },
+          escalation: { fromLevel: updated.level, toLevel: 4, reason: 'objetivo de resolución vencido' },
+          history: notices.history(updated),
+        };
+        // Past level 3 there is no one left to escalate to: the "responsables" are told.
+        notices.toResponsables(updated, 'breach-notice', now, extras);
+        return updated;
+      }
+      case 'customer_update': {
+        const sev = policy.severities[ticket.severity];
+        store.tickets.event(ticket.id, t, 'system', 'customer_update_sent', {});
+        notices.toCustomer(ticket, 'customer-update', now);
+        const clock = lifecycle.clockOf(ticket);
+        const next = sev.customerUpdateMinutes === null ? null : clock.addBusinessMinutes(now, sev.customerUpdateMinutes).getTime();
+        return lifecycle.save(lifecycle.reload(ticket.id), { next_update_due_at: next }, now);
+      }
+      case 'etr_expired': {
+        // Never show an ETR in the past: estimate again and tell the customer.
+        const etr = lifecycle.estimate(ticket, now, { why: 'el ETR anterior venció sin resolución' });
+        return lifecycle.changeEtr(ticket, etr, now, { actor: 'system', notifyCustomer: true });
+      }
+    }
+  }
+}

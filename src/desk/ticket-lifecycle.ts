@@ -1,0 +1,180 @@
+import { estimateEtr, type EtrEstimate } from '../domain/etr.ts';
+import type { DeskPolicy, Level, Severity } from '../domain/policy.ts';
+import { initialDeadlines, levelDeadlines, nextActionAt, nextUpdateAfter, pauseDeadlines, resumeDeadlines, type SlaDeadlines, type SlaSnapshot } from '../domain/sla.ts';
+import type { Store } from '../store/store.ts';
+import type { NewTicket, TicketRow, TicketUpdate } from '../store/ticket-repo.ts';
+import type { Notices } from './notices.ts';
+import type { SlaClocks } from './sla-clocks.ts';
+
+const DAY_MS = 86_400_000;
+
+/**
+ * Ticket changes that move SLA clocks, each keeping the stored deadlines, `next_action_at`, the
+ * ETR (with its history) and the events consistent, and queuing the messages the change implies.
+ * Runs inside the caller's transaction.
+ */
+export class TicketLifecycle {
+  constructor(private readonly deps: { store: Store; policy: DeskPolicy; clocks: SlaClocks; notices: Notices }) {}
+
+  /** Deadlines and first ETR for a new ticket, ready for `TicketRepo.create`. */
+  initialSla(severity: Severity, category: string, now: Date): Pick<NewTicket, 'etrAt' | 'warningDueAt' | 'firstResponseDueAt' | 'nextEscalationDueAt' | 'nextUpdateDueAt' | 'resolutionDueAt' | 'nextActionAt'> & { etr: EtrEstimate } {
+    const { policy, clocks } = this.deps;
+    const sev = policy.severities[severity];
+    const clock = clocks.forSeverity(severity);
+    const d = initialDeadlines(sev, clock, now, policy.sla);
+    const etr = this.estimate({ severity, category, created_at: now.getTime(), paused_minutes: 0 }, now, {});
+    const next = nextActionAt({ ...d, state: 'nuevo', level: 1, etrAt: etr.at, firstRespondedAt: null, firstResponseBreachedAt: null, resolutionBreachedAt: null });
+    return {
+      etr,
+      etrAt: etr.at.getTime(),
+      warningDueAt: ms(d.warningDueAt), firstResponseDueAt: ms(d.firstResponseDueAt), nextEscalationDueAt: ms(d.nextEscalationDueAt),
+      nextUpdateDueAt: ms(d.nextUpdateDueAt), resolutionDueAt: ms(d.resolutionDueAt), nextActionAt: ms(next),
+    };
+  }
+
+  /** The ETR estimate for a ticket as it stands (history of comparable tickets, or the target). */
+  estimate(t: Pick<TicketRow, 'severity' | 'category' | 'created_at' | 'paused_minutes'>, now: Date, opts: { escalationBudgetMinutes?: number | null; why?: string }): EtrEstimate {
+    const { policy, clocks, store } = this.deps;
+    const since = now.getTime() - policy.etr.windowDays * DAY_MS;
+    return estimateEtr({
+      severity: policy.severities[t.severity],
+      clock: clocks.forSeverity(t.severity),
+      now,
+      createdAt: new Date(t.created_at),
+      pausedMinutes: t.paused_minutes,
+      history: store.tickets.resolutionHistory(t.severity, t.category, since),
+      ...opts,
+    }, policy.etr);
+  }
+
+  /** Stores a new ETR with its source and reason; tells the customer when asked to. */
+  changeEtr(ticket: TicketRow, etr: EtrEstimate, now: Date, opts: { actor: string; notifyCustomer: boolean }): TicketRow {
+    const { store } = this.deps;
+    const t = now.getTime();
+    const previous = ticket.etr_at;
+    store.tickets.recordEtr(ticket.id, t, etr.at.getTime(), etr.source, etr.reason);
+    store.tickets.event(ticket.id, t, opts.actor, 'etr_changed', { from: previous, to: etr.at.getTime(), source: etr.source }, etr.reason);
+    const updated = this.save(ticket, { etr_at: etr.at.getTime() }, now);
+    if (opts.notifyCustomer) {
+      this.deps.notices.toCustomer(updated, 'customer-etr-change', now, { extras: { previousEtrAt: new Date(previous), etrReason: etr.reason } });
+    }
+    return updated;
+  }
+
+  /** Moves the ticket to the next level: new budget, ETR re-estimated, everyone told. */
+  escalate(ticket: TicketRow, to: Level, now: Date, reason: string, actor = 'system'): TicketRow {
+    const { policy, clocks, store, notices } = this.deps;
+    const from = ticket.level;
+    const sev = policy.severities[ticket.severity];
+    const clock = clocks.forSeverity(ticket.severity);
+    const t = now.getTime();
+    const lv = levelDeadlines(sev, to, clock, now, policy.sla);
+    store.tickets.event(ticket.id, t, actor, 'escalated', { from, to }, reason);
+    let updated = this.save(ticket, { level: to, level_since: t, warning_due_at: ms(lv.warningDueAt), next_escalation_due_at: ms(lv.nextEscalationDueAt) }, now);
+    const budget = sev.escalateAfterMinutes[to] ?? null;
+    const previousEtr = new Date(updated.etr_at);
+    const etr = this.estimate(updated, now, { escalationBudgetMinutes: budget, why: `escalamiento al nivel ${to}` });
+    updated = this.changeEtr(updated, etr, now, { actor, notifyCustomer: false });
+    const extras = { escalation: { fromLevel: from, toLevel: to, reason }, previousEtrAt: previousEtr, etrReason: etr.reason, history: notices.history(updated) };
+    notices.toLevel(updated, to, 'level-escalation', now, extras);
+    notices.toLevel(updated, from, 'level-escalated-away', now, extras);
+    notices.toCustomer(updated, 'customer-escalation', now, { extras });
+    // The escalation notice is the customer's news for now: the update cadence restarts from it.
+    return this.save(this.reload(updated.id), { next_update_due_at: ms(nextUpdateAfter(sev, clock, now)) }, now);
+  }
+
+  /** The clock stops while the desk waits for the customer (`esperando_cliente`). */
+  pause(ticket: TicketRow, now: Date, actor: string, reason: string | null = null): TicketRow {
+    if (ticket.paused_at !== null) return ticket;
+    const clock = this.deps.clocks.forSeverity(ticket.severity);
+    // The ETR is kept as "minutes left" too: the customer's wait is not the desk's delay.
+    const remaining = { ...pauseDeadlines(deadlinesOf(ticket), clock, now), etr: Math.max(0, clock.businessMinutesBetween(now, new Date(ticket.etr_at))) };
+    this.deps.store.tickets.event(ticket.id, now.getTime(), actor, 'paused', {}, reason);
+    return this.save(ticket, { state: 'esperando_cliente', paused_at: now.getTime(), paused_remaining_json: JSON.stringify(remaining) }, now);
+  }
+
+  /** The clock runs again; the time paused is recorded and every deadline shifts by it. */
+  resume(ticket: TicketRow, now: Date, actor: string, reason: string | null = null): TicketRow {
+    if (ticket.paused_at === null) return ticket;
+    const clock = this.deps.clocks.forSeverity(ticket.severity);
+    const remaining = JSON.parse(ticket.paused_remaining_json ?? '{}') as Parameters<typeof resumeDeadlines>[0] & { etr?: number };
+    const d = resumeDeadlines(remaining, clock, now);
+    const pausedFor = clock.businessMinutesBetween(new Date(ticket.paused_at), now);
+    const t = now.getTime();
+    this.deps.store.tickets.event(ticket.id, t, actor, 'resumed', { pausedMinutes: pausedFor }, reason);
+    const updated = this.save(ticket, {
+      state: 'en_atencion', paused_at: null, paused_remaining_json: null, paused_minutes: ticket.paused_minutes + pausedFor,
+      warning_due_at: ms(d.warningDueAt), next_escalation_due_at: ms(d.nextEscalationDueAt), next_update_due_at: ms(d.nextUpdateDueAt),
+      first_response_due_at: ms(d.firstResponseDueAt), resolution_due_at: ms(d.resolutionDueAt),
+    }, now);
+    const etrAt = clock.addBusinessMinutes(now, Math.max(1, remaining.etr ?? 0));
+    if (etrAt.getTime() === updated.etr_at) return updated;
+    return this.changeEtr(updated, { at: etrAt, source: 'target', baseMinutes: 0, reason: `se reanuda tras esperar al cliente ${Math.round(pausedFor)} min; el ETR se recorre lo mismo` }, now, { actor, notifyCustomer: false });
+  }
+
+  /** Resolved: the clock stops for good and the resolution time feeds future ETR estimates. */
+  resolve(ticket: TicketRow, now: Date, actor: string, reason: string | null = null): TicketRow {
+    const clock = this.deps.clocks.forSeverity(ticket.severity);
+    const paused = ticket.paused_at === null ? 0 : clock.businessMinutesBetween(new Date(ticket.paused_at), now);
+    const minutes = Math.max(0, clock.businessMinutesBetween(new Date(ticket.created_at), now) - ticket.paused_minutes - paused);
+    this.deps.store.tickets.event(ticket.id, now.getTime(), actor, 'resolved', { businessMinutes: minutes }, reason);
+    return this.save(ticket, {
+      state: 'resuelto', resolved_at: now.getTime(), resolution_business_minutes: minutes, paused_at: null, paused_remaining_json: null,
+      paused_minutes: ticket.paused_minutes + paused,
+      // A resolution answers the customer: it counts as the first response if none came before.
+      first_responded_at: ticket.first_responded_at ?? now.getTime(),
+    }, now);
+  }
+
+  /** A customer reply to a resolved ticket inside the reopen window: the clocks start again. */
+  reopen(ticket: TicketRow, now: Date, actor: string, reason: string): TicketRow {
+    const { policy, clocks, store } = this.deps;
+    const sev = policy.severities[ticket.severity];
+    const clock = clocks.forSeverity(ticket.severity);
+    const t = now.getTime();
+    const lv = levelDeadlines(sev, ticket.level, clock, now, policy.sla);
+    store.tickets.event(ticket.id, t, actor, 'reopened', { from: ticket.state, to: 'en_atencion' }, reason);
+    const updated = this.save(ticket, {
+      state: 'en_atencion', resolved_at: null, resolution_business_minutes: null, level_since: t,
+      warning_due_at: ms(lv.warningDueAt), next_escalation_due_at: ms(lv.nextEscalationDueAt),
+      next_update_due_at: ms(nextUpdateAfter(sev, clock, now)),
+      resolution_due_at: clock.addBusinessMinutes(now, sev.resolutionMinutes).getTime(), resolution_breached_at: null,
+    }, now);
+    return this.changeEtr(updated, this.estimate(updated, now, { why: 'reapertura' }), now, { actor, notifyCustomer: false });
+  }
+
+  /** Applies changes and recomputes `next_action_at` from the result; returns the fresh row. */
+  save(ticket: TicketRow, changes: TicketUpdate, now: Date): TicketRow {
+    const merged = { ...ticket, ...changes } as TicketRow;
+    const next = nextActionAt(snapshotOf(merged));
+    this.deps.store.tickets.update(ticket.id, { ...changes, next_action_at: ms(next) }, now.getTime());
+    return this.reload(ticket.id);
+  }
+
+  clockOf(ticket: Pick<TicketRow, 'severity'>) {
+    return this.deps.clocks.forSeverity(ticket.severity);
+  }
+
+  reload(id: number): TicketRow {
+    const row = this.deps.store.tickets.byId(id);
+    if (!row) throw new Error(`ticket ${id} vanished inside its transaction`);
+    return row;
+  }
+}
+
+export function snapshotOf(t: TicketRow): SlaSnapshot {
+  const d = (x: number | null): Date | null => (x === null ? null : new Date(x));
+  return {
+    ...deadlinesOf(t), state: t.state, level: t.level, etrAt: new Date(t.etr_at),
+    firstRespondedAt: d(t.first_responded_at), firstResponseBreachedAt: d(t.first_response_breached_at), resolutionBreachedAt: d(t.resolution_breached_at),
+  };
+}
+
+function deadlinesOf(t: TicketRow): SlaDeadlines {
+  const d = (x: number | null): Date | null => (x === null ? null : new Date(x));
+  return { warningDueAt: d(t.warning_due_at), nextEscalationDueAt: d(t.next_escalation_due_at), nextUpdateDueAt: d(t.next_update_due_at), firstResponseDueAt: d(t.first_response_due_at), resolutionDueAt: d(t.resolution_due_at) };
+}
+
+function ms(d: Date | null): number | null {
+  return d === null ? null : d.getTime();
+}
