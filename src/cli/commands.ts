@@ -6,6 +6,8 @@ import { IntakeRetryLater } from '../desk/email-intake.ts';
 import { parseMail } from '../intake/email/parse-mail.ts';
 import { silentLogger, type Logger } from '../log.ts';
 import { EX } from './exit-codes.ts';
+import { previewTemplate, type PreviewPart } from './templates-preview.ts';
+import type { Locale } from '../domain/policy.ts';
 import { table, when } from './format.ts';
 
 export interface Io { out: (s: string) => void; err: (s: string) => void }
@@ -148,11 +150,18 @@ export function ticketsShowCommand(env: Environment, key: string, opts: { json?:
       `Canal:          ${t.channel}${t.mailbox ? ` (${t.mailbox})` : ''}; canal con el cliente: ${t.customer_channel}`,
       `Severidad:      ${t.severity} (${mesa.policy.severities[t.severity].name})   Tipo: ${t.type}   Categoría: ${t.category}   Nivel: ${t.level}`,
       `Estado:         ${t.state}`,
+      `Nivel desde:    ${w(t.level_since)}${t.assignee ? `   Asignado a: ${t.assignee}` : ''}`,
       `ETR:            ${w(t.etr_at)}`,
-      `Primera resp.:  ${w(t.first_response_due_at)}`,
-      `Escalamiento:   ${w(t.next_escalation_due_at)}`,
-      `Actualización:  ${w(t.next_update_due_at)}`,
-      `Resolución:     ${w(t.resolution_due_at)}`,
+      '',
+      'Plazos (SLA):',
+      `  Primera resp.:  ${w(t.first_response_due_at)}${t.first_responded_at ? ` — respondida ${w(t.first_responded_at)}` : t.first_response_breached_at ? ` — VENCIDA (${w(t.first_response_breached_at)})` : ''}`,
+      `  Aviso nivel:    ${w(t.warning_due_at)}`,
+      `  Escalamiento:   ${w(t.next_escalation_due_at)}`,
+      `  Actualización:  ${w(t.next_update_due_at)}`,
+      `  Resolución:     ${w(t.resolution_due_at)}${t.resolution_breached_at ? ` — VENCIDA (${w(t.resolution_breached_at)})` : ''}`,
+      `  Próxima acción: ${w(t.next_action_at)}`,
+      ...(t.paused_at ? [`  Reloj detenido desde ${w(t.paused_at)} (esperando al cliente)`] : []),
+      ...(t.paused_minutes > 0 ? [`  Tiempo en espera acumulado: ${Math.round(t.paused_minutes)} min`] : []),
       '',
       'Historial de ETR:',
       ...etrs.map((e) => `  ${w(e.at)}  →  ${w(e.etr_at)}  [${e.source}] ${e.reason}`),
@@ -213,6 +222,25 @@ export async function quarantineRetryCommand(env: Environment, id: string, opts:
     }
     io.out(opts.json ? JSON.stringify(outcome) : `#${id}: ${describeOutcome(outcome)}`);
     return outcome.result === 'quarantined' ? EX.DATAERR : EX.OK;
+  } finally {
+    mesa.store.close();
+  }
+}
+
+export function templatesPreviewCommand(env: Environment, moment: string, opts: { ticket: string; locale?: string; part?: string }, io: Io): number {
+  const mesa = Mesa.open(env, { log: silentLogger(), listen: false });
+  try {
+    const locale = (opts.locale ?? mesa.policy.desk.locale) as Locale;
+    if (!mesa.renderer.locales().includes(locale)) { io.err(`mesa: idioma desconocido "${locale}" (disponibles: ${mesa.renderer.locales().join(', ')})`); return EX.USAGE; }
+    const part = (opts.part ?? 'all') as PreviewPart;
+    if (!['subject', 'text', 'html', 'sms', 'all'].includes(part)) { io.err(`mesa: parte desconocida "${part}" (subject, text, html, sms, all)`); return EX.USAGE; }
+    const ticket = mesa.store.tickets.byKey(opts.ticket);
+    if (!ticket) { io.err(`mesa: no existe el ticket ${opts.ticket}`); return EX.NOINPUT; }
+    io.out(previewTemplate({
+      renderer: mesa.renderer, policy: mesa.policy, moment, locale, ticket, contact: mesa.store.tickets.contact(ticket.contact_id),
+      now: mesa.clock(), businessClock: mesa.lifecycle.clockOf({ severity: 3 }), part,
+    }));
+    return EX.OK;
   } finally {
     mesa.store.close();
   }

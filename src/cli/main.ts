@@ -5,7 +5,7 @@ import { readEnvironment, type Environment } from '../config/environment.ts';
 import { Mesa } from '../app.ts';
 import { createLogger } from '../log.ts';
 import { EX } from './exit-codes.ts';
-import { explainCommand, ingestCommand, quarantineListCommand, quarantineRetryCommand, ticketsListCommand, ticketsShowCommand, type Io } from './commands.ts';
+import { explainCommand, ingestCommand, quarantineListCommand, quarantineRetryCommand, templatesPreviewCommand, ticketsListCommand, ticketsShowCommand, type Io } from './commands.ts';
 
 const io: Io = { out: (s) => process.stdout.write(`${s}\n`), err: (s) => process.stderr.write(`${s}\n`) };
 
@@ -72,5 +72,10 @@ quarantine.command('list').option('--all', 'incluye los ya resueltos').option('-
   .action((opts: { json?: boolean; all?: boolean }) => run(() => quarantineListCommand(environment(), opts, io)));
 quarantine.command('retry').argument('<id>').description('vuelve a procesar un mensaje en cuarentena').option('--json')
   .action((id: string, opts: { json?: boolean }) => run(() => quarantineRetryCommand(environment(), id, opts, io, createLogger({ destination: process.stderr }))));
+
+const templates = program.command('templates').description('plantillas de mensajes');
+templates.command('preview').argument('<moment>', 'p. ej. ack, customer-update, level-escalation').description('muestra un mensaje renderizado para un ticket')
+  .requiredOption('--ticket <key>', 'ticket cuyos datos se usan').option('--locale <locale>', 'es-MX o en').option('--part <part>', 'subject, text, html, sms o all')
+  .action((moment: string, opts: { ticket: string; locale?: string; part?: string }) => run(() => templatesPreviewCommand(environment(), moment, opts, io)));
 
 await program.parseAsync(process.argv);

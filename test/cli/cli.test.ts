@@ -52,10 +52,25 @@ describe('mesa CLI', () => {
     const show = mesa(['tickets', 'show', 'MDA-000001']);
     expect(show.code).toBe(0);
     expect(show.out).toContain('Historial de ETR:');
+    expect(show.out).toContain('Plazos (SLA):');
+    expect(show.out).toMatch(/Próxima acción: \S/);
     expect(show.out).toContain('[target] objetivo de resolución de severidad 3 (Media): 1620 min hábiles');
     const json = JSON.parse(mesa(['tickets', 'show', 'mda-000001', '--json']).out);
     expect(json.events.map((e: { type: string }) => e.type)).toEqual(['created', 'message_queued']);
     expect(json.outbox).toHaveLength(1);
+  });
+
+  it('previews a template for a stored ticket', () => {
+    const r = mesa(['templates', 'preview', 'customer-update', '--ticket', 'MDA-000001', '--part', 'text']);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('MDA-000001');
+    expect(r.out).toMatch(/\(hora del centro\)/);
+    const en = mesa(['templates', 'preview', 'ack', '--ticket', 'MDA-000001', '--locale', 'en', '--part', 'subject']);
+    expect(en.out.trim()).toBe('[MDA-000001] We received your report: No puedo entrar, marca error');
+    const bad = mesa(['templates', 'preview', 'nada', '--ticket', 'MDA-000001']);
+    expect(bad.code).toBe(70);
+    expect(bad.err).toContain('customer-update');
+    expect(mesa(['templates', 'preview', 'ack', '--ticket', 'MDA-000001', '--locale', 'fr']).code).toBe(64);
   });
 
   it('uses sysexits codes a mail server understands', () => {

@@ -17,6 +17,8 @@ export interface FakeTwilio {
   requests: FakeTwilioRequest[];
   /** Queues a scripted answer for the next Messages.json request (FIFO); `delayMs` holds it back. */
   respondNext(status: number, body: object, opts?: { delayMs?: number }): void;
+  /** Numbers Twilio refuses as landlines (error 21614, HTTP 400), whatever the order of requests. */
+  landlines: Set<string>;
   stop(): Promise<void>;
 }
 
@@ -30,6 +32,7 @@ export interface FakeTwilio {
 export async function startFakeTwilio(creds: { accountSid: string; authToken: string }): Promise<FakeTwilio> {
   const requests: FakeTwilioRequest[] = [];
   const scripted: Array<{ status: number; body: object; delayMs: number }> = [];
+  const landlines = new Set<string>();
   const timers = new Set<NodeJS.Timeout>();
   const messagesPath = `/2010-04-01/Accounts/${creds.accountSid}/Messages.json`;
   const expectedAuth = `Basic ${Buffer.from(`${creds.accountSid}:${creds.authToken}`).toString('base64')}`;
@@ -47,6 +50,10 @@ export async function startFakeTwilio(creds: { accountSid: string; authToken: st
       requests.push(rec);
       if (!auth) {
         reply(res, 401, twilioError(20003, 'Authenticate', 401));
+        return;
+      }
+      if (rec.to !== null && landlines.has(rec.to)) {
+        reply(res, 400, twilioError(21614, `'To' number ${rec.to} is not a valid mobile number`, 400));
         return;
       }
       const next = scripted.shift();
@@ -71,6 +78,7 @@ export async function startFakeTwilio(creds: { accountSid: string; authToken: st
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
+    landlines,
     respondNext(status, body, opts = {}) {
       scripted.push({ status, body, delayMs: opts.delayMs ?? 0 });
     },

@@ -12,7 +12,7 @@ import type { SmtpSink } from './smtp-sink.ts';
 export const REPO_CONFIG = join(import.meta.dirname, '../../config');
 
 /** The environment variables a deployment would set, pointing at the test's own servers. */
-export function testEnv(dataDir: string, peers: { dovecot?: DovecotServer; smtp?: SmtpSink }): Record<string, string> {
+export function testEnv(dataDir: string, peers: { dovecot?: DovecotServer; smtp?: SmtpSink; twilio?: { accountSid: string; authToken: string; phoneNumber: string } }): Record<string, string> {
   const env: Record<string, string> = { MESA_DATA_DIR: dataDir, MESA_CONFIG_DIR: REPO_CONFIG, MESA_HTTP_PORT: '0', MESA_SECRET: 'test-secret-0123456789abcdef' };
   if (peers.dovecot) {
     Object.assign(env, { IMAP_HOST: peers.dovecot.host, IMAP_PORT: String(peers.dovecot.port), IMAP_TLS: 'false' });
@@ -22,6 +22,7 @@ export function testEnv(dataDir: string, peers: { dovecot?: DovecotServer; smtp?
     }
   }
   if (peers.smtp) Object.assign(env, { SMTP_HOST: '127.0.0.1', SMTP_PORT: String(peers.smtp.port), SMTP_TLS: 'false' });
+  if (peers.twilio) Object.assign(env, { TWILIO_ACCOUNT_SID: peers.twilio.accountSid, TWILIO_AUTH_TOKEN: peers.twilio.authToken, TWILIO_PHONE_NUMBER: peers.twilio.phoneNumber });
   return env;
 }
 
@@ -37,10 +38,13 @@ export function testPolicy(patch: (p: DeskPolicy) => void = () => {}): DeskPolic
 
 export interface TestMesa { mesa: Mesa; dataDir: string; stop(): Promise<void> }
 
-export async function startTestMesa(opts: { dovecot?: DovecotServer; smtp?: SmtpSink; clock?: () => Date; policy?: DeskPolicy; dataDir?: string; start?: boolean } = {}): Promise<TestMesa> {
+export async function startTestMesa(opts: {
+  dovecot?: DovecotServer; smtp?: SmtpSink; twilio?: { accountSid: string; authToken: string; phoneNumber: string; url: string };
+  clock?: () => Date; policy?: DeskPolicy; dataDir?: string; start?: boolean;
+} = {}): Promise<TestMesa> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'mesa-test-'));
   const env = readEnvironment(testEnv(dataDir, opts));
-  const mesa = Mesa.open(env, { log: silentLogger(), listen: false, policy: opts.policy ?? testPolicy(), clock: opts.clock, smtp: { connectionTimeoutMs: 2_000 } });
+  const mesa = Mesa.open(env, { log: silentLogger(), listen: false, scheduleSweep: false, policy: opts.policy ?? testPolicy(), clock: opts.clock, smtp: { connectionTimeoutMs: 2_000 }, twilioApiBaseUrl: opts.twilio?.url });
   if (opts.start !== false) await mesa.start();
   return {
     mesa,
