@@ -403,6 +403,9 @@ type FromChild = { type: 'started'; at: number } | ({ type: 'done' } & ChildRepo
 
 /** One forked contender, spoken to over the IPC channel. */
 class Contender {
+  /** Those alive, for an interrupted run to kill. */
+  static readonly live = new Set<Contender>();
+
   private readonly child: ChildProcess;
   private readonly inbox: FromChild[] = [];
   private exited: string | null = null;
@@ -411,7 +414,11 @@ class Contender {
     const prof = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, role)}`] : [];
     this.child = fork(RUN_FILE, ['__child', 'ingest'], { execArgv: [...process.execArgv, ...prof], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     this.child.on('message', (m: FromChild) => this.inbox.push(m));
-    this.child.on('exit', (code, signal) => { this.exited = `exited with ${signal ?? code}`; });
+    this.child.on('exit', (code, signal) => {
+      this.exited = `exited with ${signal ?? code}`;
+      Contender.live.delete(this);
+    });
+    Contender.live.add(this);
   }
 
   send(msg: ToChild): void {
@@ -498,6 +505,16 @@ export async function runIngestBench(): Promise<void> {
   const workDir = mkdtempSync(join(tmpdir(), 'mesa-bench-'));
   let dovecot: DovecotServer | null = null;
   const sink = new SmtpSink();
+  const cleanUp = async (): Promise<void> => {
+    for (const c of Contender.live) c.kill();
+    await sink.stop();
+    await dovecot?.stop();
+    rmSync(workDir, { recursive: true, force: true });
+  };
+  // Ctrl-C: leave no Dovecot, child or temp dir behind.
+  const onSignal = (): void => { void cleanUp().finally(() => process.exit(130)); };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   try {
     console.log(`ingest benchmark: ${n} messages; ${availableParallelism()} CPUs (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM, node ${process.version}`);
     let t0 = Date.now();
@@ -556,9 +573,9 @@ export async function runIngestBench(): Promise<void> {
       ackP50Ms: p(0.5), ackP99Ms: p(0.99), peakRssMb: round(mesa.report.maxRssMb, 1),
     }));
   } finally {
-    await sink.stop();
-    await dovecot?.stop();
-    rmSync(workDir, { recursive: true, force: true });
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+    await cleanUp();
   }
 }
 

@@ -159,6 +159,7 @@ export class EmailIntake {
         }
         let acknowledged = false;
         if (d.ack.send) {
+          ticket = this.deps.lifecycle.ensureFutureEtr(ticket, now);
           acknowledged = this.deps.notices.toCustomer(ticket, d.ack.moment, now, { inReplyTo: a.mail }) !== null;
         } else {
           store.tickets.event(ticketId, t, 'system', 'ack_skipped', { reason: d.ack.reason });

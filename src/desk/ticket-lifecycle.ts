@@ -83,6 +83,43 @@ export class TicketLifecycle {
     return this.save(this.reload(updated.id), { next_update_due_at: ms(nextUpdateAfter(sev, clock, now)) }, now);
   }
 
+  /**
+   * A new severity means a new clock and new targets: every deadline is recomputed from the
+   * moments it counts from (creation, the level's start, the last customer update), the ETR is
+   * re-estimated and the customer told.
+   */
+  changeSeverity(ticket: TicketRow, severity: Severity, now: Date, actor: string, reason: string): TicketRow {
+    if (ticket.severity === severity) return ticket;
+    const { policy, clocks, store } = this.deps;
+    const sev = policy.severities[severity];
+    const clock = clocks.forSeverity(severity);
+    const t = now.getTime();
+    const created = new Date(ticket.created_at);
+    // Time already paused is added back so that waiting for the customer stays excluded.
+    const from = (d: Date, minutes: number): number => clock.addBusinessMinutes(d, minutes + ticket.paused_minutes).getTime();
+    const lv = levelDeadlines(sev, ticket.level, clock, new Date(ticket.level_since), policy.sla);
+    store.tickets.event(ticket.id, t, actor, 'severity_changed', { from: ticket.severity, to: severity }, reason);
+    const updated = this.save(ticket, {
+      severity,
+      first_response_due_at: ticket.first_responded_at === null ? from(created, sev.firstResponseMinutes) : ticket.first_response_due_at,
+      resolution_due_at: from(created, sev.resolutionMinutes),
+      warning_due_at: ticket.warning_due_at === null && ticket.next_escalation_due_at !== null ? null : ms(lv.warningDueAt),
+      next_escalation_due_at: ms(lv.nextEscalationDueAt),
+      next_update_due_at: ms(nextUpdateAfter(sev, clock, new Date(ticket.last_customer_update_at ?? ticket.created_at))),
+    }, now);
+    const etr = this.estimate(updated, now, { why: `cambio de severidad ${ticket.severity} → ${severity}` });
+    return this.changeEtr(updated, etr, now, { actor, notifyCustomer: true });
+  }
+
+  /**
+   * Called before a message is rendered outside the sweep: an ETR that passed since the last
+   * sweep is re-estimated first, so no message ever shows a date in the past.
+   */
+  ensureFutureEtr(ticket: TicketRow, now: Date): TicketRow {
+    if (ticket.etr_at > now.getTime() || !['nuevo', 'en_atencion', 'esperando_cliente'].includes(ticket.state)) return ticket;
+    return this.changeEtr(ticket, this.estimate(ticket, now, { why: 'el ETR anterior venció sin resolución' }), now, { actor: 'system', notifyCustomer: false });
+  }
+
   /** The clock stops while the desk waits for the customer (`esperando_cliente`). */
   pause(ticket: TicketRow, now: Date, actor: string, reason: string | null = null): TicketRow {
     if (ticket.paused_at !== null) return ticket;
