@@ -454,7 +454,7 @@ interface PhaseResult { startedAt: number; endedAt: number; msgPerSec: number; r
 
 /** Runs one contender over the backlog: start → all `expected` acks at the sink → stop. */
 async function runBacklogPhase(role: Role, config: Omit<ChildConfig, 'role'>, tracker: AckTracker, expected: number,
-  profileDir: string | null, between?: (c: Contender) => Promise<void>): Promise<PhaseResult> {
+  profileDir: string | null, between?: () => Promise<void>): Promise<PhaseResult> {
   tracker.reset();
   const contender = new Contender(role, profileDir);
   try {
@@ -471,7 +471,7 @@ async function runBacklogPhase(role: Role, config: Omit<ChildConfig, 'role'>, tr
     }
     const endedAt = tracker.lastAt;
     contender.send({ type: 'mark' });
-    if (between) await between(contender);
+    if (between) await between();
     contender.send({ type: 'stop' });
     const done = await contender.next('done', 120_000);
     await contender.exit();

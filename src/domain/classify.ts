@@ -43,7 +43,7 @@ export function classify(input: ClassificationInput, rules: ClassificationRule[]
   for (const rule of rules) {
     if (rule.mailboxes && !rule.mailboxes.includes(input.mailbox.id)) continue;
     const matched = [
-      ...rule.words.filter((w) => wordRegex(w).test(normalized)),
+      ...matchedWords(rule, normalized),
       ...rule.patterns.filter((p) => p.test(raw)).map((p) => `/${p.source}/`),
     ];
     if (matched.length > 0) reasons.push({ rule: rule.id, weight: rule.weight, matched, sets: rule.set });
@@ -92,14 +92,23 @@ export function classify(input: ClassificationInput, rules: ClassificationRule[]
   };
 }
 
-const wordRegexCache = new Map<string, RegExp>();
+/**
+ * One regex per rule: its words as alternatives, on word boundaries (a letter or digit on either
+ * side means another word: "error" does not fire on "terror"). Built once per rule.
+ */
+const ruleRegexCache = new WeakMap<ClassificationRule, RegExp | null>();
 
-function wordRegex(word: string): RegExp {
-  let re = wordRegexCache.get(word);
-  if (!re) {
-    const escaped = word.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/ /g, '\\s+');
-    re = new RegExp(`(?<![\\p{L}\\p{N}])${escaped}(?![\\p{L}\\p{N}])`, 'u');
-    wordRegexCache.set(word, re);
+function matchedWords(rule: ClassificationRule, normalized: string): string[] {
+  let re = ruleRegexCache.get(rule);
+  if (re === undefined) {
+    const alternatives = [...rule.words].sort((a, b) => b.length - a.length)
+      .map((w) => w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/ /g, '\\s+'));
+    re = alternatives.length === 0 ? null : new RegExp(`(?<![\\p{L}\\p{N}])(?:${alternatives.join('|')})(?![\\p{L}\\p{N}])`, 'gu');
+    ruleRegexCache.set(rule, re);
   }
-  return re;
+  if (re === null) return [];
+  const found = new Set<string>();
+  for (const m of normalized.matchAll(re)) found.add(m[0].replace(/\s+/g, ' '));
+  // Report in the rule's own order, as written in the configuration.
+  return rule.words.filter((w) => found.has(w));
 }

@@ -8,13 +8,20 @@ import { join } from 'node:path';
  * rename, so a crash leaves either the whole file or nothing; an orphan is harmless.
  */
 export class BlobStore {
+  /** Fan-out directories known to exist, so a put costs one stat, not a mkdir too. */
+  private readonly madeDirs = new Set<string>();
+
   constructor(private readonly dir: string) {}
 
   put(content: Buffer): string {
     const sha = createHash('sha256').update(content).digest('hex');
     const path = this.pathOf(sha);
     if (!existsSync(path)) {
-      mkdirSync(join(this.dir, sha.slice(0, 2), sha.slice(2, 4)), { recursive: true });
+      const sub = join(this.dir, sha.slice(0, 2), sha.slice(2, 4));
+      if (!this.madeDirs.has(sub)) {
+        mkdirSync(sub, { recursive: true });
+        this.madeDirs.add(sub);
+      }
       const tmp = `${path}.${process.pid}.tmp`;
       writeFileSync(tmp, content);
       renameSync(tmp, path);

@@ -1,4 +1,4 @@
-import type { Db } from './database.ts';
+import { prepared, type Db } from './database.ts';
 
 export interface QuarantineRow {
   id: number;
@@ -36,46 +36,46 @@ export class IntakeStateRepo {
 
   /** Counts one more failed attempt at a raw message; returns the total. */
   recordFailure(rawSha: string, error: string, now: number): number {
-    const row = this.db.prepare(`INSERT INTO intake_failures (raw_sha256, attempts, last_error, updated_at) VALUES (?, 1, ?, ?)
+    const row = prepared(this.db, `INSERT INTO intake_failures (raw_sha256, attempts, last_error, updated_at) VALUES (?, 1, ?, ?)
       ON CONFLICT(raw_sha256) DO UPDATE SET attempts = attempts + 1, last_error = excluded.last_error, updated_at = excluded.updated_at
       RETURNING attempts`).get(rawSha, error, now) as { attempts: number };
     return row.attempts;
   }
 
   clearFailures(rawSha: string): void {
-    this.db.prepare('DELETE FROM intake_failures WHERE raw_sha256 = ?').run(rawSha);
+    prepared(this.db, 'DELETE FROM intake_failures WHERE raw_sha256 = ?').run(rawSha);
   }
 
   /** Quarantines a raw message; idempotent while an open entry for the same content exists. */
   quarantine(q: { origin: string; mailbox: string | null; rawSha: string; reason: string; detail: string | null }, now: number): number {
-    const existing = this.db.prepare('SELECT id FROM quarantine WHERE raw_sha256 = ? AND resolved_at IS NULL').get(q.rawSha) as { id: number } | undefined;
+    const existing = prepared(this.db, 'SELECT id FROM quarantine WHERE raw_sha256 = ? AND resolved_at IS NULL').get(q.rawSha) as { id: number } | undefined;
     if (existing) return existing.id;
-    return Number(this.db.prepare('INSERT INTO quarantine (origin, mailbox, raw_sha256, reason, detail, created_at) VALUES (?, ?, ?, ?, ?, ?)')
+    return Number(prepared(this.db, 'INSERT INTO quarantine (origin, mailbox, raw_sha256, reason, detail, created_at) VALUES (?, ?, ?, ?, ?, ?)')
       .run(q.origin, q.mailbox, q.rawSha, q.reason, q.detail, now).lastInsertRowid);
   }
 
   quarantined(id: number): QuarantineRow | undefined {
-    return this.db.prepare('SELECT * FROM quarantine WHERE id = ?').get(id) as QuarantineRow | undefined;
+    return prepared(this.db, 'SELECT * FROM quarantine WHERE id = ?').get(id) as QuarantineRow | undefined;
   }
 
   listQuarantine(includeResolved = false): QuarantineRow[] {
-    return this.db.prepare(`SELECT * FROM quarantine ${includeResolved ? '' : 'WHERE resolved_at IS NULL'} ORDER BY id`).all() as QuarantineRow[];
+    return prepared(this.db, `SELECT * FROM quarantine ${includeResolved ? '' : 'WHERE resolved_at IS NULL'} ORDER BY id`).all() as QuarantineRow[];
   }
 
   resolveQuarantine(id: number, now: number): void {
-    this.db.prepare('UPDATE quarantine SET resolved_at = ?, retried_at = ? WHERE id = ?').run(now, now, id);
+    prepared(this.db, 'UPDATE quarantine SET resolved_at = ?, retried_at = ? WHERE id = ?').run(now, now, id);
   }
 
   markRetried(id: number, now: number, detail: string): void {
-    this.db.prepare('UPDATE quarantine SET retried_at = ?, detail = ? WHERE id = ?').run(now, detail, id);
+    prepared(this.db, 'UPDATE quarantine SET retried_at = ?, detail = ? WHERE id = ?').run(now, detail, id);
   }
 
   isSuppressed(address: string): boolean {
-    return this.db.prepare('SELECT 1 FROM suppressed_addresses WHERE address = ?').get(address.toLowerCase()) !== undefined;
+    return prepared(this.db, 'SELECT 1 FROM suppressed_addresses WHERE address = ?').get(address.toLowerCase()) !== undefined;
   }
 
   suppress(address: string, reason: string, status: string | null, sourceMessageId: string | null, now: number): void {
-    this.db.prepare(`INSERT INTO suppressed_addresses (address, reason, status, source_message_id, created_at) VALUES (?, ?, ?, ?, ?)
+    prepared(this.db, `INSERT INTO suppressed_addresses (address, reason, status, source_message_id, created_at) VALUES (?, ?, ?, ?, ?)
       ON CONFLICT(address) DO NOTHING`).run(address.toLowerCase(), reason, status, sourceMessageId, now);
   }
 }

@@ -1,4 +1,4 @@
-import type { Db } from './database.ts';
+import { prepared, type Db } from './database.ts';
 
 export interface NewMessage {
   ticketId: number | null;
@@ -66,17 +66,17 @@ export class MessageRepo {
   }
 
   forTicket(ticketId: number): Array<{ id: number; direction: string; message_id: string; from_address: string | null; subject: string; author: string; visible_text: string | null; automatic_kind: string | null; created_at: number }> {
-    return this.db.prepare('SELECT id, direction, message_id, from_address, subject, author, visible_text, automatic_kind, created_at FROM messages WHERE ticket_id = ? ORDER BY id').all(ticketId) as never;
+    return prepared(this.db, 'SELECT id, direction, message_id, from_address, subject, author, visible_text, automatic_kind, created_at FROM messages WHERE ticket_id = ? ORDER BY id').all(ticketId) as never;
   }
 
   /** Message-IDs of the customer-facing thread (theirs and ours to them), oldest first. */
   customerThreadIds(ticketId: number): string[] {
-    return (this.db.prepare(`SELECT m.message_id FROM messages m JOIN tickets t ON t.id = m.ticket_id JOIN contacts c ON c.id = t.contact_id
+    return (prepared(this.db, `SELECT m.message_id FROM messages m JOIN tickets t ON t.id = m.ticket_id JOIN contacts c ON c.id = t.contact_id
       WHERE m.ticket_id = ? AND m.channel = 'email' AND (m.from_address = c.email OR m.to_json LIKE '%' || c.email || '%') ORDER BY m.id`).all(ticketId) as Array<{ message_id: string }>).map((r) => r.message_id);
   }
 
   lastOutbound(ticketId: number, moment: string): number | null {
-    const row = this.db.prepare(`SELECT max(created_at) AS t FROM outbox WHERE ticket_id = ? AND moment = ?`).get(ticketId, moment) as { t: number | null };
+    const row = prepared(this.db, `SELECT max(created_at) AS t FROM outbox WHERE ticket_id = ? AND moment = ?`).get(ticketId, moment) as { t: number | null };
     return row.t;
   }
 }

@@ -1,4 +1,4 @@
-import type { Db } from './database.ts';
+import { prepared, type Db } from './database.ts';
 
 export type OutboxStatus = 'pending' | 'sending' | 'sent' | 'failed' | 'bounced';
 
@@ -62,13 +62,13 @@ export class OutboxRepo {
 
   /** Leases held by dispatchers on `host` (as `host:pid`), for crash recovery at start. */
   leaseOwnersOn(host: string): string[] {
-    return (this.db.prepare(`SELECT DISTINCT lease_owner AS o FROM outbox WHERE status = 'sending' AND lease_owner LIKE ? ESCAPE '\\'`)
+    return (prepared(this.db, `SELECT DISTINCT lease_owner AS o FROM outbox WHERE status = 'sending' AND lease_owner LIKE ? ESCAPE '\\'`)
       .all(`${host.replace(/[%_\\]/g, '\\$&')}:%`) as Array<{ o: string }>).map((r) => r.o);
   }
 
   /** Returns a dead dispatcher's rows to the queue; they are sent again (at-least-once). */
   releaseLeases(owner: string, now: number): number {
-    return this.db.prepare(`UPDATE outbox SET status = 'pending', lease_until = NULL, lease_owner = NULL, next_attempt_at = ? WHERE status = 'sending' AND lease_owner = ?`).run(now, owner).changes;
+    return prepared(this.db, `UPDATE outbox SET status = 'pending', lease_until = NULL, lease_owner = NULL, next_attempt_at = ? WHERE status = 'sending' AND lease_owner = ?`).run(now, owner).changes;
   }
 
   markSent(id: number, now: number): void {
@@ -89,26 +89,26 @@ export class OutboxRepo {
 
   /** The earliest time something becomes due, for the dispatcher's next wake-up. */
   nextDueAt(): number | null {
-    const row = this.db.prepare(`SELECT min(CASE WHEN status = 'pending' THEN next_attempt_at ELSE lease_until END) AS t FROM outbox WHERE status IN ('pending','sending')`).get() as { t: number | null };
+    const row = prepared(this.db, `SELECT min(CASE WHEN status = 'pending' THEN next_attempt_at ELSE lease_until END) AS t FROM outbox WHERE status IN ('pending','sending')`).get() as { t: number | null };
     return row.t;
   }
 
   byMessageId(messageId: string): OutboxRow | undefined {
-    return this.db.prepare('SELECT * FROM outbox WHERE message_id = ?').get(messageId) as OutboxRow | undefined;
+    return prepared(this.db, 'SELECT * FROM outbox WHERE message_id = ?').get(messageId) as OutboxRow | undefined;
   }
 
   markBounced(id: number, error: string): void {
-    this.db.prepare(`UPDATE outbox SET status = 'bounced', last_error = ? WHERE id = ?`).run(error, id);
+    prepared(this.db, `UPDATE outbox SET status = 'bounced', last_error = ? WHERE id = ?`).run(error, id);
   }
 
   list(filter: { status?: OutboxStatus; limit?: number } = {}): OutboxRow[] {
-    return this.db.prepare(`SELECT * FROM outbox ${filter.status ? 'WHERE status = @status' : ''} ORDER BY id DESC LIMIT @limit`)
+    return prepared(this.db, `SELECT * FROM outbox ${filter.status ? 'WHERE status = @status' : ''} ORDER BY id DESC LIMIT @limit`)
       .all({ status: filter.status, limit: filter.limit ?? 100 }) as OutboxRow[];
   }
 
   counts(): Record<OutboxStatus, number> {
     const out: Record<OutboxStatus, number> = { pending: 0, sending: 0, sent: 0, failed: 0, bounced: 0 };
-    for (const r of this.db.prepare('SELECT status, count(*) AS n FROM outbox GROUP BY status').all() as Array<{ status: OutboxStatus; n: number }>) out[r.status] = r.n;
+    for (const r of prepared(this.db, 'SELECT status, count(*) AS n FROM outbox GROUP BY status').all() as Array<{ status: OutboxStatus; n: number }>) out[r.status] = r.n;
     return out;
   }
 }

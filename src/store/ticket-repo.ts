@@ -1,6 +1,6 @@
 import { formatTicketKey } from '../domain/ticket-key.ts';
 import type { Level, Severity, TicketType } from '../domain/policy.ts';
-import type { Db } from './database.ts';
+import { prepared, type Db } from './database.ts';
 
 export type TicketState = 'nuevo' | 'en_atencion' | 'esperando_cliente' | 'resuelto' | 'cerrado';
 
@@ -90,7 +90,6 @@ export class TicketRepo {
   private readonly updateContactName;
   private readonly dueStmt;
   private readonly historyStmt;
-  private readonly updateStmts = new Map<string, ReturnType<Db['prepare']>>();
 
   constructor(private readonly db: Db, private readonly prefix: string) {
     this.insertStmt = db.prepare(`INSERT INTO tickets (channel, mailbox, contact_id, subject, description, severity, type, category, level, state,
@@ -142,15 +141,15 @@ export class TicketRepo {
   }
 
   byKey(key: string): TicketRow | undefined {
-    return this.db.prepare('SELECT * FROM tickets WHERE key = ?').get(key.toUpperCase()) as TicketRow | undefined;
+    return prepared(this.db, 'SELECT * FROM tickets WHERE key = ?').get(key.toUpperCase()) as TicketRow | undefined;
   }
 
   byId(id: number): TicketRow | undefined {
-    return this.db.prepare('SELECT * FROM tickets WHERE id = ?').get(id) as TicketRow | undefined;
+    return prepared(this.db, 'SELECT * FROM tickets WHERE id = ?').get(id) as TicketRow | undefined;
   }
 
   contact(id: number): ContactRow | undefined {
-    return this.db.prepare('SELECT * FROM contacts WHERE id = ?').get(id) as ContactRow | undefined;
+    return prepared(this.db, 'SELECT * FROM contacts WHERE id = ?').get(id) as ContactRow | undefined;
   }
 
   /** Changes the given columns (a fixed whitelist) and `updated_at`. */
@@ -158,9 +157,7 @@ export class TicketRepo {
     const cols = Object.keys(changes).filter((c) => UPDATABLE.has(c));
     if (cols.length === 0) return;
     const sql = `UPDATE tickets SET ${cols.map((c) => `${c} = @${c}`).join(', ')}, updated_at = @updated_at WHERE id = @id`;
-    let stmt = this.updateStmts.get(sql);
-    if (!stmt) { stmt = this.db.prepare(sql); this.updateStmts.set(sql, stmt); }
-    stmt.run({ ...Object.fromEntries(cols.map((c) => [c, (changes as Record<string, unknown>)[c] ?? null])), updated_at: now, id });
+    prepared(this.db, sql).run({ ...Object.fromEntries(cols.map((c) => [c, (changes as Record<string, unknown>)[c] ?? null])), updated_at: now, id });
   }
 
   /** Open tickets whose next SLA deadline has come, earliest first (served by a partial index). */
@@ -174,26 +171,26 @@ export class TicketRepo {
   }
 
   touch(id: number, now: number): void {
-    this.db.prepare('UPDATE tickets SET updated_at = ? WHERE id = ?').run(now, id);
+    prepared(this.db, 'UPDATE tickets SET updated_at = ? WHERE id = ?').run(now, id);
   }
 
   list(filter: { state?: string; limit?: number }): Array<TicketRow & { contact_email: string | null; contact_name: string }> {
     const where = filter.state ? 'WHERE t.state = @state' : '';
     const params: Record<string, unknown> = { limit: filter.limit ?? 50 };
     if (filter.state) params.state = filter.state;
-    return this.db.prepare(`SELECT t.*, c.email AS contact_email, c.name AS contact_name FROM tickets t JOIN contacts c ON c.id = t.contact_id
+    return prepared(this.db, `SELECT t.*, c.email AS contact_email, c.name AS contact_name FROM tickets t JOIN contacts c ON c.id = t.contact_id
       ${where} ORDER BY t.id DESC LIMIT @limit`).all(params) as Array<TicketRow & { contact_email: string | null; contact_name: string }>;
   }
 
   events(ticketId: number): Array<{ id: number; at: number; actor: string; type: string; data_json: string; reason: string | null }> {
-    return this.db.prepare('SELECT * FROM events WHERE ticket_id = ? ORDER BY id').all(ticketId) as never;
+    return prepared(this.db, 'SELECT * FROM events WHERE ticket_id = ? ORDER BY id').all(ticketId) as never;
   }
 
   etrHistory(ticketId: number): Array<{ at: number; etr_at: number; source: string; reason: string }> {
-    return this.db.prepare('SELECT at, etr_at, source, reason FROM etr_history WHERE ticket_id = ? ORDER BY id').all(ticketId) as never;
+    return prepared(this.db, 'SELECT at, etr_at, source, reason FROM etr_history WHERE ticket_id = ? ORDER BY id').all(ticketId) as never;
   }
 
   count(): number {
-    return (this.db.prepare('SELECT count(*) AS n FROM tickets').get() as { n: number }).n;
+    return (prepared(this.db, 'SELECT count(*) AS n FROM tickets').get() as { n: number }).n;
   }
 }

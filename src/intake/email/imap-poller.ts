@@ -65,9 +65,9 @@ const DEFAULT_DRAIN_TIMEOUT_MS = 30_000;
 /**
  * imapflow enters IDLE only after the connection has been quiet this long (its default is 15 s).
  * Our commands come back to back within a round, so a short delay costs nothing and makes new
- * mail arrive within about a second of the previous round.
+ * mail arrive within a fraction of a second of the previous round.
  */
-const AUTO_IDLE_DELAY_MS = 1_000;
+const AUTO_IDLE_DELAY_MS = 100;
 
 interface UidSize { uid: number; size: number }
 
