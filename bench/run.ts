@@ -5,9 +5,11 @@
  * argument (so the child inherits `--import tsx`); that argument is not for people.
  */
 import { runIngestBench, runIngestChild } from './ingest.ts';
+import { runSweepBench, sweepBenchOpenTickets } from './sweep.ts';
 
 const BENCHMARKS: Record<string, () => Promise<void>> = {
   ingest: runIngestBench,
+  sweep: async () => { console.log(JSON.stringify(await runSweepBench({ openTickets: sweepBenchOpenTickets() }))); },
 };
 
 async function main(argv: string[]): Promise<number> {
@@ -22,7 +24,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const run = BENCHMARKS[name];
   if (!run || rest.length > 0) {
-    console.error(`usage: npm run bench [-- ${Object.keys(BENCHMARKS).join('|')}]  (env: BENCH_MESSAGES=N, BENCH_CPU_PROF=DIR)`);
+    console.error(`usage: npm run bench [-- ${Object.keys(BENCHMARKS).join('|')}]  (env: BENCH_MESSAGES=N, BENCH_CPU_PROF=DIR, BENCH_OPEN_TICKETS=N)`);
     return 2;
   }
   await run();

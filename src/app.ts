@@ -139,7 +139,7 @@ export class Mesa {
     this.dispatcher.start();
     if (this.scheduleSweep) {
       // Catch up at once on whatever fell due while Mesa was down, then every minute.
-      this.runSweep();
+      void this.runSweep();
       this.sweepTask = cron.schedule(this.policy.sla.sweepSchedule, () => this.runSweep(), { noOverlap: true, name: 'mesa-sla-sweep' });
     }
     for (const p of this.pollers) p.poller.start();
@@ -152,17 +152,20 @@ export class Mesa {
   }
 
   /** One sweep at the shell's "now"; a failure is logged and the next tick tries again. */
-  runSweep(): void {
-    try {
-      this.sweep.run(this.clock());
-    } catch (err) {
-      this.log.error({ event: 'sweep.failed', error: (err as Error).message }, 'fallo el barrido de SLA');
-    }
+  async runSweep(): Promise<void> {
+    if (this.sweeping) return;
+    this.sweeping = this.sweep.run(this.clock()).then(() => undefined, (err: Error) => {
+      this.log.error({ event: 'sweep.failed', error: err.message }, 'fallo el barrido de SLA');
+    }).finally(() => { this.sweeping = null; });
+    await this.sweeping;
   }
+
+  private sweeping: Promise<void> | null = null;
 
   async stop(): Promise<void> {
     await this.sweepTask?.destroy();
     this.sweepTask = null;
+    await this.sweeping;
     await Promise.all(this.pollers.map((p) => p.poller.stop()));
     await this.dropFolder?.stop();
     await this.dispatcher.stop();

@@ -22,25 +22,29 @@ export interface SweepResult { tickets: number; actions: Record<SweepAction['kin
 export class SlaSweep {
   constructor(private readonly deps: { store: Store; policy: DeskPolicy; lifecycle: TicketLifecycle; notices: Notices; log: Logger; onOutbox?: () => void }) {}
 
-  run(now: Date, batch = 500): SweepResult {
+  /**
+   * One pass over the tickets due at `now`, in id order (a ticket still due after it was handled
+   * waits for the next pass instead of being retried in a loop). Between batches it yields to
+   * the event loop, so intake, HTTP and the dispatcher keep running during a large catch-up and
+   * another process waiting for the write lock gets its turn.
+   */
+  async run(now: Date, batch = 100): Promise<SweepResult> {
     const result: SweepResult = { tickets: 0, actions: { first_response_breach: 0, warn: 0, escalate: 0, resolution_breach: 0, customer_update: 0, etr_expired: 0 } };
     const t = now.getTime();
-    let seen = new Set<number>();
+    let after = 0;
     for (;;) {
-      const ids = this.deps.store.tickets.dueIds(t, batch).filter((id) => !seen.has(id));
+      const ids = this.deps.store.tickets.dueIds(t, after, batch);
       if (ids.length === 0) break;
       for (const id of ids) {
-        seen.add(id);
         const done = this.deps.store.transaction(() => this.sweepTicket(id, now));
         if (done.length > 0) result.tickets++;
         for (const a of done) result.actions[a.kind]++;
       }
-      if (seen.size > 100_000) seen = new Set();
+      after = ids[ids.length - 1] as number;
+      if (result.tickets > 0) this.deps.onOutbox?.();
+      await new Promise((resolve) => setImmediate(resolve));
     }
-    if (result.tickets > 0) {
-      this.deps.log.info({ event: 'sweep.done', ...result }, 'barrido de SLA');
-      this.deps.onOutbox?.();
-    }
+    if (result.tickets > 0) this.deps.log.info({ event: 'sweep.done', ...result }, 'barrido de SLA');
     return result;
   }
 

@@ -55,10 +55,11 @@ export class TicketLifecycle {
     store.tickets.recordEtr(ticket.id, t, etr.at.getTime(), etr.source, etr.reason);
     store.tickets.event(ticket.id, t, opts.actor, 'etr_changed', { from: previous, to: etr.at.getTime(), source: etr.source }, etr.reason);
     const updated = this.save(ticket, { etr_at: etr.at.getTime() }, now);
-    if (opts.notifyCustomer) {
-      this.deps.notices.toCustomer(updated, 'customer-etr-change', now, { extras: { previousEtrAt: new Date(previous), etrReason: etr.reason } });
-    }
-    return updated;
+    if (!opts.notifyCustomer) return updated;
+    this.deps.notices.toCustomer(updated, 'customer-etr-change', now, { extras: { previousEtrAt: new Date(previous), etrReason: etr.reason } });
+    // That message is the customer's news: the update cadence restarts from it.
+    const sev = this.deps.policy.severities[updated.severity];
+    return this.save(this.reload(updated.id), { next_update_due_at: ms(nextUpdateAfter(sev, this.clockOf(updated), now)) }, now);
   }
 
   /** Moves the ticket to the next level: new budget, ETR re-estimated, everyone told. */

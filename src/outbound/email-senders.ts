@@ -1,6 +1,7 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import nodemailer, { type Transporter } from 'nodemailer';
+import MailComposer from 'nodemailer/lib/mail-composer';
 import { MesaError } from '../errors.ts';
 import { toMailOptions, type OutgoingEmail } from './outgoing-email.ts';
 
@@ -57,7 +58,12 @@ export class SmtpSender implements EmailSender {
 
   async send(email: OutgoingEmail): Promise<void> {
     try {
-      await this.transport.sendMail(toMailOptions(email));
+      // Compose the whole message into one buffer first and hand it over raw: streamed
+      // composition writes the socket once per MIME chunk, and on this path the write syscalls
+      // cost more than the composing.
+      const options = toMailOptions(email);
+      const raw = await new MailComposer(options).compile().build();
+      await this.transport.sendMail({ envelope: options.envelope as { from: string; to: string[] }, raw });
     } catch (err) {
       const e = err as { responseCode?: number; code?: string; message?: string };
       const code = typeof e.responseCode === 'number' ? e.responseCode : null;

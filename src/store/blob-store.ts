@@ -4,7 +4,8 @@ import { join } from 'node:path';
 
 /**
  * Content-addressed files: raw messages and attachments are stored once under their SHA-256
- * (`ab/cd/abcdef…`). Written before the transaction that references them, via a temp file and
+ * (`ab/abcdef…`: 256 folders hold millions of files comfortably on ext4 and XFS). Written
+ * before the transaction that references them, via a temp file and
  * rename, so a crash leaves either the whole file or nothing; an orphan is harmless.
  */
 export class BlobStore {
@@ -17,7 +18,7 @@ export class BlobStore {
     const sha = createHash('sha256').update(content).digest('hex');
     const path = this.pathOf(sha);
     if (!existsSync(path)) {
-      const sub = join(this.dir, sha.slice(0, 2), sha.slice(2, 4));
+      const sub = join(this.dir, sha.slice(0, 2));
       if (!this.madeDirs.has(sub)) {
         mkdirSync(sub, { recursive: true });
         this.madeDirs.add(sub);
@@ -39,6 +40,6 @@ export class BlobStore {
   }
 
   pathOf(sha: string): string {
-    return join(this.dir, sha.slice(0, 2), sha.slice(2, 4), sha);
+    return join(this.dir, sha.slice(0, 2), sha);
   }
 }

@@ -104,7 +104,7 @@ export class TicketRepo {
     this.contactByEmail = db.prepare('SELECT * FROM contacts WHERE email = ?');
     this.insertContact = db.prepare('INSERT INTO contacts (email, phone, name, created_at) VALUES (?, ?, ?, ?)');
     this.updateContactName = db.prepare(`UPDATE contacts SET name = ? WHERE id = ? AND name = ''`);
-    this.dueStmt = db.prepare('SELECT id FROM tickets WHERE next_action_at IS NOT NULL AND next_action_at <= ? ORDER BY next_action_at LIMIT ?');
+    this.dueStmt = db.prepare('SELECT id FROM tickets WHERE next_action_at IS NOT NULL AND next_action_at <= ? AND id > ? ORDER BY id LIMIT ?');
     this.historyStmt = db.prepare(`SELECT resolution_business_minutes AS m FROM tickets
       WHERE severity = ? AND category = ? AND resolved_at >= ? AND resolution_business_minutes IS NOT NULL ORDER BY resolved_at DESC LIMIT ?`);
   }
@@ -160,9 +160,12 @@ export class TicketRepo {
     prepared(this.db, sql).run({ ...Object.fromEntries(cols.map((c) => [c, (changes as Record<string, unknown>)[c] ?? null])), updated_at: now, id });
   }
 
-  /** Open tickets whose next SLA deadline has come, earliest first (served by a partial index). */
-  dueIds(now: number, limit: number): number[] {
-    return (this.dueStmt.all(now, limit) as Array<{ id: number }>).map((r) => r.id);
+  /**
+   * Open tickets whose next SLA deadline has come, in id order after `afterId` (keyset paging).
+   * The partial index on `next_action_at` finds them; only the due ones are sorted.
+   */
+  dueIds(now: number, afterId: number, limit: number): number[] {
+    return (this.dueStmt.all(now, afterId, limit) as Array<{ id: number }>).map((r) => r.id);
   }
 
   /** Business minutes to resolution of comparable tickets resolved since `since`. */

@@ -36,10 +36,10 @@ describe('a simulated week of SLA clocks', () => {
   let lastOutbox = 0;
 
   /** Runs the clock minute by minute to `until`, sweeping at each minute, recording messages. */
-  const runUntil = (until: Date) => {
+  const runUntil = async (until: Date) => {
     while (now.getTime() < until.getTime()) {
       now = new Date(now.getTime() + 60_000);
-      t.mesa.sweep.run(now);
+      await t.mesa.sweep.run(now);
       collect();
     }
   };
@@ -53,42 +53,42 @@ describe('a simulated week of SLA clocks', () => {
 
   it('runs the desk process to the minute', async () => {
     // A: severity 3 on Friday 13 November at 17:30, before the long weekend.
-    runUntil(at('2026-11-13T17:30'));
+    await runUntil(at('2026-11-13T17:30'));
     await receive(email({ from: 'Andrea <andrea@cliente.mx>', to: 'soportetecnico@proditmapac.com', subject: 'No puedo subir archivos', messageId: 'a@cliente.mx' }, 'Al subir un archivo me marca error, solo a mí.'));
     collect();
     expect(ticket('MDA-000001').severity).toBe(3);
 
     // B: severity 1 at 03:00 on the holiday: a 24x7 clock ignores it.
-    runUntil(at('2026-11-16T03:00'));
+    await runUntil(at('2026-11-16T03:00'));
     await receive(email({ from: 'Bruno <bruno@hospital.mx>', to: 'soportetecnico@proditmapac.com', subject: 'Portal caído para todos', messageId: 'b@hospital.mx' }, 'El portal no carga para nadie, error 503.'));
     collect();
     expect(ticket('MDA-000002').severity).toBe(1);
-    runUntil(at('2026-11-16T06:10'));
+    await runUntil(at('2026-11-16T06:10'));
     tx(() => t.mesa.lifecycle.resolve(ticket('MDA-000002'), now, 'agent:carla.n3@proditmapac.com'));
 
     // C: severity 2 on Tuesday 10:00, paused 10:30–13:30 waiting for the customer.
-    runUntil(at('2026-11-17T10:00'));
+    await runUntil(at('2026-11-17T10:00'));
     await receive(email({ from: 'Ceci <ceci@tienda.mx>', to: 'soportetecnico@proditmapac.com', subject: 'Falla el cobro', messageId: 'c@tienda.mx' }, 'Varios usuarios no pueden pagar, no hay alternativa.'));
     collect();
     expect(ticket('MDA-000003').severity).toBe(2);
-    runUntil(at('2026-11-17T10:30'));
+    await runUntil(at('2026-11-17T10:30'));
     tx(() => t.mesa.lifecycle.pause(ticket('MDA-000003'), now, 'agent:ana.n1@proditmapac.com', 'se pidió captura de pantalla'));
-    runUntil(at('2026-11-17T13:30'));
+    await runUntil(at('2026-11-17T13:30'));
     await receive(email({ from: 'ceci@tienda.mx', to: 'soportetecnico@proditmapac.com', subject: 'Re: [MDA-000003] Falla el cobro', messageId: 'c2@tienda.mx', inReplyTo: 'c@tienda.mx' }, 'Aquí la captura.'));
     collect();
-    runUntil(at('2026-11-17T14:20'));
+    await runUntil(at('2026-11-17T14:20'));
     tx(() => t.mesa.lifecycle.resolve(ticket('MDA-000003'), now, 'agent:ana.n1@proditmapac.com'));
 
     // D: severity 4 on Wednesday 10:00, resolved at 12:00, reopened by the customer on Thursday.
-    runUntil(at('2026-11-18T10:00'));
+    await runUntil(at('2026-11-18T10:00'));
     await receive(email({ from: 'Diego <diego@despacho.mx>', to: 'mesadeayuda@proditmapac.com', subject: '¿Cómo cambio mi correo?', messageId: 'd@despacho.mx' }, '¿Cómo puedo cambiar el correo de mi cuenta?'));
     collect();
-    runUntil(at('2026-11-18T12:00'));
+    await runUntil(at('2026-11-18T12:00'));
     tx(() => t.mesa.lifecycle.resolve(ticket('MDA-000004'), now, 'agent:ana.n1@proditmapac.com'));
-    runUntil(at('2026-11-19T10:00'));
+    await runUntil(at('2026-11-19T10:00'));
     await receive(email({ from: 'diego@despacho.mx', to: 'mesadeayuda@proditmapac.com', subject: 'Re: ¿Cómo cambio mi correo?', messageId: 'd2@despacho.mx', inReplyTo: 'd@despacho.mx' }, 'No me llegó el correo de confirmación.'));
     collect();
-    runUntil(at('2026-11-23T12:00'));
+    await runUntil(at('2026-11-23T12:00'));
 
     expect(timeline).toEqual(EXPECTED);
   }, 120_000);

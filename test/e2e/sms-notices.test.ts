@@ -46,7 +46,7 @@ describe('SMS notices through Twilio', () => {
     // (texted to level 1) and the escalation to level 2, whose second number is a landline.
     twilio.landlines.add('+525552800000');
     now = new Date(now.getTime() + 30 * 60_000);
-    t.mesa.sweep.run(now);
+    await t.mesa.sweep.run(now);
     await t.mesa.dispatcher.drain();
     const rows = t.mesa.store.db.prepare(`SELECT recipient, status, attempts, last_error FROM outbox WHERE channel = 'sms' AND moment = 'level-escalation' ORDER BY id`).all() as Array<{ recipient: string; status: string; attempts: number; last_error: string | null }>;
     expect(rows.map((r) => [r.recipient, r.status, r.attempts])).toEqual([['+525511110002', 'sent', 1], ['+525552800000', 'failed', 1]]);

@@ -52,7 +52,7 @@ async function main(argv: string[]): Promise<void> {
     await new Promise<void>((go) => lines.once('line', () => go()));
     lines.close();
   }
-  const result = values.batch === undefined ? mesa.sweep.run(now) : mesa.sweep.run(now, Number(values.batch));
+  const result = values.batch === undefined ? await mesa.sweep.run(now) : await mesa.sweep.run(now, Number(values.batch));
   mesa.store.close();
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }
