@@ -29,6 +29,7 @@ import type { DeskPolicy, Severity } from '../src/domain/policy.ts';
 import { nextActionAt } from '../src/domain/sla.ts';
 import { formatTicketKey } from '../src/domain/ticket-key.ts';
 import { silentLogger } from '../src/log.ts';
+import { TicketRepo } from '../src/store/ticket-repo.ts';
 import { testEnv, testPolicy } from '../test/support/mesa-harness.ts';
 
 export interface SweepBenchResult { bench: 'sweep'; openTickets: number; noneDueMs: number; due1000Ms: number; noneDue10kMs: number }
@@ -211,8 +212,8 @@ export async function runSweepBench(opts: { openTickets: number }): Promise<Swee
 
     const big = seed(fresh(), open, log);
     mesas.push(big);
-    const plan = big.store.db.prepare('EXPLAIN QUERY PLAN SELECT id FROM tickets WHERE next_action_at IS NOT NULL AND next_action_at <= ? ORDER BY next_action_at LIMIT ?')
-      .all(NOW.getTime(), 500) as Array<{ detail: string }>;
+    const plan = big.store.db.prepare(`EXPLAIN QUERY PLAN ${TicketRepo.DUE_SQL}`)
+      .all(NOW.getTime(), 0, 500) as Array<{ detail: string }>;
     log(`  due query plan: ${plan.map((p) => p.detail).join('; ')}`);
     const noneDue = await timeNoneDue(big, NONE_DUE_RUNS);
     log(`  none due: median ${fmt(noneDue.median)} (min ${fmt(noneDue.min)}, max ${fmt(noneDue.max)}, ${NONE_DUE_RUNS} runs)`);

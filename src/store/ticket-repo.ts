@@ -81,6 +81,9 @@ export interface NewTicket {
 export interface ContactRow { id: number; email: string | null; phone: string | null; name: string; organisation: string | null }
 
 export class TicketRepo {
+  /** The sweep's only query (exported so the benchmark can print its plan). */
+  static readonly DUE_SQL = 'SELECT id FROM tickets INDEXED BY tickets_next_action WHERE next_action_at IS NOT NULL AND next_action_at <= ? AND id > ? ORDER BY id LIMIT ?';
+
   private readonly insertStmt;
   private readonly setKeyStmt;
   private readonly eventStmt;
@@ -104,7 +107,9 @@ export class TicketRepo {
     this.contactByEmail = db.prepare('SELECT * FROM contacts WHERE email = ?');
     this.insertContact = db.prepare('INSERT INTO contacts (email, phone, name, created_at) VALUES (?, ?, ?, ?)');
     this.updateContactName = db.prepare(`UPDATE contacts SET name = ? WHERE id = ? AND name = ''`);
-    this.dueStmt = db.prepare('SELECT id FROM tickets WHERE next_action_at IS NOT NULL AND next_action_at <= ? AND id > ? ORDER BY id LIMIT ?');
+    // INDEXED BY: with `id > ?` and ORDER BY id the planner otherwise walks the primary key over
+    // every ticket after `id`, which is the whole table; the partial index visits only due rows.
+    this.dueStmt = db.prepare(TicketRepo.DUE_SQL);
     this.historyStmt = db.prepare(`SELECT resolution_business_minutes AS m FROM tickets
       WHERE severity = ? AND category = ? AND resolved_at >= ? AND resolution_business_minutes IS NOT NULL ORDER BY resolved_at DESC LIMIT ?`);
   }
