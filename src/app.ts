@@ -98,6 +98,10 @@ export class Mesa {
         }, {
           loadCursor: (m) => this.store.intake.cursor(m),
           deliver: async (raw, at) => { await this.receive(raw, { kind: 'imap', mailbox: at.mailbox, uid: at.uid, uidValidity: at.uidValidity }); },
+          deliverBatch: async (batch) => {
+            const r = await this.receiveMany(batch.map(({ raw, at }) => ({ raw, origin: { kind: 'imap' as const, mailbox: at.mailbox, uid: at.uid, uidValidity: at.uidValidity } })));
+            return { committed: r.outcomes.length, error: r.failure?.error ?? null };
+          },
           log: this.log.child({ component: 'imap', mailbox: mb.id }),
         }) });
       }
@@ -118,14 +122,20 @@ export class Mesa {
 
   /** Every channel's way in: one raw message, one committed outcome (or a retry-later error). */
   async receive(raw: Buffer, origin: IntakeOrigin): Promise<IntakeOutcome> {
-    try {
-      const outcome = await this.intake.receive(raw, origin, this.clock());
-      this.metrics.intake.inc({ result: outcome.result, origin: origin.kind });
-      return outcome;
-    } catch (err) {
-      this.metrics.intake.inc({ result: err instanceof IntakeRetryLater ? 'retry_later' : 'error', origin: origin.kind });
-      throw err;
+    const { outcomes, failure } = await this.receiveMany([{ raw, origin }]);
+    if (failure) throw failure.error;
+    return outcomes[0] as IntakeOutcome;
+  }
+
+  /** A batch in order, committed together; stops at the first message to retry later. */
+  async receiveMany(items: Array<{ raw: Buffer; origin: IntakeOrigin }>): ReturnType<EmailIntake['receiveMany']> {
+    const result = await this.intake.receiveMany(items, this.clock());
+    items.slice(0, result.outcomes.length).forEach((item, i) => this.metrics.intake.inc({ result: (result.outcomes[i] as IntakeOutcome).result, origin: item.origin.kind }));
+    if (result.failure) {
+      const kind = items[result.failure.index]?.origin.kind ?? 'imap';
+      this.metrics.intake.inc({ result: result.failure.error instanceof IntakeRetryLater ? 'retry_later' : 'error', origin: kind });
     }
+    return result;
   }
 
   async start(): Promise<void> {

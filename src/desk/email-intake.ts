@@ -52,54 +52,95 @@ export class EmailIntake {
   }
 
   async receive(raw: Buffer, origin: IntakeOrigin, now: Date): Promise<IntakeOutcome> {
-    const { store, policy, log } = this.deps;
-    const rawSha = store.blobs.put(raw);
-    let mail: InboundMail;
-    try {
-      mail = await parseMail(raw, policy.desk.messageIdDomain);
-    } catch (err) {
-      return this.fail(rawSha, origin, now, 'parse_failed', err, true);
-    }
-    try {
-      const outcome = store.transaction(() => {
-        if (store.messages.inboundExists(mail.messageId)) {
-          this.advanceCursor(origin, now);
-          return { result: 'duplicate', messageId: mail.messageId } as IntakeOutcome;
-        }
-        const mailbox = mailboxFor(mail, policy, origin.mailbox);
-        const analysis = analyzeEmail(mail, mailbox, this.deps.pipeline, now);
-        const result = this.commit(analysis, rawSha, origin, now);
-        store.intake.clearFailures(rawSha);
-        this.advanceCursor(origin, now);
-        return result;
-      });
-      log.info({ event: 'intake.processed', origin: origin.kind, mailbox: origin.mailbox, rawSha, ...outcome }, 'mensaje procesado');
-      if (outcome.result === 'ticket_created' || outcome.result === 'follow_up') this.deps.onOutbox?.();
-      return outcome;
-    } catch (err) {
-      if (isTransient(err)) throw err;
-      return this.fail(rawSha, origin, now, 'processing_failed', err, false);
-    }
+    const { outcomes, failure } = await this.receiveMany([{ raw, origin }], now);
+    if (failure) throw failure.error;
+    return outcomes[0] as IntakeOutcome;
   }
 
   /**
-   * A failure is retried (by the caller re-delivering) until `maxAttempts`; then, or at once for
-   * a message that cannot even be parsed, it is quarantined and the cursor moves past it.
+   * Several messages, in order, committed together: one transaction holds them all, each inside
+   * its own savepoint, so one message's failure undoes only its own writes. Group commit matters
+   * because a commit (WAL append) costs more than most of a message's analysis; the IMAP poller
+   * hands over a fetch batch at a time. Processing stops at the first message that must be
+   * retried later (a transient error, or a failure with attempts left): the outcomes of the
+   * messages before it are committed and returned, and `failure` says which one stopped and why.
    */
-  private fail(rawSha: string, origin: IntakeOrigin, now: Date, reason: string, err: unknown, final: boolean): IntakeOutcome {
+  async receiveMany(items: Array<{ raw: Buffer; origin: IntakeOrigin }>, now: Date): Promise<{ outcomes: IntakeOutcome[]; failure: { index: number; error: unknown } | null }> {
     const { store, policy, log } = this.deps;
-    const detail = describeError(err);
-    const attempts = store.transaction(() => store.intake.recordFailure(rawSha, detail, now.getTime()));
-    if (!final && attempts < policy.intake.maxAttempts) {
-      log.warn({ event: 'intake.failed', rawSha, attempts, reason, error: detail }, 'fallo al procesar; se reintentará');
-      throw new IntakeRetryLater(`${reason}: ${detail}`);
+    // Outside the transaction: file writes and the async MIME parse.
+    const staged: Staged[] = [];
+    for (const { raw, origin } of items) {
+      const rawSha = store.blobs.put(raw);
+      try {
+        staged.push({ origin, rawSha, mail: await parseMail(raw, policy.desk.messageIdDomain), parseError: null });
+      } catch (err) {
+        staged.push({ origin, rawSha, mail: null, parseError: err });
+      }
     }
-    const quarantineId = store.transaction(() => {
-      const id = store.intake.quarantine({ origin: origin.kind, mailbox: origin.mailbox, rawSha, reason, detail }, now.getTime());
-      this.advanceCursor(origin, now);
-      return id;
-    });
-    log.error({ event: 'intake.quarantined', rawSha, quarantineId, reason, error: detail }, 'mensaje en cuarentena');
+    const outcomes: Array<{ outcome: IntakeOutcome; s: Staged }> = [];
+    const warnings: Array<() => void> = [];
+    let failure: { index: number; error: unknown } | null = null;
+    try {
+      store.transaction(() => {
+        for (const [index, s] of staged.entries()) {
+          if (s.mail === null) { outcomes.push({ outcome: this.quarantine(s, now, 'parse_failed', s.parseError), s }); continue; }
+          try {
+            outcomes.push({ outcome: store.transaction(() => this.commitOne(s, s.mail as InboundMail, now)), s });
+          } catch (err) {
+            if (isTransient(err)) { failure = { index, error: err }; return; }
+            const detail = describeError(err);
+            const attempts = store.intake.recordFailure(s.rawSha, detail, now.getTime());
+            if (attempts < policy.intake.maxAttempts) {
+              warnings.push(() => log.warn({ event: 'intake.failed', rawSha: s.rawSha, attempts, reason: 'processing_failed', error: detail }, 'fallo al procesar; se reintentará'));
+              failure = { index, error: new IntakeRetryLater(`processing_failed: ${detail}`) };
+              return;
+            }
+            outcomes.push({ outcome: this.quarantine(s, now, 'processing_failed', err), s });
+          }
+        }
+      });
+    } catch (err) {
+      // The commit itself failed (disk full, I/O): nothing was written; all of it comes again.
+      return { outcomes: [], failure: { index: 0, error: err } };
+    }
+    for (const w of warnings) w();
+    let queued = false;
+    for (const { outcome, s } of outcomes) {
+      if (outcome.result === 'quarantined') {
+        log.error({ event: 'intake.quarantined', origin: s.origin.kind, mailbox: s.origin.mailbox, rawSha: s.rawSha, quarantineId: outcome.quarantineId, reason: outcome.reason }, 'mensaje en cuarentena');
+      } else {
+        log.info({ event: 'intake.processed', origin: s.origin.kind, mailbox: s.origin.mailbox, rawSha: s.rawSha, ...outcome }, 'mensaje procesado');
+      }
+      queued ||= outcome.result === 'ticket_created' || outcome.result === 'follow_up';
+    }
+    if (queued) this.deps.onOutbox?.();
+    return { outcomes: outcomes.map((o) => o.outcome), failure };
+  }
+
+  /** One parsed message, inside its savepoint: dedupe, analyse, write, advance the cursor. */
+  private commitOne(s: Staged, mail: InboundMail, now: Date): IntakeOutcome {
+    const { store, policy } = this.deps;
+    if (store.messages.inboundExists(mail.messageId)) {
+      this.advanceCursor(s.origin, now);
+      return { result: 'duplicate', messageId: mail.messageId };
+    }
+    const analysis = analyzeEmail(mail, mailboxFor(mail, policy, s.origin.mailbox), this.deps.pipeline, now);
+    const result = this.commit(analysis, s.rawSha, s.origin, now);
+    store.intake.clearFailures(s.rawSha);
+    this.advanceCursor(s.origin, now);
+    return result;
+  }
+
+  /**
+   * A message that cannot be parsed, or failed `maxAttempts` times, is quarantined with its
+   * reason (the raw source stays in the blob store) and the cursor moves past it.
+   */
+  private quarantine(s: Staged, now: Date, reason: string, err: unknown): IntakeOutcome {
+    const { store } = this.deps;
+    const detail = describeError(err);
+    store.intake.recordFailure(s.rawSha, detail, now.getTime());
+    const quarantineId = store.intake.quarantine({ origin: s.origin.kind, mailbox: s.origin.mailbox, rawSha: s.rawSha, reason, detail }, now.getTime());
+    this.advanceCursor(s.origin, now);
     return { result: 'quarantined', quarantineId, reason };
   }
 
@@ -235,6 +276,8 @@ function deliveryReportKind(b: BounceInfo): 'failed' | 'delayed' | 'succeeded' |
   if (b.status === null && b.diagnostic?.startsWith('feedback-type')) return 'complaint';
   return 'failed';
 }
+
+interface Staged { origin: IntakeOrigin; rawSha: string; mail: InboundMail | null; parseError: unknown }
 
 /** Thrown when a message failed but should be offered again later (not yet quarantined). */
 export class IntakeRetryLater extends MesaError {

@@ -33,7 +33,8 @@ export class OutboxDispatcher {
 
   constructor(private readonly store: Store, private readonly email: EmailSender, private readonly log: Logger, private readonly clock: () => Date, opts: DispatcherOptions,
     private readonly sms: SmsSender | null = null) {
-    this.opts = { leaseSeconds: 300, batchSize: 50, idlePollMs: 5_000, ...opts };
+    // Small batches: a crash between a send and its settlement re-sends at most one batch.
+    this.opts = { leaseSeconds: 300, batchSize: 10, idlePollMs: 5_000, ...opts };
   }
 
   start(): void {

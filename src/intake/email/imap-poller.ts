@@ -46,11 +46,23 @@ export interface ImapPollerDeps {
    * resolve, or it blocks the mailbox.
    */
   deliver(raw: Buffer, at: ImapDelivery): Promise<void>;
+  /**
+   * Optional group commit: delivers messages in order in one go and says how many of them (a
+   * prefix) were committed, with the error that stopped the rest. Used, when present, for up to
+   * `DELIVERY_GROUP` messages at a time.
+   */
+  deliverBatch?(items: Array<{ raw: Buffer; at: ImapDelivery }>): Promise<{ committed: number; error: unknown }>;
   /** pino-compatible. */
   log: PollerLog;
 }
 
 export interface ImapPollerStats { connected: boolean; processed: number; reconnects: number; lastError: string | null }
+
+/**
+ * Messages committed together when the desk offers group commit: enough to amortise a commit,
+ * few enough that the write lock is never held for long.
+ */
+export const DELIVERY_GROUP = 25;
 
 /** At most this many sources are held in memory at once... */
 export const FETCH_BATCH_MESSAGES = 200;
@@ -345,8 +357,8 @@ export class ImapPoller {
         fetched.length = 0;
         const delivered: number[] = [];
         let failed = false;
+        const items: Array<{ raw: Buffer; at: ImapDelivery }> = [];
         for (const uid of batch) {
-          if (this.stopped) { failed = true; break; }
           const source = byUid.get(uid)?.source;
           // Expunged between the listing and the fetch: nothing to deliver, and the next
           // delivery moves the cursor past it.
@@ -356,19 +368,43 @@ export class ImapPoller {
             failed = true;
             break;
           }
-          const at: ImapDelivery = { mailbox: settings.name, uid, uidValidity: this.position.uidValidity };
-          try {
-            await deps.deliver(source, at);
-          } catch (err) {
-            this.noteFailure(uid, err);
-            failed = true;
-            break;
-          }
-          this.position = { uidValidity: at.uidValidity, lastUid: uid };
-          this.stats.processed++;
-          delivered.push(uid);
-          byUid.delete(uid); // let the source be collected
+          items.push({ raw: source, at: { mailbox: settings.name, uid, uidValidity: this.position.uidValidity } });
         }
+        byUid.clear();
+        const done = (at: ImapDelivery): void => {
+          this.position = { uidValidity: at.uidValidity, lastUid: at.uid };
+          this.stats.processed++;
+          delivered.push(at.uid);
+        };
+        for (let i = 0; i < items.length && !failed; ) {
+          if (this.stopped) { failed = true; break; }
+          if (deps.deliverBatch) {
+            const group = items.slice(i, i + DELIVERY_GROUP);
+            let result: { committed: number; error: unknown };
+            try {
+              result = await deps.deliverBatch(group);
+            } catch (err) {
+              result = { committed: 0, error: err };
+            }
+            group.slice(0, result.committed).forEach((item) => done(item.at));
+            if (result.committed < group.length) {
+              this.noteFailure((group[result.committed] as { at: ImapDelivery }).at.uid, result.error ?? new Error('delivery stopped'));
+              failed = true;
+            }
+            i += group.length;
+          } else {
+            const item = items[i] as { raw: Buffer; at: ImapDelivery };
+            try {
+              await deps.deliver(item.raw, item.at);
+              done(item.at);
+            } catch (err) {
+              this.noteFailure(item.at.uid, err);
+              failed = true;
+            }
+            i++;
+          }
+        }
+        items.length = 0;
         await this.markProcessed(client, delivered);
         if (failed) return 'failed';
       }
