@@ -31,6 +31,7 @@ import { silentLogger } from '../src/log.ts';
 import { startDovecot, type DovecotServer } from '../test/support/dovecot.ts';
 import { REPO_CONFIG, testEnv } from '../test/support/mesa-harness.ts';
 import { SmtpSink, waitFor, type SunkMessage } from '../test/support/smtp-sink.ts';
+import { prng } from './prng.ts';
 
 const DEFAULT_MESSAGES = 10_000;
 const LATENCY_SAMPLES = 200;
@@ -47,17 +48,6 @@ type Box = (typeof BOXES)[number];
 // Deterministic backlog
 // ---------------------------------------------------------------------------------------------
 
-/** mulberry32: small, fast, and the same sequence on every machine for a given seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const FIRST = ['María', 'José', 'Guadalupe', 'Juan', 'Ana', 'Luis', 'Fernanda', 'Jorge', 'Sofía', 'Ricardo', 'Verónica', 'Alejandro', 'Mónica', 'Héctor', 'Paola', 'Raúl', 'Daniela', 'Iván', 'Lucía', 'Ramón'];
 const LAST = ['Hernández', 'García', 'Martínez', 'López', 'González', 'Pérez', 'Rodríguez', 'Sánchez', 'Ramírez', 'Cruz', 'Flores', 'Gómez', 'Morales', 'Vázquez', 'Jiménez', 'Reyes', 'Díaz', 'Torres', 'Gutiérrez', 'Ruiz'];

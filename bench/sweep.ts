@@ -31,6 +31,7 @@ import { formatTicketKey } from '../src/domain/ticket-key.ts';
 import { silentLogger } from '../src/log.ts';
 import { TicketRepo } from '../src/store/ticket-repo.ts';
 import { testEnv, testPolicy } from '../test/support/mesa-harness.ts';
+import { prng } from './prng.ts';
 
 export interface SweepBenchResult { bench: 'sweep'; openTickets: number; noneDueMs: number; due1000Ms: number; noneDue10kMs: number }
 
@@ -46,17 +47,6 @@ const SEED = 0x53574550; // "SWEP"
 const NOW = new Date('2026-11-30T12:00:00-06:00');
 const MINUTE = 60_000;
 
-/** mulberry32: the same "random" tickets on every machine. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** One person per level, level 2 with a phone (severities 1–2 send SMS), one "responsable". */
 function benchPolicy(): DeskPolicy {

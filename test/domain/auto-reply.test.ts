@@ -4,6 +4,7 @@ import { describe, it, expect } from 'vitest';
 import { parseMail } from '../../src/intake/email/parse-mail.ts';
 import { detectAutomatic, type OwnIdentity } from '../../src/domain/auto-reply.ts';
 import type { InboundMail } from '../../src/domain/mail.ts';
+import { inboundMail } from '../support/inbound-mail.ts';
 
 const OWN: OwnIdentity = {
   loopHeader: 'X-Mesa-Loop',
@@ -17,26 +18,12 @@ const fixture = (name: string): Promise<InboundMail> =>
 
 /** A plain customer message; each test adds the one thing it is about. */
 function mail(over: Partial<InboundMail> = {}): InboundMail {
-  return {
+  return inboundMail({
     messageId: 'abc123@cliente.example',
-    messageIdSynthesized: false,
-    from: { address: 'cliente@cliente.example', name: 'Cliente' },
-    replyTo: [],
-    to: [{ address: 'soporte@mesa.example.mx', name: '' }],
-    cc: [],
     subject: 'No funciona la impresora',
-    date: null,
-    inReplyTo: [],
-    references: [],
-    headers: {},
-    contentType: 'text/plain',
-    contentTypeParams: {},
     text: 'Buenos días, la impresora no imprime.',
-    html: null,
-    attachments: [],
-    rawSize: 100,
     ...over,
-  };
+  });
 }
 
 describe('detectAutomatic on fixtures', () => {

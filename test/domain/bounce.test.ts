@@ -4,31 +4,19 @@ import { describe, it, expect } from 'vitest';
 import { parseMail } from '../../src/intake/email/parse-mail.ts';
 import { parseBounce } from '../../src/domain/bounce.ts';
 import type { InboundMail } from '../../src/domain/mail.ts';
+import { inboundMail } from '../support/inbound-mail.ts';
 
 const fixture = (name: string): Promise<InboundMail> =>
   parseMail(readFileSync(join(import.meta.dirname, '../fixtures/automatic', name)), 'mesa.example.mx');
 
 function mail(over: Partial<InboundMail> = {}): InboundMail {
-  return {
+  return inboundMail({
     messageId: 'dsn1@mx.example',
-    messageIdSynthesized: false,
     from: { address: 'mailer-daemon@mx.example', name: 'Mail Delivery System' },
-    replyTo: [],
-    to: [{ address: 'soporte@mesa.example.mx', name: '' }],
-    cc: [],
     subject: 'Undelivered Mail Returned to Sender',
-    date: null,
-    inReplyTo: [],
-    references: [],
     headers: { 'return-path': ['<>'] },
-    contentType: 'text/plain',
-    contentTypeParams: {},
-    text: '',
-    html: null,
-    attachments: [],
-    rawSize: 100,
     ...over,
-  };
+  });
 }
 
 describe('parseBounce on fixtures', () => {

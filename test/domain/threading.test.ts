@@ -1,5 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import type { InboundMail } from '../../src/domain/mail.ts';
+import { inboundMail } from '../support/inbound-mail.ts';
 import { replyAddress, signToken } from '../../src/domain/reply-token.ts';
 import { extractThreadKeys, resolveThread, type ThreadCandidate, type ThreadKeyContext } from '../../src/domain/threading.ts';
 
@@ -15,26 +16,14 @@ const customerReply = (key: string, mailbox = 'mesadeayuda@proditmapac.com'): st
   replyAddress(mailbox, key, signToken(SECRET, key, { kind: 'customer' }));
 
 function mail(over: Partial<InboundMail> = {}): InboundMail {
-  return {
+  return inboundMail({
     messageId: 'm1@cliente.mx',
-    messageIdSynthesized: false,
     from: { address: 'ana@cliente.mx', name: 'Ana' },
-    replyTo: [],
     to: [to('mesadeayuda@proditmapac.com')],
-    cc: [],
     subject: 'Re: la impresora',
-    date: null,
-    inReplyTo: [],
-    references: [],
-    headers: {},
-    contentType: 'text/plain',
-    contentTypeParams: {},
     text: 'gracias',
-    html: null,
-    attachments: [],
-    rawSize: 100,
     ...over,
-  };
+  });
 }
 
 describe('extractThreadKeys', () => {
