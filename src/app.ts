@@ -57,6 +57,7 @@ export class Mesa {
   readonly metrics: ReturnType<typeof createMetrics>;
   readonly renderer: TemplateRenderer;
   readonly lifecycle: TicketLifecycle;
+  readonly clocks: SlaClocks;
   readonly sweep: SlaSweep;
   private sweepTask: ScheduledTask | null = null;
   private readonly scheduleSweep: boolean;
@@ -68,7 +69,7 @@ export class Mesa {
     this.policy = opts.policy ?? loadConfig(env.configDir, { mailboxAddresses: env.mailboxAddresses });
     this.store = Store.open(env.dataDir, this.policy.desk.ticketPrefix);
     this.renderer = new TemplateRenderer(TEMPLATES_DIR);
-    const clocks = new SlaClocks(this.policy);
+    const clocks = this.clocks = new SlaClocks(this.policy);
     const own = ownIdentity(this.policy);
     const notices = new Notices({ store: this.store, policy: this.policy, renderer: this.renderer, clocks, secret: env.secret, loopValue: this.policy.desk.messageIdDomain });
     this.lifecycle = new TicketLifecycle({ store: this.store, policy: this.policy, clocks, notices });

@@ -238,7 +238,7 @@ export function templatesPreviewCommand(env: Environment, moment: string, opts: 
     if (!ticket) { io.err(`mesa: no existe el ticket ${opts.ticket}`); return EX.NOINPUT; }
     io.out(previewTemplate({
       renderer: mesa.renderer, policy: mesa.policy, moment, locale, ticket, contact: mesa.store.tickets.contact(ticket.contact_id),
-      now: mesa.clock(), businessClock: mesa.lifecycle.clockOf({ severity: 3 }), part,
+      now: mesa.clock(), businessClock: mesa.clocks.business, part,
     }));
     return EX.OK;
   } finally {

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { ConfigError } from '../config/load-config.ts';
 import { readEnvironment, type Environment } from '../config/environment.ts';
 import { Mesa } from '../app.ts';
@@ -57,7 +57,6 @@ program.command('explain').argument('<file>', 'archivo .eml').description('muest
   .option('--mailbox <id>', 'buzón al que llegó').option('--json', 'salida JSON')
   .action((file: string, opts: { json?: boolean; mailbox?: string }) => run(() => {
     if (!existsSync(file)) { io.err(`mesa explain: no existe ${file}`); return EX.NOINPUT; }
-    readFileSync(file);
     return explainCommand(environment(), file, opts, io);
   }));
 
