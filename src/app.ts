@@ -10,6 +10,10 @@ import { TicketLifecycle } from './desk/ticket-lifecycle.ts';
 import { EmailIntake, IntakeRetryLater, type IntakeOrigin, type IntakeOutcome } from './desk/email-intake.ts';
 import { SlaClocks } from './desk/sla-clocks.ts';
 import { buildHttpServer } from './http/server.ts';
+import { verifyTwilioSignatures } from './http/twilio-signature.ts';
+import { PhoneIntake } from './desk/phone-intake.ts';
+import { registerVoiceRoutes } from './intake/phone/voice-routes.ts';
+import { VoiceRenderer } from './outbound/voice-renderer.ts';
 import { DropFolder } from './intake/email/drop-folder.ts';
 import { ImapPoller } from './intake/email/imap-poller.ts';
 import { createLogger, type Logger } from './log.ts';
@@ -57,6 +61,7 @@ export class Mesa {
   readonly metrics: ReturnType<typeof createMetrics>;
   readonly renderer: TemplateRenderer;
   readonly lifecycle: TicketLifecycle;
+  readonly phone: PhoneIntake | null;
   readonly clocks: SlaClocks;
   readonly sweep: SlaSweep;
   private sweepTask: ScheduledTask | null = null;
@@ -111,6 +116,19 @@ export class Mesa {
         this.log.child({ component: 'drop-folder' }), this.policy.intake.dropFolderPollSeconds * 1000);
     }
     this.http = buildHttpServer({ store: this.store, registry: this.metrics.registry, health: () => this.health() });
+    this.phone = null;
+    if (env.twilio) {
+      // The phone channel: every /twilio route sits behind the signature check (fail closed).
+      const phone = this.phone = new PhoneIntake({ store: this.store, policy: this.policy, lifecycle: this.lifecycle, notices, log: this.log.child({ component: 'phone' }), onOutbox: () => this.dispatcher.kick() });
+      const voice = new VoiceRenderer(TEMPLATES_DIR);
+      const twilioSettings = env.twilio;
+      const publicUrl = env.publicUrl as string;
+      const log = this.log.child({ component: 'twilio' });
+      this.http.register(async (scope) => {
+        verifyTwilioSignatures(scope, { authToken: twilioSettings.authToken, publicUrl, log });
+        registerVoiceRoutes(scope, { phone, voice, policy: this.policy, businessClock: clocks.business, clock: this.clock, log, voiceName: this.policy.phone.voice });
+      }, { prefix: '/twilio' });
+    }
     this.listen = opts.listen ?? true;
     this.scheduleSweep = opts.scheduleSweep ?? true;
   }

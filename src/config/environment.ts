@@ -66,6 +66,10 @@ export function readEnvironment(env: Env = process.env, cwd = process.cwd()): En
     : null;
   const sid = value(env, 'TWILIO_ACCOUNT_SID');
   const token = value(env, 'TWILIO_AUTH_TOKEN');
+  // The phone channel is on when an account is configured; its webhooks cannot be verified
+  // without the auth token and the public URL Twilio signs, so both are then required.
+  if (sid && !token) problems.push('environment: TWILIO_AUTH_TOKEN is required when TWILIO_ACCOUNT_SID is set (every Twilio webhook signature is checked with it)');
+  if (sid && !publicUrl) problems.push('environment: MESA_PUBLIC_URL is required when TWILIO_ACCOUNT_SID is set (Twilio signs the public URL of each webhook)');
   const twilio = sid && token ? { accountSid: sid, authToken: token, phoneNumber: value(env, 'TWILIO_PHONE_NUMBER') ?? null } : null;
   const httpPort = port('MESA_HTTP_PORT', 8080);
   if (problems.length > 0) throw new ConfigError(problems);

@@ -158,6 +158,7 @@ function resolve(raw: RawConfig, files: LoadedFile[]): DeskPolicy {
     sla: raw.sla,
     etr: raw.etr,
     classification: { minimumScore: raw.classification.minimumScore, rules },
+    phone: raw.phone,
     intake: raw.intake,
     outbound: {
       fromName: raw.outbound.from.name,

@@ -98,6 +98,9 @@ export const configSchema = z.object({
     minimumScore: z.number().min(0),
     rules: z.array(rule),
   }).strict(),
+  phone: z.object({
+    voice: z.string().min(1),
+  }).strict(),
   intake: z.object({
     attachmentMaxBytes: z.number().int().min(0),
     maxAttempts: z.number().int().min(1).max(100),

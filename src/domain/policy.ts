@@ -71,6 +71,7 @@ export interface DeskPolicy {
   sla: { warnAtPercent: number; sweepSchedule: string };
   etr: { percentile: number; minHistory: number; windowDays: number; floorPercent: number };
   classification: { minimumScore: number; rules: ClassificationRule[] };
+  phone: { voice: string };
   intake: { attachmentMaxBytes: number; maxAttempts: number; dropFolderPollSeconds: number };
   outbound: {
     fromName: string;

@@ -7,7 +7,8 @@ import type { Store } from '../store/store.ts';
  * metrics; the portal, Twilio webhooks and the queue view mount here in their own issues.
  */
 export function buildHttpServer(deps: { store: Store; registry: Registry; health: () => Record<string, unknown> }): FastifyInstance {
-  const app = Fastify({ logger: false, trustProxy: true });
+  // Twilio posts form-encoded bodies of a few KB; nothing here takes large uploads.
+  const app = Fastify({ logger: false, trustProxy: true, bodyLimit: 256 * 1024 });
   app.get('/healthz', async (_req, reply) => {
     try {
       deps.store.db.prepare('SELECT 1').get();

@@ -5,7 +5,7 @@ import type { Locale } from '../domain/policy.ts';
 
 /**
  * The desk's message templates: `templates/<locale>/<moment>/{subject,text,html,sms}.hbs` and
- * shared `templates/<locale>/partials/*.hbs`. Loaded and compiled once at start, so a broken
+ * shared `templates/<locale>/partials/*.hbs` (`templates/<locale>/voice/` is the phone's). Loaded and compiled once at start, so a broken
  * template stops the start instead of a message.
  *
  * Escaping: `html.hbs` escapes every `{{value}}` (Handlebars' default); subject, text and SMS are
@@ -17,6 +17,8 @@ export type TemplatePart = 'subject' | 'text' | 'html' | 'sms';
 const PARTS: TemplatePart[] = ['subject', 'text', 'html', 'sms'];
 
 export interface RenderedMessage { subject: string; text: string; html: string | null; sms: string | null }
+
+const NOT_MOMENTS = new Set(['partials', 'voice']);
 
 type Compiled = Partial<Record<TemplatePart, Handlebars.TemplateDelegate>>;
 
@@ -39,7 +41,8 @@ export class TemplateRenderer {
         }
       }
       this.engines.set(locale, { text, html });
-      for (const moment of readdirSync(base, { withFileTypes: true }).filter((d) => d.isDirectory() && d.name !== 'partials').map((d) => d.name)) {
+      // `voice/` holds what the phone channel speaks; `outbound/voice-renderer.ts` loads it.
+      for (const moment of readdirSync(base, { withFileTypes: true }).filter((d) => d.isDirectory() && !NOT_MOMENTS.has(d.name)).map((d) => d.name)) {
         const entry: Compiled = {};
         for (const part of PARTS) {
           const file = join(base, moment, `${part}.hbs`);

@@ -184,4 +184,30 @@ export const MIGRATIONS: string[] = [
   CREATE INDEX tickets_next_action ON tickets(next_action_at) WHERE next_action_at IS NOT NULL;
   CREATE INDEX tickets_resolution_history ON tickets(severity, category, resolved_at) WHERE resolution_business_minutes IS NOT NULL;
   `,
+  /* 3: the phone channel (issue 4) */ `
+  -- One row per Twilio call, keyed by CallSid: webhooks repeat and arrive out of order, so every
+  -- change is an idempotent update and the status only moves forward (see status_rank).
+  CREATE TABLE calls (
+    id INTEGER PRIMARY KEY,
+    call_sid TEXT NOT NULL UNIQUE,
+    from_raw TEXT,
+    from_e164 TEXT,
+    status TEXT NOT NULL,
+    status_rank INTEGER NOT NULL,
+    menu_choice TEXT,
+    speech TEXT,
+    speech_confidence REAL,
+    recording_sid TEXT UNIQUE,
+    recording_url TEXT,
+    recording_seconds INTEGER,
+    duration_seconds INTEGER,
+    ticket_id INTEGER REFERENCES tickets(id),
+    abandoned INTEGER NOT NULL DEFAULT 0,
+    callback_requested INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  );
+  CREATE INDEX calls_from ON calls(from_e164, created_at);
+  CREATE INDEX calls_ticket ON calls(ticket_id);
+  `,
 ];

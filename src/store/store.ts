@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { BlobStore } from './blob-store.ts';
+import { CallRepo } from './call-repo.ts';
 import { openDatabase, type Db } from './database.ts';
 import { IntakeStateRepo } from './intake-state-repo.ts';
 import { MessageRepo } from './message-repo.ts';
@@ -16,6 +17,7 @@ export class Store {
   readonly outbox: OutboxRepo;
   readonly intake: IntakeStateRepo;
   readonly blobs: BlobStore;
+  readonly calls: CallRepo;
 
   constructor(readonly db: Db, dataDir: string, ticketPrefix: string) {
     this.tickets = new TicketRepo(db, ticketPrefix);
@@ -23,6 +25,7 @@ export class Store {
     this.outbox = new OutboxRepo(db);
     this.intake = new IntakeStateRepo(db);
     this.blobs = new BlobStore(join(dataDir, 'blobs'));
+    this.calls = new CallRepo(db);
   }
 
   static open(dataDir: string, ticketPrefix: string): Store {

@@ -145,6 +145,25 @@ export class TicketRepo {
     return { id, email: email.toLowerCase(), phone: null, name, organisation: null };
   }
 
+  /** The contact for a phone number (E.164), created on first contact. */
+  contactForPhone(e164: string, now: number): ContactRow {
+    const existing = prepared(this.db, 'SELECT * FROM contacts WHERE phone = ?').get(e164) as ContactRow | undefined;
+    if (existing) return existing;
+    const id = Number(this.insertContact.run(null, e164, '', now).lastInsertRowid);
+    return { id, email: null, phone: e164, name: '', organisation: null };
+  }
+
+  /** A contact with neither email nor phone (a withheld caller): one row per ticket. */
+  anonymousContact(label: string, now: number): ContactRow {
+    const id = Number(this.insertContact.run(null, null, label, now).lastInsertRowid);
+    return { id, email: null, phone: null, name: label, organisation: null };
+  }
+
+  /** The most recent open ticket of a contact, for callers who call again about it. */
+  openTicketOf(contactId: number): TicketRow | undefined {
+    return prepared(this.db, `SELECT * FROM tickets WHERE contact_id = ? AND state IN ('nuevo','en_atencion','esperando_cliente') ORDER BY id DESC LIMIT 1`).get(contactId) as TicketRow | undefined;
+  }
+
   byKey(key: string): TicketRow | undefined {
     return prepared(this.db, 'SELECT * FROM tickets WHERE key = ?').get(key.toUpperCase()) as TicketRow | undefined;
   }

@@ -180,9 +180,12 @@ describe('IMAP, SMTP, Twilio and mailboxes', () => {
       .toEqual(['environment: SOPORTETECNICO_USER and SOPORTETECNICO_PASSWORD go together']);
   });
 
-  it('Twilio needs both SID and token', () => {
-    expect(readEnvironment({ TWILIO_ACCOUNT_SID: 'AC1', MESA_SECRET: SECRET }, tempCwd()).twilio).toBeNull();
-    expect(readEnvironment({ TWILIO_ACCOUNT_SID: 'AC1', TWILIO_AUTH_TOKEN: 't', MESA_SECRET: SECRET }, tempCwd()).twilio)
+  it('Twilio needs the SID, the token and the public URL its signatures cover', () => {
+    expect(problemsOf({ TWILIO_ACCOUNT_SID: 'AC1', MESA_PUBLIC_URL: 'https://mesa.x.mx', MESA_SECRET: SECRET }))
+      .toEqual(['environment: TWILIO_AUTH_TOKEN is required when TWILIO_ACCOUNT_SID is set (every Twilio webhook signature is checked with it)']);
+    expect(problemsOf({ TWILIO_ACCOUNT_SID: 'AC1', TWILIO_AUTH_TOKEN: 't', MESA_SECRET: SECRET }))
+      .toEqual(['environment: MESA_PUBLIC_URL is required when TWILIO_ACCOUNT_SID is set (Twilio signs the public URL of each webhook)']);
+    expect(readEnvironment({ TWILIO_ACCOUNT_SID: 'AC1', TWILIO_AUTH_TOKEN: 't', MESA_PUBLIC_URL: 'https://mesa.x.mx', MESA_SECRET: SECRET }, tempCwd()).twilio)
       .toEqual({ accountSid: 'AC1', authToken: 't', phoneNumber: null });
   });
 

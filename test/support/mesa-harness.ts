@@ -10,6 +10,8 @@ import type { DovecotServer } from './dovecot.ts';
 import type { SmtpSink } from './smtp-sink.ts';
 
 export const REPO_CONFIG = join(import.meta.dirname, '../../config');
+/** The public URL tests configure; Twilio requests are signed against it. */
+export const TEST_PUBLIC_URL = 'https://mesa.example.com';
 
 /** The environment variables a deployment would set, pointing at the test's own servers. */
 export function testEnv(dataDir: string, peers: { dovecot?: DovecotServer; smtp?: SmtpSink; twilio?: { accountSid: string; authToken: string; phoneNumber: string } }): Record<string, string> {
@@ -22,7 +24,7 @@ export function testEnv(dataDir: string, peers: { dovecot?: DovecotServer; smtp?
     }
   }
   if (peers.smtp) Object.assign(env, { SMTP_HOST: '127.0.0.1', SMTP_PORT: String(peers.smtp.port), SMTP_TLS: 'false' });
-  if (peers.twilio) Object.assign(env, { TWILIO_ACCOUNT_SID: peers.twilio.accountSid, TWILIO_AUTH_TOKEN: peers.twilio.authToken, TWILIO_PHONE_NUMBER: peers.twilio.phoneNumber });
+  if (peers.twilio) Object.assign(env, { TWILIO_ACCOUNT_SID: peers.twilio.accountSid, TWILIO_AUTH_TOKEN: peers.twilio.authToken, TWILIO_PHONE_NUMBER: peers.twilio.phoneNumber, MESA_PUBLIC_URL: TEST_PUBLIC_URL });
   return env;
 }
 

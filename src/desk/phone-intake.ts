@@ -1,0 +1,186 @@
+import { classify } from '../domain/classify.ts';
+import { normalizeCaller, type CallerNumber } from '../domain/phone-number.ts';
+import type { DeskPolicy, Severity, TicketType } from '../domain/policy.ts';
+import { parseTicketKey } from '../domain/ticket-key.ts';
+import type { Logger } from '../log.ts';
+import type { CallRow } from '../store/call-repo.ts';
+import type { Store } from '../store/store.ts';
+import type { ContactRow, TicketRow } from '../store/ticket-repo.ts';
+import type { Notices } from './notices.ts';
+import type { TicketLifecycle } from './ticket-lifecycle.ts';
+
+/** What the caller chose in the IVR menu, and what it means for classification. */
+export const MENU: Record<string, { label: string; defaultSeverity: Severity; type: TicketType; category: string; hint: boolean }> = {
+  '1': { label: 'el servicio no funciona para nadie', defaultSeverity: 1, type: 'incidente', category: 'disponibilidad', hint: true },
+  '2': { label: 'algo falla', defaultSeverity: 3, type: 'incidente', category: 'tecnico', hint: false },
+  '3': { label: 'una pregunta o solicitud', defaultSeverity: 4, type: 'solicitud', category: 'general', hint: false },
+};
+
+const HOUR_MS = 3_600_000;
+
+/**
+ * The desk's door for phone calls. Every operation is keyed by the CallSid (and RecordingSid),
+ * runs in one short transaction and is idempotent: Twilio repeats and reorders its webhooks, and
+ * a repeated request must answer the same without changing anything twice.
+ */
+export class PhoneIntake {
+  constructor(private readonly deps: { store: Store; policy: DeskPolicy; lifecycle: TicketLifecycle; notices: Notices; log: Logger; onOutbox?: () => void }) {}
+
+  caller(raw: string | null | undefined): CallerNumber {
+    return normalizeCaller(raw, 'MX');
+  }
+
+  /** First sight of a call: its row, and the caller's open ticket if they have one. */
+  startCall(callSid: string, fromRaw: string | null, now: Date): { call: CallRow; openTicket: TicketRow | null } {
+    const { store } = this.deps;
+    const caller = this.caller(fromRaw);
+    return store.transaction(() => {
+      const call = this.touch(callSid, fromRaw, now);
+      const contact = caller.kind === 'e164' ? this.contactByPhone(caller.e164) : undefined;
+      const openTicket = contact ? store.tickets.openTicketOf(contact.id) ?? null : null;
+      return { call, openTicket };
+    });
+  }
+
+  chooseMenu(callSid: string, fromRaw: string | null, choice: string, now: Date): void {
+    const { store } = this.deps;
+    store.transaction(() => {
+      this.touch(callSid, fromRaw, now);
+      store.calls.update(callSid, { menu_choice: choice }, now.getTime());
+    });
+  }
+
+  /** Any webhook may be the first one a call sends (a restart, a lost request): create its row. */
+  private touch(callSid: string, fromRaw: string | null, now: Date): CallRow {
+    const caller = this.caller(fromRaw);
+    return this.deps.store.calls.touch(callSid, { raw: fromRaw, e164: caller.kind === 'e164' ? caller.e164 : null }, now.getTime());
+  }
+
+  ticketByKey(key: string): TicketRow | undefined {
+    return this.deps.store.tickets.byKey(key);
+  }
+
+  /** The ticket a call already produced, if any (for the fallback URL). */
+  ticketOfCall(callSid: string): TicketRow | undefined {
+    const call = this.deps.store.calls.bySid(callSid);
+    return call?.ticket_id ? this.deps.store.tickets.byId(call.ticket_id) : undefined;
+  }
+
+  /** A ticket by the digits a caller keyed in (`123` or `000123`). */
+  ticketByDigits(digits: string): TicketRow | undefined {
+    const clean = digits.replace(/\D/g, '');
+    if (clean.length === 0 || clean.length > 12) return undefined;
+    const key = `${this.deps.policy.desk.ticketPrefix}-${clean.padStart(6, '0')}`;
+    return parseTicketKey(this.deps.policy.desk.ticketPrefix, key) === null ? undefined : this.deps.store.tickets.byKey(key);
+  }
+
+  /**
+   * The call becomes a ticket (once): classified on the caller's words plus the menu choice,
+   * acknowledged by SMS through the outbox, the level notified. A second request for the same
+   * CallSid returns the same ticket.
+   */
+  ticketForCall(callSid: string, fromRaw: string | null, input: { speech?: string | null; confidence?: number | null; recording?: { sid: string; url: string; seconds: number | null } | null }, now: Date): { ticket: TicketRow; created: boolean } {
+    const { store } = this.deps;
+    const result = store.transaction(() => {
+      const call = this.touch(callSid, fromRaw, now);
+      if (input.speech) store.calls.update(callSid, { speech: input.speech, speech_confidence: input.confidence ?? null }, now.getTime());
+      if (input.recording) store.calls.update(callSid, { recording_sid: input.recording.sid, recording_url: input.recording.url, recording_seconds: input.recording.seconds }, now.getTime());
+      if (call.ticket_id !== null) return { ticket: this.deps.lifecycle.reload(call.ticket_id), created: false };
+      const ticket = this.createTicket(store.calls.bySid(callSid) as CallRow, now, { abandoned: false });
+      return { ticket, created: true };
+    });
+    if (result.created) this.deps.onOutbox?.();
+    return result;
+  }
+
+  /** Adds what the caller said to their open ticket instead of opening a new one. */
+  addToTicket(callSid: string, ticket: TicketRow, input: { speech?: string | null; recording?: { sid: string; url: string; seconds: number | null } | null }, now: Date): TicketRow {
+    const { store } = this.deps;
+    return store.transaction(() => {
+      const call = store.calls.bySid(callSid);
+      if (call?.ticket_id === ticket.id) return ticket;
+      store.calls.update(callSid, { ticket_id: ticket.id, ...(input.speech ? { speech: input.speech } : {}), ...(input.recording ? { recording_sid: input.recording.sid, recording_url: input.recording.url, recording_seconds: input.recording.seconds } : {}) }, now.getTime());
+      store.tickets.event(ticket.id, now.getTime(), `caller:${call?.from_e164 ?? 'anónimo'}`, 'customer_call', { callSid, speech: Boolean(input.speech), recording: input.recording?.sid ?? null });
+      return this.deps.lifecycle.reload(ticket.id);
+    });
+  }
+
+  /**
+   * Twilio's status callback. Status only moves forward; a call that ends before a ticket
+   * exists leaves an "llamada abandonada" ticket marked for a call-back — once per caller per
+   * hour, so a caller who tries three times does not make three tickets.
+   */
+  statusCallback(callSid: string, status: string, durationSeconds: number | null, fromRaw: string | null, now: Date): { abandonedTicket: TicketRow | null } {
+    const { store } = this.deps;
+    const t = now.getTime();
+    const result = store.transaction(() => {
+      this.touch(callSid, fromRaw, now);
+      store.calls.advanceStatus(callSid, status, durationSeconds, t);
+      const call = store.calls.bySid(callSid) as CallRow;
+      if (call.status_rank < 9 || call.ticket_id !== null || call.abandoned) return { abandonedTicket: null };
+      if (call.recording_sid || call.speech) {
+        // The caller described the problem but hung up before the ticket was made: make it.
+        return { abandonedTicket: this.createTicket(call, now, { abandoned: false }) };
+      }
+      store.calls.update(callSid, { abandoned: 1 }, t);
+      if (call.from_e164) {
+        const earlier = store.calls.recentCallbackFrom(call.from_e164, t - HOUR_MS);
+        if (earlier?.ticket_id) {
+          store.tickets.event(earlier.ticket_id, t, `caller:${call.from_e164}`, 'call_abandoned_again', { callSid });
+          return { abandonedTicket: null };
+        }
+      }
+      store.calls.update(callSid, { callback_requested: 1 }, t);
+      return { abandonedTicket: this.createTicket(store.calls.bySid(callSid) as CallRow, now, { abandoned: true }) };
+    });
+    if (result.abandonedTicket) this.deps.onOutbox?.();
+    return result;
+  }
+
+  private createTicket(call: CallRow, now: Date, opts: { abandoned: boolean }): TicketRow {
+    const { store, policy, lifecycle, notices } = this.deps;
+    const t = now.getTime();
+    const choice = MENU[call.menu_choice ?? ''] ?? MENU['2'] as (typeof MENU)['2'];
+    const contact = this.contactFor(call, t);
+    const speech = (call.speech ?? '').trim();
+    const description = opts.abandoned
+      ? 'Llamada abandonada antes de describir el problema. Devolver la llamada.'
+      : speech || (call.recording_url ? `Mensaje de voz (${call.recording_seconds ?? '?'} s): ${call.recording_url}` : 'Llamada sin descripción.');
+    const c = classify({
+      subject: '', text: speech,
+      mailbox: { id: 'telefono', defaultSeverity: opts.abandoned ? 3 : choice.defaultSeverity, defaultType: choice.type, defaultCategory: choice.category },
+      ...(choice.hint && !opts.abandoned ? { severityHint: { severity: choice.defaultSeverity, reason: `menú telefónico: ${choice.label}` } } : {}),
+    }, policy.classification.rules, policy.classification.minimumScore);
+    const who = call.from_e164 ?? 'número oculto';
+    const subject = opts.abandoned ? `Llamada abandonada de ${who}` : `Llamada de ${who}: ${speech ? shorten(speech, 60) : choice.label}`;
+    const { etr, ...sla } = lifecycle.initialSla(c.severity, c.category, now);
+    const { id } = store.tickets.create({
+      channel: 'phone', mailbox: null, contactId: contact.id, subject, description,
+      severity: c.severity, type: c.type, category: c.category, level: c.level,
+      customerChannel: 'sms', cc: [], classification: { ...c, menuChoice: call.menu_choice, callSid: call.call_sid, callbackRequested: opts.abandoned },
+      ...sla, reopenedFromId: null,
+    }, t);
+    store.calls.update(call.call_sid, { ticket_id: id }, t);
+    store.tickets.event(id, t, `caller:${who}`, 'created', { channel: 'phone', callSid: call.call_sid, menuChoice: call.menu_choice, severity: c.severity, type: c.type, category: c.category, level: c.level, callback: opts.abandoned },
+      opts.abandoned ? 'llamada abandonada: devolver la llamada' : `clasificación: severidad ${c.decidedBy.severity}`);
+    store.tickets.recordEtr(id, t, etr.at.getTime(), etr.source, etr.reason);
+    const ticket = lifecycle.reload(id);
+    if (!opts.abandoned) notices.toCustomer(ticket, 'ack-phone', now);
+    notices.toLevel(ticket, ticket.level, 'agent-new-ticket', now, { classification: c.reasons.map((r) => ({ rule: r.rule, matched: r.matched })) });
+    return lifecycle.reload(id);
+  }
+
+  private contactFor(call: CallRow, t: number): ContactRow {
+    const { store } = this.deps;
+    return call.from_e164 ? store.tickets.contactForPhone(call.from_e164, t) : store.tickets.anonymousContact('Número oculto', t);
+  }
+
+  private contactByPhone(e164: string): ContactRow | undefined {
+    return this.deps.store.db.prepare('SELECT * FROM contacts WHERE phone = ?').get(e164) as ContactRow | undefined;
+  }
+}
+
+function shorten(s: string, n: number): string {
+  const one = s.replace(/\s+/g, ' ');
+  return one.length <= n ? one : `${one.slice(0, n - 1).trimEnd()}…`;
+}
