@@ -15,7 +15,7 @@ const CREDS = { accountSid: `AC${'c3'.repeat(16)}`, authToken: 'token-telefono-0
 describe('phone calls', () => {
   let fake: FakeTwilio;
   let t: TestMesa;
-  const now = new Date('2026-11-30T16:00:00Z'); // Monday 10:00 in Mexico City
+  let now = new Date('2026-11-30T16:00:00Z'); // Monday 10:00 in Mexico City
 
   beforeAll(async () => {
     fake = await startFakeTwilio(CREDS);
@@ -116,6 +116,38 @@ describe('phone calls', () => {
     await post('/twilio/voice', call('CA0006', '+525533334444'));
     await post('/twilio/voice/status', { ...call('CA0006', '+525533334444'), CallStatus: 'no-answer' });
     expect(t.mesa.store.tickets.count()).toBe(tickets);
+  });
+
+  it('adds an after-hours notice outside business hours, and still takes the call', async () => {
+    const monday = now;
+    now = new Date('2026-11-28T23:00:00Z'); // Saturday 17:00
+    const r = await post('/twilio/voice', call('CA0011', '+525566667777'));
+    now = monday;
+    const says = r.twiml.filter((n) => n.name === 'Say').map((n) => n.text);
+    expect(says).toHaveLength(2);
+    expect(says[1]).toContain('lunes 30 de noviembre');
+    expect(find(r.twiml, 'Gather')).toBeDefined();
+  });
+
+  it('asks again when the menu gets silence or nonsense, then says goodbye', async () => {
+    let r = await post('/twilio/voice/menu?attempt=1&silence=1', call('CA0012'));
+    expect(find(r.twiml, 'Gather')?.attrs.action).toBe('/twilio/voice/menu?attempt=2');
+    r = await post('/twilio/voice/menu?attempt=2', { ...call('CA0012'), SpeechResult: 'blablablá' });
+    expect(find(r.twiml, 'Gather')?.attrs.action).toBe('/twilio/voice/menu?attempt=3');
+    r = await post('/twilio/voice/menu?attempt=3&silence=1', call('CA0012'));
+    expect(find(r.twiml, 'Gather')).toBeUndefined();
+    expect(r.twiml.at(-1)?.name).toBe('Hangup');
+  });
+
+  it('still makes the ticket when the caller hangs up right after describing the problem', async () => {
+    await post('/twilio/voice/menu?attempt=1', { ...call('CA0013', '+525588889999'), Digits: '2' });
+    // The description request never arrived complete; Twilio reports the call's end with the
+    // speech already stored by an earlier, repeated request.
+    t.mesa.store.transaction(() => t.mesa.store.calls.update('CA0013', { speech: 'No puedo descargar mi factura' }, now.getTime()));
+    await post('/twilio/voice/status', { ...call('CA0013', '+525588889999'), CallStatus: 'completed', CallDuration: '40' });
+    const ticket = ticketOf('CA0013')!;
+    expect(ticket.description).toBe('No puedo descargar mi factura');
+    expect(t.mesa.store.calls.bySid('CA0013')).toMatchObject({ abandoned: 0, callback_requested: 0 });
   });
 
   it('refuses forged, missing and wrongly-addressed signatures, changing nothing', async () => {
