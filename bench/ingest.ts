@@ -37,12 +37,12 @@ const DEFAULT_MESSAGES = 10_000;
 const LATENCY_SAMPLES = 200;
 const SEED = 0x4d455341; // "MESA"
 const RUN_FILE = fileURLToPath(new URL('./run.ts', import.meta.url));
-const MAIL_DOMAIN = 'proditmapac.com';
+export const MAIL_DOMAIN = 'proditmapac.com';
 /** Mesa's users carry the real mailbox names; the raw stack reads an identical copy. */
-const BOXES = ['mesadeayuda', 'soportetecnico'] as const;
+export const BOXES = ['mesadeayuda', 'soportetecnico'] as const;
 const RAW_USER = (box: string): string => `raw${box}`;
 
-type Box = (typeof BOXES)[number];
+export type Box = (typeof BOXES)[number];
 
 // ---------------------------------------------------------------------------------------------
 // Deterministic backlog
@@ -272,13 +272,14 @@ function escapeHtml(s: string): string {
 // Parent: Dovecot, sink, phases, report
 // ---------------------------------------------------------------------------------------------
 
-interface BacklogStats { bytes: number; perBox: Record<Box, number>; quoted: number; html: number; attachment: number; qp: number; log: number }
+export interface BacklogStats { bytes: number; perBox: Record<Box, number>; quoted: number; html: number; attachment: number; qp: number; log: number }
 
 /**
  * Writes the backlog into `new/` of each user's Maildir, as the delivery agent would, owned by
  * the user Dovecot runs mail processes as (the owner of the harness's `mail/` directory).
+ * `copies` names the users that get a copy of a mail for its box (here: Mesa's and the raw stack's).
  */
-function writeBacklog(dovecot: DovecotServer, count: number): BacklogStats {
+export function writeBacklog(dovecot: DovecotServer, count: number, copies: (box: Box) => string[] = (box) => [box, RAW_USER(box)]): BacklogStats {
   const mailRoot = join(dovecot.baseDir, 'mail');
   const { uid, gid } = statSync(mailRoot);
   const dirs = new Map<string, string>();
@@ -298,7 +299,7 @@ function writeBacklog(dovecot: DovecotServer, count: number): BacklogStats {
     for (const k of Object.keys(m.traits) as Array<keyof BacklogMail['traits']>) if (m.traits[k]) stats[k]++;
     // Maildir base name: unique, ",S=" lets Dovecot skip a stat for the size.
     const name = `${Math.floor(BASE_TIME / 1000) + i}.M${i}P${process.pid}.mesabench,S=${m.raw.length}`;
-    for (const user of [m.box, RAW_USER(m.box)]) {
+    for (const user of copies(m.box)) {
       const file = join(dirs.get(user) as string, name);
       writeFileSync(file, m.raw, { mode: 0o600 });
       chownSync(file, uid, gid);
@@ -311,7 +312,7 @@ function writeBacklog(dovecot: DovecotServer, count: number): BacklogStats {
  * Lets Dovecot take in the Maildirs (move new/ to cur/, assign UIDs, build indexes) before the
  * clocks start, as it would have done at delivery time for a real backlog; checks the counts.
  */
-async function indexMailboxes(dovecot: DovecotServer, expected: Record<string, number>): Promise<void> {
+export async function indexMailboxes(dovecot: DovecotServer, expected: Record<string, number>): Promise<void> {
   await Promise.all(Object.entries(expected).map(async ([user, n]) => {
     const client = new ImapFlow({ host: dovecot.host, port: dovecot.port, secure: false, auth: { user, pass: dovecot.users[user] as string }, logger: false, disableAutoIdle: true });
     client.on('error', () => undefined);
@@ -717,18 +718,18 @@ function mesaDaemon(config: ChildConfig): ContenderRun {
 
 // ---------------------------------------------------------------------------------------------
 
-function percentile(sorted: number[], q: number): number {
+export function percentile(sorted: number[], q: number): number {
   if (sorted.length === 0) return Number.NaN;
   // Nearest rank.
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] as number;
 }
 
-function round(x: number, digits: number): number {
+export function round(x: number, digits: number): number {
   const f = 10 ** digits;
   return Math.round(x * f) / f;
 }
 
-function positiveInt(name: string, fallback: number): number {
+export function positiveInt(name: string, fallback: number): number {
   const v = process.env[name];
   if (v === undefined || v === '') return fallback;
   const n = Number(v);
@@ -736,6 +737,6 @@ function positiveInt(name: string, fallback: number): number {
   return n;
 }
 
-function sleep(ms: number): Promise<void> {
+export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -6,10 +6,12 @@
  */
 import { runIngestBench, runIngestChild } from './ingest.ts';
 import { runSweepBench, sweepBenchOpenTickets } from './sweep.ts';
+import { runWebhookBench, runWebhookChild } from './webhook.ts';
 
 const BENCHMARKS: Record<string, () => Promise<void>> = {
   ingest: runIngestBench,
   sweep: async () => { console.log(JSON.stringify(await runSweepBench({ openTickets: sweepBenchOpenTickets() }))); },
+  webhook: runWebhookBench,
 };
 
 async function main(argv: string[]): Promise<number> {
@@ -18,13 +20,17 @@ async function main(argv: string[]): Promise<number> {
     await runIngestChild();
     return 0;
   }
+  if (name === '__child' && rest[0] === 'webhook') {
+    await runWebhookChild(rest[1] ?? '');
+    return 0;
+  }
   if (name === undefined) {
     for (const run of Object.values(BENCHMARKS)) await run();
     return 0;
   }
   const run = BENCHMARKS[name];
   if (!run || rest.length > 0) {
-    console.error(`usage: npm run bench [-- ${Object.keys(BENCHMARKS).join('|')}]  (env: BENCH_MESSAGES=N, BENCH_CPU_PROF=DIR, BENCH_OPEN_TICKETS=N)`);
+    console.error(`usage: npm run bench [-- ${Object.keys(BENCHMARKS).join('|')}]  (env: BENCH_MESSAGES=N, BENCH_CPU_PROF=DIR, BENCH_OPEN_TICKETS=N, BENCH_WEBHOOK_SECONDS=S)`);
     return 2;
   }
   await run();

@@ -6,6 +6,7 @@ import type { DeskPolicy } from './domain/policy.ts';
 import { loadConfig } from './config/load-config.ts';
 import type { Environment } from './config/environment.ts';
 import { Notices } from './desk/notices.ts';
+import { AgentActions } from './desk/agent-actions.ts';
 import { TicketLifecycle } from './desk/ticket-lifecycle.ts';
 import { EmailIntake, IntakeRetryLater, type IntakeOrigin, type IntakeOutcome } from './desk/email-intake.ts';
 import { SlaClocks } from './desk/sla-clocks.ts';
@@ -90,6 +91,7 @@ export class Mesa {
     this.sweep = new SlaSweep({ store: this.store, policy: this.policy, lifecycle: this.lifecycle, notices, log: this.log.child({ component: 'sweep' }), onOutbox: () => this.dispatcher.kick() });
     this.intake = new EmailIntake({
       store: this.store, policy: this.policy, clocks, notices, lifecycle: this.lifecycle,
+      agents: new AgentActions({ store: this.store, policy: this.policy, lifecycle: this.lifecycle, notices }),
       pipeline: { policy: this.policy, store: this.store, secret: env.secret, own },
       log: this.log.child({ component: 'intake' }),
       onOutbox: () => this.dispatcher.kick(),

@@ -41,6 +41,8 @@ function describeDecision(a: EmailAnalysis): Record<string, unknown> {
     case 'bounce': return { action: 'record_bounce', hard: d.bounce.hard };
     case 'record_automatic': return { action: 'record_only', reason: d.verdict.reason };
     case 'quarantine': return { action: 'quarantine', reason: d.reason };
+    case 'agent_reply': return { action: 'agent_reply', ticket: d.ticket.key, agent: d.person.email };
+    case 'agent_rejected': return { action: 'agent_rejected', reason: d.reason, ticket: d.ticket?.key ?? null };
   }
 }
 
@@ -109,6 +111,8 @@ function describeOutcome(o: Awaited<ReturnType<Mesa['receive']>>): string {
     case 'bounce_recorded': return `rebote ${o.hard ? 'permanente' : 'temporal'} registrado${o.ticketKey ? ` en ${o.ticketKey}` : ''}`;
     case 'duplicate': return `duplicado: ${o.messageId} ya se había procesado`;
     case 'quarantined': return `en cuarentena #${o.quarantineId}: ${o.reason}`;
+    case 'agent_reply': return `respuesta de agente aplicada a ${o.ticketKey}${o.relayed ? '; enviada al cliente' : ''}${o.internal ? ' (nota interna)' : ''}`;
+    case 'agent_rejected': return `respuesta de agente rechazada (${o.reason})${o.ticketKey ? ` en ${o.ticketKey}` : ''}; nada cambió`;
   }
 }
 

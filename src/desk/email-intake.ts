@@ -7,6 +7,8 @@ import type { Logger } from '../log.ts';
 import type { Store } from '../store/store.ts';
 import { analyzeEmail, mailboxFor, type EmailAnalysis, type PipelineContext } from './email-pipeline.ts';
 import type { Notices } from './notices.ts';
+import type { AgentActions } from './agent-actions.ts';
+import { COMMAND_HELP, parseAgentReply } from '../domain/agent-commands.ts';
 import type { TicketLifecycle } from './ticket-lifecycle.ts';
 import type { SlaClocks } from './sla-clocks.ts';
 
@@ -21,7 +23,9 @@ export type IntakeOutcome =
   | { result: 'automatic_recorded'; kind: string; ticketKey: string | null }
   | { result: 'bounce_recorded'; ticketKey: string | null; hard: boolean }
   | { result: 'duplicate'; messageId: string }
-  | { result: 'quarantined'; quarantineId: number; reason: string };
+  | { result: 'quarantined'; quarantineId: number; reason: string }
+  | { result: 'agent_reply'; ticketKey: string; relayed: boolean; internal: boolean; commands: string[] }
+  | { result: 'agent_rejected'; ticketKey: string | null; reason: string };
 
 export interface EmailIntakeDeps {
   store: Store;
@@ -30,6 +34,7 @@ export interface EmailIntakeDeps {
   clocks: SlaClocks;
   notices: Notices;
   lifecycle: TicketLifecycle;
+  agents: AgentActions;
   log: Logger;
   /** Called after a commit that queued outbound messages. */
   onOutbox?: () => void;
@@ -185,6 +190,33 @@ export class EmailIntake {
       }
       case 'new_ticket':
         return this.createTicket(a, base, d, now);
+      case 'agent_reply': {
+        const { lifecycle, agents, notices, clocks } = this.deps;
+        const ticket = lifecycle.reload(d.ticket.ticketId);
+        this.storeMessage({ ...base, ticketId: ticket.id, author: 'agent', automaticKind: null, automaticReason: null }, a, t);
+        const parsed = parseAgentReply(a.visible.text, { now, timeZone: this.deps.policy.desk.timeZone, addBusinessMinutes: (from, minutes) => clocks.business.addBusinessMinutes(from, minutes) });
+        if (parsed.errors.length > 0) {
+          // A malformed command changes nothing: the agent is told what was wrong, once.
+          store.tickets.event(ticket.id, t, `agent:${d.person.email}`, 'agent_command_rejected', { errors: parsed.errors });
+          notices.toPerson(ticket, d.person, 'agent-error', now, { rejection: { problems: parsed.errors, reason: null, help: COMMAND_HELP[this.deps.policy.desk.locale] } });
+          return { result: 'agent_rejected', ticketKey: ticket.key, reason: 'invalid_command' };
+        }
+        const applied = agents.apply(ticket, d.person, parsed, now);
+        return { result: 'agent_reply', ticketKey: ticket.key, relayed: applied.relayed, internal: applied.internal, commands: parsed.commands.map((c) => c.kind) };
+      }
+      case 'agent_rejected': {
+        // Recorded, never relayed, nothing changed. The notice goes to the agent concerned, never
+        // to a stranger who may be holding a forwarded token.
+        this.storeMessage({ ...base, ticketId: d.ticket?.ticketId ?? null, author: 'system', automaticKind: null, automaticReason: `agent_rejected:${d.reason}` }, a, t);
+        if (d.ticket) store.tickets.event(d.ticket.ticketId, t, `sender:${a.mail.from?.address ?? ''}`, 'agent_reply_rejected', { reason: d.reason, agent: d.person?.email ?? null });
+        if (d.ticket && d.person && d.notify) {
+          const reason = d.reason === 'foreign_from'
+            ? `un remitente distinto de usted (${a.mail.from?.address ?? '?'}) respondió usando su enlace de respuesta`
+            : 'la respuesta no llegó a su dirección de respuesta firmada (responda directamente al aviso de Mesa, sin cambiar el destinatario)';
+          this.deps.notices.toPerson(this.deps.lifecycle.reload(d.ticket.ticketId), d.person, 'agent-error', now, { rejection: { problems: [], reason, help: COMMAND_HELP[this.deps.policy.desk.locale] } });
+        }
+        return { result: 'agent_rejected', ticketKey: d.ticket?.key ?? null, reason: d.reason };
+      }
       case 'follow_up': {
         const ticketId = d.ticket.ticketId;
         this.storeMessage({ ...base, ticketId, author: 'customer', automaticKind: null, automaticReason: null }, a, t);

@@ -1,3 +1,4 @@
+import { identifyAgent, type AgentIdentity } from '../domain/agent-identity.ts';
 import { detectAutomatic, type AutomaticVerdict, type OwnIdentity } from '../domain/auto-reply.ts';
 import { parseBounce, type BounceInfo } from '../domain/bounce.ts';
 import { classify, type Classification } from '../domain/classify.ts';
@@ -24,6 +25,7 @@ export interface EmailAnalysis {
   thread: ThreadResolution;
   visible: VisibleText;
   classification: Classification;
+  agent: AgentIdentity;
   decision: IntakeDecision;
 }
 
@@ -54,8 +56,16 @@ export function analyzeEmail(mail: InboundMail, mailbox: MailboxPolicy, ctx: Pip
   const visible = visibleText({ text: mail.text, html: mail.html });
   // 6. classify (only meaningful for a new ticket, but cheap and useful in `explain`)
   const classification = classify({ subject: mail.subject, text: visible.text, mailbox }, policy.classification.rules, policy.classification.minimumScore);
-  // 7. decide
+  // 4. who: an agent (signed token AND the From it was issued to), or a customer
   const from = mail.from?.address ?? null;
+  const directory = ([1, 2, 3] as const).flatMap((level) => policy.levels[level].people.map((person) => ({ person, level })));
+  const agent = identifyAgent({ from, tokens: threadKeys.otherTokens, directory, secret: ctx.secret });
+  // For a refused agent reply the subject tag may name the ticket: it only decides which ticket
+  // the refusal is recorded on (nothing changes), so trusting it is harmless here.
+  const agentKey = agent.kind === 'none' ? null : agent.ticketKey ?? threadKeys.subjectTicketKeys[0] ?? null;
+  const agentTicket = agentKey ? candidateByKey(store, agentKey) : null;
+  const agentAddress = agent.kind === 'agent' || agent.kind === 'rejected' ? agent.person?.email ?? null : null;
+  // 7. decide
   const windowStart = now.getTime() - policy.outbound.autoReplyLimit.windowMinutes * 60_000;
   const bounced = bounce?.originalMessageId ? store.outbox.byMessageId(bounce.originalMessageId) : undefined;
   const lastFollowUpAck = thread.ticket ? store.messages.lastOutbound(thread.ticket.ticketId, 'ack-followup') : null;
@@ -69,13 +79,16 @@ export function analyzeEmail(mail: InboundMail, mailbox: MailboxPolicy, ctx: Pip
     senderSuppressed: from !== null && store.intake.isSuppressed(from),
     recentAutoReplies: from === null ? 0 : store.outbox.countRecent(from, AUTO_REPLY_MOMENTS, windowStart),
     lastFollowUpAckAt: lastFollowUpAck === null ? null : new Date(lastFollowUpAck),
+    agent,
+    agentTicket,
+    recentAgentErrors: agentAddress === null ? 0 : store.outbox.countRecent(agentAddress, ['agent-error'], windowStart),
     now,
   }, {
     reopenWindowDays: policy.desk.reopenWindowDays,
     autoReplyLimit: policy.outbound.autoReplyLimit.count,
     followUpAckQuietMinutes: policy.outbound.followUpAckQuietMinutes,
   });
-  return { mail, mailbox, automatic, bounce, threadKeys, thread, visible, classification, decision };
+  return { mail, mailbox, automatic, bounce, threadKeys, thread, visible, classification, agent, decision };
 }
 
 /** Moments that are automatic replies, counted for the per-recipient rate limit. */

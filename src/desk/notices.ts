@@ -52,6 +52,11 @@ export class Notices {
     return this.toPeople(ticket, this.deps.policy.levels[level].people, moment, now, extras);
   }
 
+  /** To one person (an agent's error notice). */
+  toPerson(ticket: TicketRow, person: Person, moment: string, now: Date, extras: ContextExtras = {}): number[] {
+    return this.toPeople(ticket, [person], moment, now, extras);
+  }
+
   /** To the "responsables" above level 3. */
   toResponsables(ticket: TicketRow, moment: string, now: Date, extras: ContextExtras = {}): number[] {
     return this.toPeople(ticket, this.deps.policy.responsables, moment, now, extras);

@@ -89,7 +89,7 @@ export class TicketLifecycle {
    * moments it counts from (creation, the level's start, the last customer update), the ETR is
    * re-estimated and the customer told.
    */
-  changeSeverity(ticket: TicketRow, severity: Severity, now: Date, actor: string, reason: string): TicketRow {
+  changeSeverity(ticket: TicketRow, severity: Severity, now: Date, actor: string, reason: string, opts: { notifyCustomer?: boolean } = {}): TicketRow {
     if (ticket.severity === severity) return ticket;
     const { policy, clocks, store } = this.deps;
     const sev = policy.severities[severity];
@@ -109,7 +109,7 @@ export class TicketLifecycle {
       next_update_due_at: ms(nextUpdateAfter(sev, clock, new Date(ticket.last_customer_update_at ?? ticket.created_at))),
     }, now);
     const etr = this.estimate(updated, now, { why: `cambio de severidad ${ticket.severity} → ${severity}` });
-    return this.changeEtr(updated, etr, now, { actor, notifyCustomer: true });
+    return this.changeEtr(updated, etr, now, { actor, notifyCustomer: opts.notifyCustomer ?? true });
   }
 
   /**

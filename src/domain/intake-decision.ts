@@ -1,4 +1,6 @@
+import type { AgentIdentity } from './agent-identity.ts';
 import type { AutomaticVerdict } from './auto-reply.ts';
+import type { Level, Person } from './policy.ts';
 import type { BounceInfo } from './bounce.ts';
 import type { ThreadCandidate, ThreadResolution } from './threading.ts';
 
@@ -21,6 +23,12 @@ export interface IntakeFacts {
   recentAutoReplies: number;
   /** When we last acknowledged a follow-up on the threaded ticket. */
   lastFollowUpAckAt: Date | null;
+  /** Whether the sender is an agent replying with their signed token (issue 5). */
+  agent?: AgentIdentity;
+  /** The ticket the agent's token names, as found by the desk. */
+  agentTicket?: ThreadCandidate | null;
+  /** Error replies already sent to that agent inside the rate-limit window. */
+  recentAgentErrors?: number;
   now: Date;
 }
 
@@ -39,7 +47,9 @@ export type IntakeDecision =
   | { kind: 'bounce'; ticketId: number | null; bounce: BounceInfo }
   | { kind: 'record_automatic'; ticketId: number | null; verdict: AutomaticVerdict }
   | { kind: 'new_ticket'; previous: ThreadCandidate | null; ack: AckPlan }
-  | { kind: 'follow_up'; ticket: ThreadCandidate; reopen: boolean; ack: AckPlan };
+  | { kind: 'follow_up'; ticket: ThreadCandidate; reopen: boolean; ack: AckPlan }
+  | { kind: 'agent_reply'; ticket: ThreadCandidate; person: Person; level: Level }
+  | { kind: 'agent_rejected'; reason: 'token_missing_or_wrong' | 'foreign_from' | 'unknown_ticket'; person: Person | null; ticket: ThreadCandidate | null; notify: boolean };
 
 export function decideIntake(f: IntakeFacts, rules: IntakeRules): IntakeDecision {
   const threaded = f.thread.ticket;
@@ -48,6 +58,17 @@ export function decideIntake(f: IntakeFacts, rules: IntakeRules): IntakeDecision
     return { kind: 'record_automatic', ticketId: threaded?.ticketId ?? null, verdict: f.automatic };
   }
   if (!f.from) return { kind: 'quarantine', reason: 'no_sender' };
+  // An agent's reply never becomes a customer message: it is applied, or refused with one
+  // (rate-limited) error notice, and never relayed when refused.
+  const agent = f.agent ?? { kind: 'none' };
+  const notify = (f.recentAgentErrors ?? 0) < rules.autoReplyLimit;
+  if (agent.kind === 'agent') {
+    if (!f.agentTicket) return { kind: 'agent_rejected', reason: 'unknown_ticket', person: agent.person, ticket: null, notify: false };
+    return { kind: 'agent_reply', ticket: f.agentTicket, person: agent.person, level: agent.level };
+  }
+  if (agent.kind === 'rejected') {
+    return { kind: 'agent_rejected', reason: agent.reason, person: agent.person, ticket: f.agentTicket ?? threaded ?? null, notify };
+  }
 
   const gate = (moment: 'ack' | 'ack-followup' | 'ack-reopened'): AckPlan => {
     if (f.fromOurselves) return { send: false, reason: 'from_ourselves' };

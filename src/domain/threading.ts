@@ -15,8 +15,11 @@ export interface ThreadKeys {
   tokenTicketKey: string | null;
   /** Plus-addresses whose token did not verify (forged, or signed with an old secret). */
   badTokens: string[];
-  /** Ticket keys named by tokens we could not check as customer tokens (maybe agent tokens). */
-  otherTokenKeys: string[];
+  /**
+   * Tokens that did not verify as customer tokens (maybe agents' — that check needs the From
+   * address too, see `agent-identity.ts`), with the ticket each names.
+   */
+  otherTokens: Array<{ ticketKey: string; token: string }>;
   /** In-Reply-To first, then References from newest to oldest. */
   referencedIds: string[];
   subjectTicketKeys: string[];
@@ -37,7 +40,7 @@ export function extractThreadKeys(mail: InboundMail, ctx: ThreadKeyContext): Thr
   ];
   let tokenTicketKey: string | null = null;
   const badTokens: string[] = [];
-  const otherTokenKeys: string[] = [];
+  const otherTokens: Array<{ ticketKey: string; token: string }> = [];
   for (const address of recipients) {
     const tag = parseTaggedAddress(address, ctx.prefix);
     if (!tag || !ctx.mailboxAddresses.includes(tag.base)) continue;
@@ -45,11 +48,11 @@ export function extractThreadKeys(mail: InboundMail, ctx: ThreadKeyContext): Thr
       tokenTicketKey ??= tag.ticketKey;
     } else {
       badTokens.push(address);
-      otherTokenKeys.push(tag.ticketKey);
+      otherTokens.push({ ticketKey: tag.ticketKey, token: tag.token });
     }
   }
   const referencedIds = [...new Set([...mail.inReplyTo, ...[...mail.references].reverse()])];
-  return { tokenTicketKey, badTokens, otherTokenKeys, referencedIds, subjectTicketKeys: subjectTags(ctx.prefix, mail.subject) };
+  return { tokenTicketKey, badTokens, otherTokens, referencedIds, subjectTicketKeys: subjectTags(ctx.prefix, mail.subject) };
 }
 
 /** What the desk found for the keys: the ticket each one names, if any. */

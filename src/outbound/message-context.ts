@@ -54,6 +54,10 @@ export interface MessageContext {
   history: Array<{ date: string; text: string }>;
   /** Rules that classified the ticket (agent notices). */
   classification: Array<{ rule: string; matched: string }>;
+  /** An agent's public reply relayed to the customer (signed by the desk, never by the agent). */
+  reply: { text: string } | null;
+  /** Why an agent's reply was refused, and the valid commands (error replies to agents). */
+  rejection: { problems: Array<{ line: string; problem: string }>; reason: string | null; help: string } | null;
 }
 
 export interface ContextExtras {
@@ -66,6 +70,8 @@ export interface ContextExtras {
   breach?: { kind: 'first_response' | 'resolution'; dueAt: Date } | null;
   history?: Array<{ at: Date; text: string }>;
   classification?: Array<{ rule: string; matched: string[] }>;
+  replyText?: string | null;
+  rejection?: { problems: Array<{ line: string; problem: string }>; reason: string | null; help: string } | null;
 }
 
 const STATE_NAMES: Record<Locale, Record<string, string>> = {
@@ -127,6 +133,8 @@ export function messageContext(input: {
     breach: x.breach ? { kind: x.breach.kind, kindName: BREACH_NAMES[locale][x.breach.kind], dueAt: when(x.breach.dueAt) } : null,
     history: (x.history ?? []).map((h) => ({ date: formatInstant(h.at, now, tz, locale), text: h.text })),
     classification: (x.classification ?? []).map((c) => ({ rule: c.rule, matched: c.matched.join(', ') })),
+    reply: x.replyText ? { text: x.replyText } : null,
+    rejection: x.rejection ?? null,
   };
 }
 

@@ -29,7 +29,7 @@ function mail(over: Partial<InboundMail> = {}): InboundMail {
 describe('extractThreadKeys', () => {
   it('finds nothing in a fresh message', () => {
     expect(extractThreadKeys(mail({ subject: 'Hola' }), CTX)).toEqual({
-      tokenTicketKey: null, badTokens: [], otherTokenKeys: [], referencedIds: [], subjectTicketKeys: [],
+      tokenTicketKey: null, badTokens: [], otherTokens: [], referencedIds: [], subjectTicketKeys: [],
     });
   });
 
@@ -63,7 +63,7 @@ describe('extractThreadKeys', () => {
     const k = extractThreadKeys(mail({ to: [to(forged)] }), CTX);
     expect(k.tokenTicketKey).toBeNull();
     expect(k.badTokens).toEqual([forged]);
-    expect(k.otherTokenKeys).toEqual(['MDA-000124']);
+    expect(k.otherTokens.map((x) => x.ticketKey)).toEqual(['MDA-000124']);
   });
 
   it('reports a token signed with another secret as bad', () => {
@@ -75,7 +75,7 @@ describe('extractThreadKeys', () => {
     const t = signToken(SECRET, 'MDA-000123', { kind: 'agent', address: 'luis@proditmapac.com' });
     const k = extractThreadKeys(mail({ to: [to(replyAddress('mesadeayuda@proditmapac.com', 'MDA-000123', t))] }), CTX);
     expect(k.tokenTicketKey).toBeNull();
-    expect(k.otherTokenKeys).toEqual(['MDA-000123']);
+    expect(k.otherTokens.map((x) => x.ticketKey)).toEqual(['MDA-000123']);
   });
 
   it('ignores a perfectly signed token on a foreign or lookalike domain', () => {
@@ -95,7 +95,7 @@ describe('extractThreadKeys', () => {
 
   it('ignores tag-less or malformed plus-addresses', () => {
     const k = extractThreadKeys(mail({ to: [to('mesadeayuda+MDA-000123@proditmapac.com'), to('mesadeayuda+hola@proditmapac.com')] }), CTX);
-    expect(k).toMatchObject({ tokenTicketKey: null, badTokens: [], otherTokenKeys: [] });
+    expect(k).toMatchObject({ tokenTicketKey: null, badTokens: [], otherTokens: [] });
   });
 
   it('orders references: In-Reply-To first, then References newest to oldest, without repeats', () => {

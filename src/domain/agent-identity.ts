@@ -1,0 +1,37 @@
+import type { Level, Person } from './policy.ts';
+import { verifyToken } from './reply-token.ts';
+
+/**
+ * Who wrote a reply (DESIGN §6, issue 5): an agent is known by the signed token in the address
+ * they replied to AND the From address that token was issued to. Either alone is not enough —
+ * From is trivially forged, and a token can leak by forwarding — so a mismatch is rejected and
+ * changes nothing.
+ */
+export type AgentIdentity =
+  | { kind: 'none' }
+  | { kind: 'agent'; ticketKey: string; person: Person; level: Level }
+  | { kind: 'rejected'; reason: 'token_missing_or_wrong' | 'foreign_from'; ticketKey: string | null; person: Person | null };
+
+export interface DirectoryEntry { person: Person; level: Level }
+
+export function identifyAgent(input: {
+  from: string | null;
+  /** Tokens in the recipient addresses that did not verify as customer tokens. */
+  tokens: Array<{ ticketKey: string; token: string }>;
+  directory: DirectoryEntry[];
+  secret: string;
+}): AgentIdentity {
+  const from = input.from?.toLowerCase() ?? null;
+  const sender = from === null ? undefined : input.directory.find((e) => e.person.email.toLowerCase() === from);
+  if (sender) {
+    const ok = input.tokens.find((t) => verifyToken(input.secret, t.ticketKey, { kind: 'agent', address: sender.person.email }, t.token));
+    if (ok) return { kind: 'agent', ticketKey: ok.ticketKey, person: sender.person, level: sender.level };
+    return { kind: 'rejected', reason: 'token_missing_or_wrong', ticketKey: input.tokens[0]?.ticketKey ?? null, person: sender.person };
+  }
+  // Not an agent's From: is one of the tokens an agent's? Then someone else is using it.
+  for (const t of input.tokens) {
+    const owner = input.directory.find((e) => verifyToken(input.secret, t.ticketKey, { kind: 'agent', address: e.person.email }, t.token));
+    if (owner) return { kind: 'rejected', reason: 'foreign_from', ticketKey: t.ticketKey, person: owner.person };
+  }
+  return { kind: 'none' };
+}
