@@ -230,6 +230,8 @@ export class EmailIntake {
         } else {
           store.tickets.touch(ticketId, t);
         }
+        // The people working the ticket see the customer's words where they work: their mail.
+        this.deps.notices.toLevel(ticket, ticket.level, 'agent-customer-reply', now, { replyText: a.visible.text || a.mail.text });
         let acknowledged = false;
         if (d.ack.send) {
           ticket = this.deps.lifecycle.ensureFutureEtr(ticket, now);

@@ -92,6 +92,12 @@ describe('agent replies by email', () => {
     now = at('2026-11-30T12:00');
     await receive(email({ from: 'carla@cliente.mx', to: 'soportetecnico@proditmapac.com', subject: 'Re: [MDA-000001] Necesitamos información', messageId: 'c2@cliente.mx', inReplyTo: 'c1@cliente.mx' }, 'Aquí está la captura.'));
     expect(ticket()).toMatchObject({ state: 'en_atencion', paused_minutes: 120 });
+    // The agent sees the customer's answer in their mail, with a signed Reply-To to continue.
+    const told = outbox().filter((o) => o.moment === 'agent-customer-reply');
+    expect(told.map((o) => o.recipient)).toEqual([ANA.email]);
+    const notice = JSON.parse(told[0]!.payload_json) as { text: string; replyTo: string };
+    expect(notice.text).toContain('Aquí está la captura.');
+    expect(notice.replyTo).toBe(agentAddress('MDA-000001', ANA.email));
   });
 
   it('#escalar and #resuelto change level and state, with the customer told', async () => {

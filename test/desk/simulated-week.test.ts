@@ -102,7 +102,8 @@ describe('a simulated week of SLA clocks', () => {
 //    expires and is re-estimated once more with the customer told.
 // B: 24x7 on the holiday: breach 03:15, warning 03:24, L2 03:30 (SMS for severity 1), update
 //    04:30, warning 05:06, L3 05:30; resolved 06:10, so no update at 06:30.
-// C: paused 10:30–13:30: the first response due 11:00 moves to 14:00; resolved before 14:36.
+// C: paused 10:30–13:30 (the customer's answer reaches level 1 and resumes the clock): the first
+//    response due 11:00 moves to 14:00; resolved before 14:36.
 // D: resolved then reopened Thursday 10:00: level 1's 2 business days restart (warning Fri 15:24,
 //    escalation Mon 10:00); severity 4 sends no periodic updates.
 const EXPECTED: string[] = [
@@ -127,6 +128,7 @@ const EXPECTED: string[] = [
   'martes 17 de noviembre, 10:00 h  MDA-000003  agent-new-ticket  → ana.n1@proditmapac.com',
   'martes 17 de noviembre, 12:30 h  MDA-000001  breach-notice  → ana.n1@proditmapac.com',
   'martes 17 de noviembre, 12:30 h  MDA-000001  breach-notice  → direccion@proditmapac.com',
+  'martes 17 de noviembre, 13:30 h  MDA-000003  agent-customer-reply  → ana.n1@proditmapac.com',
   'martes 17 de noviembre, 13:30 h  MDA-000003  ack-followup  → ceci@tienda.mx',
   'martes 17 de noviembre, 14:00 h  MDA-000003  breach-notice  → ana.n1@proditmapac.com',
   'martes 17 de noviembre, 14:00 h  MDA-000003  breach-notice  → direccion@proditmapac.com',
@@ -137,6 +139,7 @@ const EXPECTED: string[] = [
   'miércoles 18 de noviembre, 10:00 h  MDA-000004  ack  → diego@despacho.mx',
   'miércoles 18 de noviembre, 10:00 h  MDA-000004  agent-new-ticket  → ana.n1@proditmapac.com',
   'miércoles 18 de noviembre, 16:30 h  MDA-000001  customer-update  → andrea@cliente.mx',
+  'jueves 19 de noviembre, 10:00 h  MDA-000004  agent-customer-reply  → ana.n1@proditmapac.com',
   'jueves 19 de noviembre, 10:00 h  MDA-000004  ack-reopened  → diego@despacho.mx',
   'jueves 19 de noviembre, 16:30 h  MDA-000001  customer-update  → andrea@cliente.mx',
   'jueves 19 de noviembre, 17:30 h  MDA-000001  breach-notice  → direccion@proditmapac.com',
