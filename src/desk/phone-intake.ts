@@ -33,10 +33,9 @@ export class PhoneIntake {
   /** First sight of a call: its row, and the caller's open ticket if they have one. */
   startCall(callSid: string, fromRaw: string | null, now: Date): { call: CallRow; openTicket: TicketRow | null } {
     const { store } = this.deps;
-    const caller = this.caller(fromRaw);
     return store.transaction(() => {
       const call = this.touch(callSid, fromRaw, now);
-      const contact = caller.kind === 'e164' ? this.contactByPhone(caller.e164) : undefined;
+      const contact = call.from_e164 ? this.contactByPhone(call.from_e164) : undefined;
       const openTicket = contact ? store.tickets.openTicketOf(contact.id) ?? null : null;
       return { call, openTicket };
     });
@@ -52,6 +51,9 @@ export class PhoneIntake {
 
   /** Any webhook may be the first one a call sends (a restart, a lost request): create its row. */
   private touch(callSid: string, fromRaw: string | null, now: Date): CallRow {
+    // Known call: its number was normalised when the row was made.
+    const known = this.deps.store.calls.bySid(callSid);
+    if (known) return known;
     const caller = this.caller(fromRaw);
     return this.deps.store.calls.touch(callSid, { raw: fromRaw, e164: caller.kind === 'e164' ? caller.e164 : null }, now.getTime());
   }
@@ -176,7 +178,7 @@ export class PhoneIntake {
   }
 
   private contactByPhone(e164: string): ContactRow | undefined {
-    return this.deps.store.db.prepare('SELECT * FROM contacts WHERE phone = ?').get(e164) as ContactRow | undefined;
+    return this.deps.store.tickets.contactByPhone(e164);
   }
 }
 

@@ -145,9 +145,13 @@ export class TicketRepo {
     return { id, email: email.toLowerCase(), phone: null, name, organisation: null };
   }
 
+  contactByPhone(e164: string): ContactRow | undefined {
+    return prepared(this.db, 'SELECT * FROM contacts WHERE phone = ?').get(e164) as ContactRow | undefined;
+  }
+
   /** The contact for a phone number (E.164), created on first contact. */
   contactForPhone(e164: string, now: number): ContactRow {
-    const existing = prepared(this.db, 'SELECT * FROM contacts WHERE phone = ?').get(e164) as ContactRow | undefined;
+    const existing = this.contactByPhone(e164);
     if (existing) return existing;
     const id = Number(this.insertContact.run(null, e164, '', now).lastInsertRowid);
     return { id, email: null, phone: e164, name: '', organisation: null };
