@@ -14,11 +14,9 @@
  * raw stack, two for Mesa, identical byte for byte. APPENDing 20k messages over IMAP would take
  * minutes, and each contender flags or consumes what it reads, so they cannot share one set.
  */
-import { fork, type ChildProcess } from 'node:child_process';
 import { chownSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { ImapFlow } from 'imapflow';
 import { simpleParser } from 'mailparser';
@@ -31,12 +29,12 @@ import { silentLogger } from '../src/log.ts';
 import { startDovecot, type DovecotServer } from '../test/support/dovecot.ts';
 import { REPO_CONFIG, testEnv } from '../test/support/mesa-harness.ts';
 import { SmtpSink, waitFor, type SunkMessage } from '../test/support/smtp-sink.ts';
+import { ForkedChild } from './forked-child.ts';
 import { prng } from './prng.ts';
 
 const DEFAULT_MESSAGES = 10_000;
 const LATENCY_SAMPLES = 200;
 const SEED = 0x4d455341; // "MESA"
-const RUN_FILE = fileURLToPath(new URL('./run.ts', import.meta.url));
 export const MAIL_DOMAIN = 'proditmapac.com';
 /** Mesa's users carry the real mailbox names; the raw stack reads an identical copy. */
 export const BOXES = ['mesadeayuda', 'soportetecnico'] as const;
@@ -392,62 +390,13 @@ interface ChildReport {
 
 type FromChild = { type: 'started'; at: number } | ({ type: 'done' } & ChildReport) | { type: 'failed'; error: string };
 
-/** One forked contender, spoken to over the IPC channel. */
-class Contender {
-  /** Those alive, for an interrupted run to kill. */
-  static readonly live = new Set<Contender>();
-
-  private readonly child: ChildProcess;
-  private readonly inbox: FromChild[] = [];
-  private exited: string | null = null;
-
-  constructor(role: Role, profileDir: string | null) {
-    const prof = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, role)}`] : [];
-    this.child = fork(RUN_FILE, ['__child', 'ingest'], { execArgv: [...process.execArgv, ...prof], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    this.child.on('message', (m: FromChild) => this.inbox.push(m));
-    this.child.on('exit', (code, signal) => {
-      this.exited = `exited with ${signal ?? code}`;
-      Contender.live.delete(this);
-    });
-    Contender.live.add(this);
-  }
-
-  send(msg: ToChild): void {
-    this.child.send(msg);
-  }
-
-  async next<T extends FromChild['type']>(type: T, timeoutMs: number): Promise<Extract<FromChild, { type: T }>> {
-    const found = await waitFor(() => {
-      const failed = this.inbox.find((m) => m.type === 'failed');
-      if (failed) throw new Error(`contender failed: ${(failed as { error: string }).error}`);
-      const i = this.inbox.findIndex((m) => m.type === type);
-      if (i >= 0) return this.inbox.splice(i, 1)[0];
-      if (this.exited) throw new Error(`contender ${this.exited} before '${type}'`);
-      return undefined;
-    }, `contender '${type}'`, timeoutMs);
-    return found as Extract<FromChild, { type: T }>;
-  }
-
-  async exit(): Promise<void> {
-    if (this.exited !== null) return;
-    const gone = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), 30_000);
-    await gone;
-    clearTimeout(timer);
-  }
-
-  kill(): void {
-    if (this.exited === null) this.child.kill('SIGKILL');
-  }
-}
-
 interface PhaseResult { startedAt: number; endedAt: number; msgPerSec: number; report: ChildReport }
 
 /** Runs one contender over the backlog: start → all `expected` acks at the sink → stop. */
 async function runBacklogPhase(role: Role, config: Omit<ChildConfig, 'role'>, tracker: AckTracker, expected: number,
   profileDir: string | null, between?: () => Promise<void>): Promise<PhaseResult> {
   tracker.reset();
-  const contender = new Contender(role, profileDir);
+  const contender = new ForkedChild<ToChild, FromChild>(['ingest'], profileDir ? { dir: profileDir, name: role } : null);
   try {
     contender.send({ type: 'run', config: { ...config, role } });
     const { at: startedAt } = await contender.next('started', 120_000);
@@ -497,7 +446,7 @@ export async function runIngestBench(): Promise<void> {
   let dovecot: DovecotServer | null = null;
   const sink = new SmtpSink();
   const cleanUp = async (): Promise<void> => {
-    for (const c of Contender.live) c.kill();
+    for (const c of ForkedChild.live) c.kill();
     await sink.stop();
     await dovecot?.stop();
     rmSync(workDir, { recursive: true, force: true });

@@ -29,7 +29,6 @@
  */
 import formbody from '@fastify/formbody';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { fork, type ChildProcess } from 'node:child_process';
 import type { EventEmitter } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent, request as httpRequest } from 'node:http';
@@ -38,7 +37,6 @@ import type { AddressInfo } from 'node:net';
 import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
 import { SMTPServer } from 'smtp-server';
 import twilio from 'twilio';
 import { Mesa } from '../src/app.ts';
@@ -50,6 +48,7 @@ import { startFakeTwilio, type FakeTwilio } from '../test/support/fake-twilio.ts
 import { REPO_CONFIG, TEST_PUBLIC_URL, testEnv } from '../test/support/mesa-harness.ts';
 import { waitFor, type SmtpSink } from '../test/support/smtp-sink.ts';
 import { BOXES, indexMailboxes, percentile, positiveInt, round, sleep, writeBacklog } from './ingest.ts';
+import { ForkedChild } from './forked-child.ts';
 
 export interface WebhookBenchResult { bench: 'webhook'; mesaReqPerSec: number; mesaP99Ms: number; bareP99Ms: number; ratio: number; underIngestP99Ms: number }
 
@@ -60,7 +59,6 @@ const CONNECTIONS = 10;
 /** Requests per second of the open-loop runs: far above a desk's call rate, enough samples for a p99. */
 const PACED_RATE = 100;
 const VOICE_PATH = '/twilio/voice';
-const RUN_FILE = fileURLToPath(new URL('./run.ts', import.meta.url));
 /** Made-up credentials: the fake Twilio accepts them, Mesa checks signatures with the token. */
 const CREDS = { accountSid: `AC${'b3'.repeat(16)}`, authToken: 'token-bench-0123456789abcdef', phoneNumber: '+525552801241' };
 
@@ -263,54 +261,7 @@ interface MesaConfig {
   workDir: string;
 }
 
-type Role = 'mesa' | 'peers';
 
-/** A forked child of this benchmark, spoken to over the IPC channel. */
-class Child<In extends { type: string }, Out extends { type: string }> {
-  /** Those alive, for an interrupted run to kill. */
-  static readonly live = new Set<{ kill(): void }>();
-
-  private readonly child: ChildProcess;
-  private readonly inbox: Out[] = [];
-  private exited: string | null = null;
-
-  constructor(role: Role, profileDir: string | null) {
-    const prof = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, role)}`] : [];
-    this.child = fork(RUN_FILE, ['__child', 'webhook', role], { execArgv: [...process.execArgv, ...prof], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    this.child.on('message', (m: Out) => this.inbox.push(m));
-    this.child.on('exit', (code, signal) => {
-      this.exited = `exited with ${signal ?? code}`;
-      Child.live.delete(this);
-    });
-    Child.live.add(this);
-  }
-
-  /** Sends `msg` and waits for the child's answer of type `answer`. */
-  async ask<T extends Out['type']>(msg: In, answer: T, timeoutMs = 60_000): Promise<Extract<Out, { type: T }>> {
-    this.child.send(msg);
-    const found = await waitFor(() => {
-      const failed = this.inbox.find((m) => m.type === 'failed');
-      if (failed) throw new Error(`child failed: ${(failed as unknown as { error: string }).error}`);
-      const i = this.inbox.findIndex((m) => m.type === answer);
-      if (i >= 0) return this.inbox.splice(i, 1)[0];
-      if (this.exited) throw new Error(`child ${this.exited} before '${answer}'`);
-      return undefined;
-    }, `child '${answer}'`, timeoutMs);
-    return found as Extract<Out, { type: T }>;
-  }
-
-  async exit(): Promise<void> {
-    if (this.exited !== null) return;
-    const gone = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), 30_000);
-    await gone;
-    clearTimeout(timer);
-  }
-
-  kill(): void {
-    if (this.exited === null) this.child.kill('SIGKILL');
-  }
-}
 
 // ---------------------------------------------------------------------------------------------
 // Parent
@@ -323,7 +274,7 @@ export async function runWebhookBench(): Promise<void> {
   const workDir = mkdtempSync(join(tmpdir(), 'mesa-bench-webhook-'));
   let dovecot: DovecotServer | null = null;
   const cleanUp = async (): Promise<void> => {
-    for (const c of Child.live) c.kill();
+    for (const c of ForkedChild.live) c.kill();
     await dovecot?.stop();
     rmSync(workDir, { recursive: true, force: true });
   };
@@ -340,9 +291,9 @@ export async function runWebhookBench(): Promise<void> {
     await indexMailboxes(dovecot, backlog.perBox);
     console.log(`backlog: ${n} mails (${(backlog.bytes / 1048576).toFixed(1)} MB), mesadeayuda ${backlog.perBox.mesadeayuda} / soportetecnico ${backlog.perBox.soportetecnico}, indexed by Dovecot in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 
-    const peers = new Child<ToPeers, FromPeers>('peers', null);
+    const peers = new ForkedChild<ToPeers, FromPeers>(['webhook', 'peers'], null);
     const { smtpPort, twilioUrl } = await peers.ask({ type: 'start' }, 'ready');
-    const mesa = new Child<ToMesa, FromMesa>('mesa', profileDir);
+    const mesa = new ForkedChild<ToMesa, FromMesa>(['webhook', 'mesa'], profileDir ? { dir: profileDir, name: 'mesa' } : null);
     const { port: mesaPort } = await mesa.ask({ type: 'open', config: { imap: { host: dovecot.host, port: dovecot.port }, users: dovecot.users, smtpPort, twilioUrl, workDir } }, 'listening', 120_000);
 
     // What the bare server will answer: exactly the TwiML Mesa gives a new caller.

@@ -6,8 +6,9 @@
  * Names are spelled out here, not taken from Intl, for the reason time-format.ts gives (ICU
  * output changes between Node releases).
  */
-import { DateTime, IANAZone } from 'luxon';
+import { DateTime } from 'luxon';
 import type { Locale } from './policy.ts';
+import { zoneFor } from './time-format.ts';
 
 const DAY_MS = 24 * 60 * 60_000;
 
@@ -144,18 +145,3 @@ function englishTime(hour: number, minute: number): string {
   return minute === 0 ? `at ${h12} ${meridiem}` : `at ${h12}:${String(minute).padStart(2, '0')} ${meridiem}`;
 }
 
-/**
- * One validated zone object per name: `IANAZone.isValidZone` builds a new ICU formatter on every
- * call (see time-format.ts, where doing it per date cost 14 % of ingest CPU).
- */
-const zones = new Map<string, IANAZone>();
-
-function zoneFor(name: string): IANAZone {
-  let z = zones.get(name);
-  if (!z) {
-    if (!IANAZone.isValidZone(name)) throw new RangeError(`unknown time zone: ${name}`);
-    z = IANAZone.create(name);
-    zones.set(name, z);
-  }
-  return z;
-}

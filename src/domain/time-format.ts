@@ -61,7 +61,7 @@ export function formatInstant(at: Date, now: Date, timeZone: string, locale: Loc
  */
 const zones = new Map<string, IANAZone>();
 
-function zoneFor(name: string): IANAZone {
+export function zoneFor(name: string): IANAZone {
   let z = zones.get(name);
   if (!z) {
     if (!IANAZone.isValidZone(name)) throw new RangeError(`unknown time zone: ${name}`);
