@@ -20,10 +20,22 @@ export function describeEvent(e: { type: string; actor: string; data: Record<str
       case 'resolved': return es ? 'Resuelto' : 'Resolved';
       case 'severity_changed': return es ? `Severidad ${String(d.from)} → ${String(d.to)}` : `Severity ${String(d.from)} → ${String(d.to)}`;
       case 'delivery_failed': return es ? 'Falló la entrega de un mensaje al cliente' : 'A message to the customer bounced';
+      case 'agent_reply_relayed': return es ? `Respuesta de ${actorName(e.actor)} enviada al cliente` : `Reply from ${actorName(e.actor)} sent to the customer`;
+      case 'internal_note': return es ? `Nota interna de ${actorName(e.actor)}` : `Internal note by ${actorName(e.actor)}`;
+      case 'assigned': return es ? `Asignado a ${String(d.to)}` : `Assigned to ${String(d.to)}`;
+      case 'closed': return es ? 'Cerrado' : 'Closed';
+      case 'customer_call': return es ? 'El cliente llamó por teléfono' : 'The customer called';
+      case 'agent_command_rejected': return es ? 'Comando de agente rechazado (sin cambios)' : 'Agent command refused (no change)';
+      case 'agent_reply_rejected': return es ? 'Respuesta de agente rechazada (sin cambios)' : 'Agent reply refused (no change)';
       default: return e.type;
     }
   })();
   return e.reason && !['created', 'message_queued'].includes(e.type) ? `${text} — ${e.reason}` : text;
+}
+
+/** `agent:ana@x` → `ana@x`: the author as the desk's people know them. */
+function actorName(actor: string): string {
+  return actor.replace(/^(agent|customer|caller):/, '');
 }
 
 /** Event types that are bookkeeping rather than history worth showing to a level. */
