@@ -12,7 +12,10 @@ const email = z.string().email();
 const person = z.object({
   name: z.string().min(1),
   email: email.transform((s) => s.toLowerCase()),
+  /** Other addresses the person writes from (a phone's account, an old address). */
+  aliases: z.array(email.transform((s) => s.toLowerCase())).default([]),
   phone: z.string().nullable().default(null),
+  area: z.string().min(1).nullable().default(null),
 }).strict();
 
 const mailbox = z.object({

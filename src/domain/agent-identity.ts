@@ -22,8 +22,9 @@ export function identifyAgent(input: {
   secret: string;
 }): AgentIdentity {
   const from = input.from?.toLowerCase() ?? null;
-  const sender = from === null ? undefined : input.directory.find((e) => e.person.email.toLowerCase() === from);
+  const sender = from === null ? undefined : input.directory.find((e) => [e.person.email, ...(e.person.aliases ?? [])].some((a) => a.toLowerCase() === from));
   if (sender) {
+    // Tokens are signed for the address notices go to; any of the person's addresses may answer.
     const ok = input.tokens.find((t) => verifyToken(input.secret, t.ticketKey, { kind: 'agent', address: sender.person.email }, t.token));
     if (ok) return { kind: 'agent', ticketKey: ok.ticketKey, person: sender.person, level: sender.level };
     return { kind: 'rejected', reason: 'token_missing_or_wrong', ticketKey: input.tokens[0]?.ticketKey ?? null, person: sender.person };

@@ -21,7 +21,15 @@ export interface SeverityPolicy {
   sms: boolean;
 }
 
-export interface Person { name: string; email: string; phone: string | null }
+export interface Person {
+  name: string;
+  /** The address notices go to, and the one reply tokens are signed for. */
+  email: string;
+  /** Other addresses the person may reply from. */
+  aliases?: string[];
+  phone: string | null;
+  area?: string | null;
+}
 
 export interface MailboxPolicy {
   id: string;
