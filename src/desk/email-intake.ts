@@ -177,6 +177,14 @@ export class EmailIntake {
         if (bounced && report === 'failed') store.outbox.markBounced(bounced.id, `${b.status ?? ''} ${b.diagnostic ?? ''}`.trim().slice(0, 500));
         const recipient = b.recipient ?? bounced?.recipient ?? null;
         if (b.hard && recipient && report === 'failed') store.intake.suppress(recipient, 'hard_bounce', b.status, a.mail.messageId, t);
+        // A relayed agent answer that bounced: the people working the ticket must know, since
+        // the customer did not get it.
+        if (bounced && report === 'failed' && d.ticketId !== null && bounced.moment === 'agent-reply') {
+          const ticket = this.deps.lifecycle.reload(d.ticketId);
+          this.deps.notices.toLevel(ticket, ticket.level, 'agent-delivery-failed', now, {
+            rejection: { problems: [], reason: `${b.status ?? ''} ${b.diagnostic ?? ''}`.trim().slice(0, 300) || null, help: '' },
+          });
+        }
         if (d.ticketId !== null) {
           store.tickets.event(d.ticketId, t, 'system', `delivery_${report}`, { recipient, status: b.status, hard: b.hard, bouncedMessageId: b.originalMessageId, diagnostic: b.diagnostic?.slice(0, 300) ?? null },
             report === 'failed' ? (b.hard ? 'rebote permanente' : 'rebote temporal') : null);

@@ -100,6 +100,25 @@ describe('agent replies by email', () => {
     expect(notice.replyTo).toBe(agentAddress('MDA-000001', ANA.email));
   });
 
+  it("tells the agents when a relayed answer bounces, and suppresses a dead address", async () => {
+    await open();
+    await receive(agentMail(ANA.email, agentAddress('MDA-000001', ANA.email), 'Hola Carla, ¿sigue ocurriendo?', 'a9@proditmapac.com'));
+    const relayed = t.mesa.store.db.prepare(`SELECT message_id FROM outbox WHERE moment = 'agent-reply'`).get() as { message_id: string };
+    const dsn = Buffer.from([
+      'From: MAILER-DAEMON@mx.cliente.mx', 'To: soportetecnico@proditmapac.com', 'Subject: Undelivered Mail Returned to Sender', 'Message-ID: <dsn9@mx.cliente.mx>',
+      'MIME-Version: 1.0', 'Content-Type: multipart/report; report-type=delivery-status; boundary="B"', '',
+      '--B', 'Content-Type: text/plain', '', '<carla@cliente.mx>: 550 5.1.1 User unknown',
+      '--B', 'Content-Type: message/delivery-status', '', 'Reporting-MTA: dns; mx.cliente.mx', '', 'Final-Recipient: rfc822; carla@cliente.mx', 'Action: failed', 'Status: 5.1.1',
+      '--B', 'Content-Type: text/rfc822-headers', '', `Message-ID: <${relayed.message_id}>`, '--B--', '',
+    ].join('\r\n'));
+    expect(await receive(dsn)).toMatchObject({ result: 'bounce_recorded', ticketKey: 'MDA-000001', hard: true });
+    expect(outbox().filter((o) => o.moment === 'agent-delivery-failed').map((o) => o.recipient)).toEqual([ANA.email]);
+    expect(t.mesa.store.intake.isSuppressed('carla@cliente.mx')).toBe(true);
+    // Nothing more is written to that address.
+    await receive(agentMail(ANA.email, agentAddress('MDA-000001', ANA.email), 'Otro intento.', 'a10@proditmapac.com'));
+    expect(toCustomer().filter((o) => o.moment === 'agent-reply')).toHaveLength(1);
+  });
+
   it('#escalar and #resuelto change level and state, with the customer told', async () => {
     await open();
     await receive(agentMail(ANA.email, agentAddress('MDA-000001', ANA.email), '#escalar\r\n#asignar Beto', 'a7@proditmapac.com'));
