@@ -68,7 +68,7 @@ export function analyzeEmail(mail: InboundMail, mailbox: MailboxPolicy, ctx: Pip
   // 7. decide
   const windowStart = now.getTime() - policy.outbound.autoReplyLimit.windowMinutes * 60_000;
   const bounced = bounce?.originalMessageId ? store.outbox.byMessageId(bounce.originalMessageId) : undefined;
-  const lastFollowUpAck = thread.ticket ? store.messages.lastOutbound(thread.ticket.ticketId, 'ack-followup') : null;
+  const lastFollowUpAck = thread.ticket ? store.outbox.lastQueuedAt(thread.ticket.ticketId, 'ack-followup') : null;
   const decision = decideIntake({
     from,
     automatic,

@@ -75,7 +75,7 @@ export class Notices {
     const { store, policy, renderer } = this.deps;
     const contact = store.tickets.contact(ticket.contact_id);
     const customer = { fullName: contact?.name ?? '', email: contact?.email ?? null, phone: contact?.phone ?? null };
-    const sms = policy.severities[ticket.severity].sms && renderer.has(policy.desk.locale, moment) && renderer.render(policy.desk.locale, moment, {}).sms !== null;
+    const sms = policy.severities[ticket.severity].sms && renderer.hasPart(policy.desk.locale, moment, 'sms');
     const root = `${ticket.key.toLowerCase()}.hilo@${policy.desk.messageIdDomain}`;
     const ids: number[] = [];
     for (const person of people) {

@@ -35,7 +35,7 @@ export class PhoneIntake {
     const { store } = this.deps;
     return store.transaction(() => {
       const call = this.touch(callSid, fromRaw, now);
-      const contact = call.from_e164 ? this.contactByPhone(call.from_e164) : undefined;
+      const contact = call.from_e164 ? store.tickets.contactByPhone(call.from_e164) : undefined;
       const openTicket = contact ? store.tickets.openTicketOf(contact.id) ?? null : null;
       return { call, openTicket };
     });
@@ -175,10 +175,6 @@ export class PhoneIntake {
   private contactFor(call: CallRow, t: number): ContactRow {
     const { store } = this.deps;
     return call.from_e164 ? store.tickets.contactForPhone(call.from_e164, t) : store.tickets.anonymousContact('Número oculto', t);
-  }
-
-  private contactByPhone(e164: string): ContactRow | undefined {
-    return this.deps.store.tickets.contactByPhone(e164);
   }
 }
 

@@ -8,7 +8,7 @@
  */
 import { DateTime } from 'luxon';
 import type { Locale } from './policy.ts';
-import { zoneFor } from './time-format.ts';
+import { MONTHS, WEEKDAYS, zoneFor } from './time-format.ts';
 
 const DAY_MS = 24 * 60 * 60_000;
 
@@ -54,14 +54,6 @@ export function spellTicketKey(key: string, locale: Locale): string {
   return items.join(', ');
 }
 
-const WEEKDAYS: Record<Locale, readonly string[]> = {
-  'es-MX': ['lunes', 'martes', 'miércoles', 'jueves', 'viernes', 'sábado', 'domingo'],
-  en: ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday'],
-};
-const MONTHS: Record<Locale, readonly string[]> = {
-  'es-MX': ['enero', 'febrero', 'marzo', 'abril', 'mayo', 'junio', 'julio', 'agosto', 'septiembre', 'octubre', 'noviembre', 'diciembre'],
-  en: ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'],
-};
 
 const UNITS_ES = ['cero', 'uno', 'dos', 'tres', 'cuatro', 'cinco', 'seis', 'siete', 'ocho', 'nueve', 'diez',
   'once', 'doce', 'trece', 'catorce', 'quince', 'dieciséis', 'diecisiete', 'dieciocho', 'diecinueve', 'veinte',

@@ -14,11 +14,12 @@ const DAY_MS = 24 * HOUR_MS;
 const WEEK_MS = 7 * DAY_MS;
 const MONTH_MS = 30.4375 * DAY_MS;
 
-const WEEKDAYS: Record<Locale, readonly string[]> = {
+/** Weekday (ISO order) and month names, shared with the spoken forms in `spoken.ts`. */
+export const WEEKDAYS: Record<Locale, readonly string[]> = {
   'es-MX': ['lunes', 'martes', 'miércoles', 'jueves', 'viernes', 'sábado', 'domingo'],
   en: ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday'],
 };
-const MONTHS: Record<Locale, readonly string[]> = {
+export const MONTHS: Record<Locale, readonly string[]> = {
   'es-MX': ['enero', 'febrero', 'marzo', 'abril', 'mayo', 'junio', 'julio', 'agosto', 'septiembre', 'octubre', 'noviembre', 'diciembre'],
   en: ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'],
 };
@@ -127,19 +128,6 @@ function spanUnit(abs: number, minutes: number): [SpanUnit, number] {
   return ['month', Math.round(abs / MONTH_MS)];
 }
 
-/**
- * Compact duration for configs and the CLI: 90 → '1 h 30 min', 45 → '45 min', 1440 → '24 h'.
- * Hours are not folded into days, because in SLA settings a "day" may mean a 9-hour business
- * day. The abbreviations are the same in both locales; the parameter keeps call sites uniform.
- */
-export function formatDuration(minutes: number, _locale: Locale): string {
-  if (!Number.isFinite(minutes) || minutes < 0) throw new RangeError(`duration must be a finite number of minutes >= 0, got ${minutes}`);
-  const total = Math.round(minutes);
-  const hours = Math.floor(total / 60);
-  const rest = total % 60;
-  if (hours === 0) return `${rest} min`;
-  return rest === 0 ? `${hours} h` : `${hours} h ${rest} min`;
-}
 
 function zoneLabel(dt: DateTime, timeZone: string, locale: Locale): string {
   const known = ZONE_LABELS[timeZone];

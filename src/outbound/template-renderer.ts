@@ -69,6 +69,12 @@ export class TemplateRenderer {
     return this.compiled.has(`${locale}/${moment}`);
   }
 
+  /** Whether the moment (in this locale, or its es-MX fallback) has the given part. */
+  hasPart(locale: Locale, moment: string, part: TemplatePart): boolean {
+    const entry = this.compiled.get(`${locale}/${moment}`) ?? this.compiled.get(`es-MX/${moment}`);
+    return entry?.[part] !== undefined;
+  }
+
   moments(locale: Locale): string[] {
     return [...this.compiled.keys()].filter((k) => k.startsWith(`${locale}/`)).map((k) => k.slice(locale.length + 1)).sort();
   }

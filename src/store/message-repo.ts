@@ -75,8 +75,4 @@ export class MessageRepo {
       WHERE m.ticket_id = ? AND m.channel = 'email' AND (m.from_address = c.email OR m.to_json LIKE '%' || c.email || '%') ORDER BY m.id`).all(ticketId) as Array<{ message_id: string }>).map((r) => r.message_id);
   }
 
-  lastOutbound(ticketId: number, moment: string): number | null {
-    const row = prepared(this.db, `SELECT max(created_at) AS t FROM outbox WHERE ticket_id = ? AND moment = ?`).get(ticketId, moment) as { t: number | null };
-    return row.t;
-  }
 }

@@ -101,9 +101,9 @@ export class OutboxRepo {
     prepared(this.db, `UPDATE outbox SET status = 'bounced', last_error = ? WHERE id = ?`).run(error, id);
   }
 
-  list(filter: { status?: OutboxStatus; limit?: number } = {}): OutboxRow[] {
-    return prepared(this.db, `SELECT * FROM outbox ${filter.status ? 'WHERE status = @status' : ''} ORDER BY id DESC LIMIT @limit`)
-      .all({ status: filter.status, limit: filter.limit ?? 100 }) as OutboxRow[];
+  /** When a message of `moment` was last queued for a ticket (the follow-up ack's quiet period). */
+  lastQueuedAt(ticketId: number, moment: string): number | null {
+    return (prepared(this.db, 'SELECT max(created_at) AS t FROM outbox WHERE ticket_id = ? AND moment = ?').get(ticketId, moment) as { t: number | null }).t;
   }
 
   counts(): Record<OutboxStatus, number> {

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { formatDuration, formatInstant, formatSpan } from '../../src/domain/time-format.ts';
+import { formatInstant, formatSpan } from '../../src/domain/time-format.ts';
 
 const CDMX = 'America/Mexico_City';
 const now = new Date('2026-11-27T10:00:00-06:00');
@@ -82,18 +82,3 @@ describe('formatSpan', () => {
   });
 });
 
-describe('formatDuration', () => {
-  it('writes hours and minutes compactly', () => {
-    expect(formatDuration(90, 'es-MX')).toBe('1 h 30 min');
-    expect(formatDuration(45, 'es-MX')).toBe('45 min');
-    expect(formatDuration(0, 'en')).toBe('0 min');
-    expect(formatDuration(240, 'en')).toBe('4 h');
-    expect(formatDuration(3 * 24 * 60, 'es-MX')).toBe('72 h');
-    expect(formatDuration(29.6, 'es-MX')).toBe('30 min');
-  });
-
-  it('rejects negative and non-finite durations', () => {
-    expect(() => formatDuration(-1, 'es-MX')).toThrow(RangeError);
-    expect(() => formatDuration(Number.NaN, 'en')).toThrow(RangeError);
-  });
-});

@@ -1,4 +1,5 @@
 import twilio from 'twilio';
+import { spellTicketKey } from '../../src/domain/spoken.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeTwilio, type FakeTwilio } from '../support/fake-twilio.ts';
 import { startTestMesa, testPolicy, TEST_PUBLIC_URL, type TestMesa } from '../support/mesa-harness.ts';
@@ -63,8 +64,8 @@ describe('phone calls', () => {
     expect(ticket).toMatchObject({ severity: 1, channel: 'phone', customer_channel: 'sms' });
     expect(ticket.description).toBe('El portal no carga para nadie desde las nueve');
     const words = spoken(done.twiml);
-    expect(words).toContain('cero, cero, cero'); // the key, digit by digit
-    expect(words).toMatch(/catorce|dos de la tarde|2 de la tarde|14/); // ETR: 10:00 + 4 h
+    expect(words).toContain(spellTicketKey(ticket.key, 'es-MX')); // the key, digit by digit
+    expect(words).toContain('hoy a las dos de la tarde'); // the ETR: 10:00 + 4 h, spoken
     expect(done.twiml.at(-1)?.name).toBe('Hangup');
     await waitFor(() => fake.requests.find((q) => q.to === '+525512345678'), 'SMS acknowledgment');
     const sms = fake.requests.find((q) => q.to === '+525512345678')!;
@@ -161,7 +162,7 @@ describe('phone calls', () => {
 
   it('repeats the ticket on the fallback URL, or takes a message when there is none', async () => {
     const known = await post('/twilio/voice/fallback', { ...call('CA0002'), ErrorCode: '11200' });
-    expect(spoken(known.twiml)).toContain('cero, cero, cero');
+    expect(spoken(known.twiml)).toContain(spellTicketKey(ticketOf('CA0002')!.key, 'es-MX'));
     const unknown = await post('/twilio/voice/fallback', { ...call('CA0008'), ErrorCode: '11200' });
     expect(find(unknown.twiml, 'Record')).toBeDefined();
   });

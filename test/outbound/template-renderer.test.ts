@@ -64,6 +64,9 @@ describe('TemplateRenderer with the real templates/', () => {
     for (const l of LOCALES) expect(renderer.moments(l)).toEqual(expect.arrayContaining(MOMENTS));
     expect(renderer.has('es-MX', 'ack')).toBe(true);
     expect(renderer.has('es-MX', 'nope')).toBe(false);
+    expect(renderer.hasPart('es-MX', 'level-escalation', 'sms')).toBe(true);
+    expect(renderer.hasPart('es-MX', 'level-escalated-away', 'sms')).toBe(false);
+    expect(renderer.hasPart('en', 'ack', 'html')).toBe(true);
   });
 
   it('the context carries the ETR as a date and a span', () => {

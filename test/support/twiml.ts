@@ -31,5 +31,5 @@ function toNodes(list: Array<Record<string, unknown>>): TwimlNode[] {
 
 /** All spoken text, in order, including inside <Gather>. */
 export function spoken(nodes: TwimlNode[]): string {
-  return nodes.flatMap((n) => (n.name === 'Say' ? [n.text] : spoken(n.children) ? [spoken(n.children)] : [])).join(' ');
+  return nodes.map((n) => (n.name === 'Say' ? n.text : spoken(n.children))).filter(Boolean).join(' ');
 }
