@@ -11,6 +11,8 @@ import { TicketLifecycle } from './desk/ticket-lifecycle.ts';
 import { EmailIntake, IntakeRetryLater, type IntakeOrigin, type IntakeOutcome } from './desk/email-intake.ts';
 import { SlaClocks } from './desk/sla-clocks.ts';
 import { buildHttpServer } from './http/server.ts';
+import { PageRenderer } from './http/page-renderer.ts';
+import type { WebDeps } from './http/web-deps.ts';
 import { verifyTwilioSignatures } from './http/twilio-signature.ts';
 import { PhoneIntake } from './desk/phone-intake.ts';
 import { registerVoiceRoutes } from './intake/phone/voice-routes.ts';
@@ -64,6 +66,8 @@ export class Mesa {
   readonly lifecycle: TicketLifecycle;
   readonly phone: PhoneIntake | null;
   readonly clocks: SlaClocks;
+  readonly notices: Notices;
+  readonly pages: PageRenderer;
   readonly sweep: SlaSweep;
   private sweepTask: ScheduledTask | null = null;
   private readonly scheduleSweep: boolean;
@@ -77,7 +81,7 @@ export class Mesa {
     this.renderer = new TemplateRenderer(TEMPLATES_DIR);
     const clocks = this.clocks = new SlaClocks(this.policy);
     const own = ownIdentity(this.policy);
-    const notices = new Notices({ store: this.store, policy: this.policy, renderer: this.renderer, clocks, secret: env.secret, loopValue: this.policy.desk.messageIdDomain });
+    const notices = this.notices = new Notices({ store: this.store, policy: this.policy, renderer: this.renderer, clocks, secret: env.secret, loopValue: this.policy.desk.messageIdDomain, linkBaseUrl: env.linkBaseUrl });
     this.lifecycle = new TicketLifecycle({ store: this.store, policy: this.policy, clocks, notices });
     this.metrics = createMetrics(this.store);
     this.sender = env.smtp
@@ -118,6 +122,15 @@ export class Mesa {
         this.log.child({ component: 'drop-folder' }), this.policy.intake.dropFolderPollSeconds * 1000);
     }
     this.http = buildHttpServer({ store: this.store, registry: this.metrics.registry, health: () => this.health() });
+    // Web pages (portal, customer status page, agents' panel), rendered server-side.
+    this.pages = new PageRenderer(TEMPLATES_DIR);
+    const web: WebDeps = {
+      store: this.store, policy: this.policy, lifecycle: this.lifecycle, notices, clocks, pages: this.pages,
+      secret: env.secret, panelToken: env.panelToken, linkBaseUrl: env.linkBaseUrl, clock: this.clock,
+      log: this.log.child({ component: 'web' }), onOutbox: () => this.dispatcher.kick(),
+    };
+    // <web-routes>
+    // </web-routes>
     this.phone = null;
     if (env.twilio) {
       // The phone channel: every /twilio route sits behind the signature check (fail closed).

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Mesa } from '../app.ts';
+import { statusUrl } from '../domain/status-link.ts';
 import type { Environment } from '../config/environment.ts';
 import { analyzeEmail, mailboxFor, type EmailAnalysis } from '../desk/email-pipeline.ts';
 import { IntakeRetryLater } from '../desk/email-intake.ts';
@@ -242,7 +243,7 @@ export function templatesPreviewCommand(env: Environment, moment: string, opts: 
     if (!ticket) { io.err(`mesa: no existe el ticket ${opts.ticket}`); return EX.NOINPUT; }
     io.out(previewTemplate({
       renderer: mesa.renderer, policy: mesa.policy, moment, locale, ticket, contact: mesa.store.tickets.contact(ticket.contact_id),
-      now: mesa.clock(), businessClock: mesa.clocks.business, part,
+      now: mesa.clock(), businessClock: mesa.clocks.business, part, statusUrl: statusUrl(env.linkBaseUrl, env.secret, ticket.key),
     }));
     return EX.OK;
   } finally {

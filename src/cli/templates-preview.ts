@@ -29,6 +29,8 @@ export function previewTemplate(args: {
   now: Date;
   businessClock: SlaClock;
   part?: PreviewPart;
+  /** The ticket's status-page link, as customer messages carry it. */
+  statusUrl?: string | null;
 }): string {
   const { renderer, moment, locale, ticket } = args;
   const own = renderer.has(locale, moment);
@@ -119,6 +121,7 @@ function sampleContext(args: Parameters<typeof previewTemplate>[0]): ReturnType<
       nextEscalationDueAt: date(ticket.next_escalation_due_at),
       resolutionDueAt: date(ticket.resolution_due_at),
       assignee: ticket.assignee,
+      statusUrl: args.statusUrl ?? null,
     },
     extras,
   });

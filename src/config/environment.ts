@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { isAbsolute, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { ConfigError } from './load-config.ts';
 
 /** Deployment settings and secrets, from the environment (see `.env.example`). */
@@ -12,6 +12,11 @@ export interface Environment {
   /** HMAC key for reply tokens and status links. Never logged. */
   secret: string;
   secretSource: 'env' | 'generated' | 'data-dir';
+  /** Operator token for the agents' panel (/panel). Never logged. */
+  panelToken: string;
+  panelTokenSource: 'env' | 'generated' | 'data-dir';
+  /** Base of every link Mesa puts in messages and pages: MESA_PUBLIC_URL, else http://localhost:port. */
+  linkBaseUrl: string;
   imap: { host: string; port: number; secure: boolean } | null;
   mailboxCredentials: Record<string, { user: string; password: string }>;
   mailboxAddresses: Record<string, string>;
@@ -73,8 +78,10 @@ export function readEnvironment(env: Env = process.env, cwd = process.cwd()): En
   const twilio = sid && token ? { accountSid: sid, authToken: token, phoneNumber: value(env, 'TWILIO_PHONE_NUMBER') ?? null } : null;
   const httpPort = port('MESA_HTTP_PORT', 8080);
   if (problems.length > 0) throw new ConfigError(problems);
-  const { secret, source } = loadSecret(value(env, 'MESA_SECRET'), dataDir);
-  return { dataDir, configDir, httpPort, publicUrl, secret, secretSource: source, imap, mailboxCredentials, mailboxAddresses, smtp, twilio };
+  const { secret, source } = loadSecret('MESA_SECRET', value(env, 'MESA_SECRET'), join(dataDir, 'secret.key'));
+  const panel = loadSecret('MESA_PANEL_TOKEN', value(env, 'MESA_PANEL_TOKEN'), join(dataDir, 'panel.token'));
+  const linkBaseUrl = (publicUrl ?? `http://localhost:${httpPort || 8080}`).replace(/\/+$/, '');
+  return { dataDir, configDir, httpPort, publicUrl, secret, secretSource: source, panelToken: panel.secret, panelTokenSource: panel.source, linkBaseUrl, imap, mailboxCredentials, mailboxAddresses, smtp, twilio };
 }
 
 function value(env: Env, name: string): string | undefined {
@@ -83,15 +90,16 @@ function value(env: Env, name: string): string | undefined {
 }
 
 /**
- * MESA_SECRET signs reply tokens; losing it invalidates every Reply-To already sent. When it is
- * not set we generate one into the data dir on first start and reuse it afterwards.
+ * MESA_SECRET signs reply tokens and status links; losing it invalidates every Reply-To already
+ * sent. MESA_PANEL_TOKEN opens the agents' panel. When one is not set we generate it into the
+ * data dir on first start (mode 0600) and reuse it afterwards.
  */
-function loadSecret(fromEnv: string | undefined, dataDir: string): { secret: string; source: Environment['secretSource'] } {
+function loadSecret(name: string, fromEnv: string | undefined, file: string): { secret: string; source: Environment['secretSource'] } {
   if (fromEnv) {
-    if (fromEnv.length < 16) throw new ConfigError(['environment: MESA_SECRET: must be at least 16 characters']);
+    if (fromEnv.length < 16) throw new ConfigError([`environment: ${name}: must be at least 16 characters`]);
     return { secret: fromEnv, source: 'env' };
   }
-  const file = join(dataDir, 'secret.key');
+  const dataDir = dirname(file);
   if (existsSync(file)) {
     const stored = readFileSync(file, 'utf8').trim();
     if (stored.length < 16) throw new ConfigError([`${file}: stored secret is shorter than 16 characters`]);

@@ -159,6 +159,8 @@ function resolve(raw: RawConfig, files: LoadedFile[]): DeskPolicy {
     etr: raw.etr,
     classification: { minimumScore: raw.classification.minimumScore, rules },
     phone: raw.phone,
+    web: raw.web,
+    operations: raw.operations,
     intake: raw.intake,
     outbound: {
       fromName: raw.outbound.from.name,

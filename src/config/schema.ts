@@ -104,6 +104,25 @@ export const configSchema = z.object({
   phone: z.object({
     voice: z.string().min(1),
   }).strict(),
+  web: z.object({
+    portal: z.object({
+      /** A form posted sooner than this after it was served is a robot's. */
+      minFillSeconds: z.number().min(0).max(600),
+      /** A form older than this is stale (its signed timestamp expired). */
+      maxFillHours: z.number().min(1).max(168),
+      perIpPerHour: z.number().int().min(1),
+      perAddressPerHour: z.number().int().min(1),
+    }).strict(),
+    panel: z.object({
+      /** Countdown turns amber when the next escalation is this close. */
+      warnMinutes: z.number().int().min(1),
+      sessionHours: z.number().min(1).max(720),
+    }).strict(),
+  }).strict(),
+  operations: z.object({
+    /** /readyz fails when more than this many outbox rows wait to be sent. */
+    readyOutboxBacklog: z.number().int().min(1),
+  }).strict(),
   intake: z.object({
     attachmentMaxBytes: z.number().int().min(0),
     maxAttempts: z.number().int().min(1).max(100),

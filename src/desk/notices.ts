@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { InboundMail } from '../domain/mail.ts';
 import type { DeskPolicy, Level, MailboxPolicy, Person } from '../domain/policy.ts';
 import { replyAddress, signToken } from '../domain/reply-token.ts';
+import { statusUrl } from '../domain/status-link.ts';
 import { messageContext, type ContextExtras } from '../outbound/message-context.ts';
 import type { OutgoingEmail } from '../outbound/outgoing-email.ts';
 import type { TemplateRenderer } from '../outbound/template-renderer.ts';
@@ -14,7 +15,11 @@ import type { SlaClocks } from './sla-clocks.ts';
 const MAX_REFERENCES = 20;
 const HISTORY_LINES = 12;
 
-export interface NoticeDeps { store: Store; policy: DeskPolicy; renderer: TemplateRenderer; clocks: SlaClocks; secret: string; loopValue: string }
+export interface NoticeDeps {
+  store: Store; policy: DeskPolicy; renderer: TemplateRenderer; clocks: SlaClocks; secret: string; loopValue: string;
+  /** Base of the status-page link every customer message carries (MESA_PUBLIC_URL). */
+  linkBaseUrl?: string;
+}
 
 /**
  * Every message the desk sends, rendered from the templates and queued in the outbox inside the
@@ -147,6 +152,7 @@ export class Notices {
         category: ticket.category, level: ticket.level, state: ticket.state, channel: ticket.channel, createdAt: new Date(ticket.created_at),
         etrAt: new Date(ticket.etr_at), firstResponseDueAt: d(ticket.first_response_due_at), nextEscalationDueAt: d(ticket.next_escalation_due_at),
         resolutionDueAt: d(ticket.resolution_due_at), assignee: ticket.assignee,
+        statusUrl: this.deps.linkBaseUrl ? statusUrl(this.deps.linkBaseUrl, this.deps.secret, ticket.key) : null,
       },
       customerName: contact?.name ?? '',
       locale: policy.desk.locale,

@@ -80,6 +80,11 @@ export interface DeskPolicy {
   etr: { percentile: number; minHistory: number; windowDays: number; floorPercent: number };
   classification: { minimumScore: number; rules: ClassificationRule[] };
   phone: { voice: string };
+  web: {
+    portal: { minFillSeconds: number; maxFillHours: number; perIpPerHour: number; perAddressPerHour: number };
+    panel: { warnMinutes: number; sessionHours: number };
+  };
+  operations: { readyOutboxBacklog: number };
   intake: { attachmentMaxBytes: number; maxAttempts: number; dropFolderPollSeconds: number };
   outbound: {
     fromName: string;

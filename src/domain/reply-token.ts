@@ -13,7 +13,8 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 const ALPHABET = 'abcdefghijklmnopqrstuvwxyz234567';
 const TOKEN_LENGTH = 16;
 
-export type TokenScope = { kind: 'customer' } | { kind: 'agent'; address: string };
+/** `status` signs the link to a ticket's public status page (see `status-link.ts`). */
+export type TokenScope = { kind: 'customer' } | { kind: 'status' } | { kind: 'agent'; address: string };
 
 export function signToken(secret: string, ticketKey: string, scope: TokenScope): string {
   const mac = createHmac('sha256', secret).update(`${scopeText(scope)}\n${ticketKey.toUpperCase()}`).digest();
@@ -42,7 +43,7 @@ export function parseTaggedAddress(address: string, prefix: string): AddressTag 
 }
 
 function scopeText(scope: TokenScope): string {
-  return scope.kind === 'customer' ? 'customer' : `agent:${scope.address.toLowerCase()}`;
+  return scope.kind === 'agent' ? `agent:${scope.address.toLowerCase()}` : scope.kind;
 }
 
 function base32(bytes: Buffer): string {

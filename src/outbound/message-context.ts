@@ -25,6 +25,8 @@ export interface TicketFacts {
   nextEscalationDueAt?: Date | null;
   resolutionDueAt?: Date | null;
   assignee?: string | null;
+  /** The customer's status page (signed link); absent in internal notices' previews. */
+  statusUrl?: string | null;
 }
 
 export interface When { date: string; span: string }
@@ -34,6 +36,7 @@ export interface MessageContext {
   ticket: {
     key: string; subject: string; description: string; severity: number; severityName: string; type: string; category: string;
     level: number; levelName: string; state: string; stateName: string; channel: string; assignee: string | null; createdAt: When | null;
+    statusUrl: string | null;
   };
   customer: { name: string; fullName: string; email: string | null; phone: string | null };
   /** Who the message is addressed to (an agent or level for internal notices). */
@@ -118,6 +121,7 @@ export function messageContext(input: {
       channel: ticket.channel ?? 'email',
       assignee: ticket.assignee ?? null,
       createdAt: maybe(ticket.createdAt),
+      statusUrl: ticket.statusUrl ?? null,
     },
     customer: { name: firstName(input.customerName), fullName: x.customer?.fullName ?? input.customerName, email: x.customer?.email ?? null, phone: x.customer?.phone ?? null },
     recipient: { name: x.recipientName ?? '' },

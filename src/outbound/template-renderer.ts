@@ -5,7 +5,7 @@ import type { Locale } from '../domain/policy.ts';
 
 /**
  * The desk's message templates: `templates/<locale>/<moment>/{subject,text,html,sms}.hbs` and
- * shared `templates/<locale>/partials/*.hbs` (`templates/<locale>/voice/` is the phone's). Loaded and compiled once at start, so a broken
+ * shared `templates/<locale>/partials/*.hbs` (`voice/` is the phone's, `web/` the HTTP pages'). Loaded and compiled once at start, so a broken
  * template stops the start instead of a message.
  *
  * Escaping: `html.hbs` escapes every `{{value}}` (Handlebars' default); subject, text and SMS are
@@ -18,7 +18,7 @@ const PARTS: TemplatePart[] = ['subject', 'text', 'html', 'sms'];
 
 export interface RenderedMessage { subject: string; text: string; html: string | null; sms: string | null }
 
-const NOT_MOMENTS = new Set(['partials', 'voice']);
+const NOT_MOMENTS = new Set(['partials', 'voice', 'web']);
 
 type Compiled = Partial<Record<TemplatePart, Handlebars.TemplateDelegate>>;
 

@@ -1,0 +1,60 @@
+import Handlebars from 'handlebars';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/**
+ * Server-rendered pages (portal, status page, panel): `templates/es-MX/web/<page>.hbs`, with
+ * `_name.hbs` files as partials (`_layout.hbs` wraps every page: `{{#> _layout title="…"}}`).
+ * Desk-editable like the message templates, compiled once at start so a broken page stops the
+ * start. Every `{{value}}` is HTML-escaped (Handlebars' default); no page uses `{{{ }}}`.
+ */
+export class PageRenderer {
+  private readonly pages = new Map<string, Handlebars.TemplateDelegate>();
+
+  constructor(templatesDir: string, locale = 'es-MX') {
+    const dir = join(templatesDir, locale, 'web');
+    if (!existsSync(dir)) throw new Error(`no page templates in ${dir}`);
+    const hb = Handlebars.create();
+    hb.registerHelper('eq', (a: unknown, b: unknown) => a === b);
+    const files = readdirSync(dir).filter((f) => f.endsWith('.hbs'));
+    for (const f of files.filter((n) => n.startsWith('_'))) {
+      const source = readFileSync(join(dir, f), 'utf8');
+      try { hb.parse(source); } catch (err) { throw new Error(`template ${join(locale, 'web', f)}: ${(err as Error).message}`, { cause: err }); }
+      hb.registerPartial(f.slice(0, -4), source);
+    }
+    for (const f of files.filter((n) => !n.startsWith('_'))) {
+      const source = readFileSync(join(dir, f), 'utf8');
+      if (source.includes('{{{')) throw new Error(`template ${join(locale, 'web', f)}: triple-stash output is not allowed in pages (it would not be escaped)`);
+      try {
+        const page = hb.compile(source, { strict: false });
+        page({});
+        this.pages.set(f.slice(0, -4), page);
+      } catch (err) {
+        throw new Error(`template ${join(locale, 'web', f)}: ${(err as Error).message}`, { cause: err });
+      }
+    }
+  }
+
+  has(page: string): boolean {
+    return this.pages.has(page);
+  }
+
+  render(page: string, context: object): string {
+    const compiled = this.pages.get(page);
+    if (!compiled) throw new Error(`no page template "${page}"`);
+    return compiled(context);
+  }
+}
+
+/**
+ * Headers for every HTML page: no scripts from anywhere but Mesa itself, no framing, no
+ * sniffing, no referrer (status links carry their token in the path).
+ */
+export const PAGE_HEADERS: Record<string, string> = {
+  'content-type': 'text/html; charset=utf-8',
+  'content-security-policy': "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; script-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'no-referrer',
+  'cache-control': 'no-store',
+};
