@@ -11,16 +11,21 @@ import { TicketLifecycle } from './desk/ticket-lifecycle.ts';
 import { EmailIntake, IntakeRetryLater, type IntakeOrigin, type IntakeOutcome } from './desk/email-intake.ts';
 import { SlaClocks } from './desk/sla-clocks.ts';
 import { buildHttpServer } from './http/server.ts';
+import { checkReadiness, type Readiness } from './http/readiness.ts';
 import { PageRenderer } from './http/page-renderer.ts';
 import type { WebDeps } from './http/web-deps.ts';
+import { registerStatusRoutes } from './http/status-routes.ts';
+import { registerPanelRoutes } from './http/panel-routes.ts';
 import { verifyTwilioSignatures } from './http/twilio-signature.ts';
 import { PhoneIntake } from './desk/phone-intake.ts';
+import { WebIntake } from './desk/web-intake.ts';
+import { registerPortalRoutes } from './intake/web/portal-routes.ts';
 import { registerVoiceRoutes } from './intake/phone/voice-routes.ts';
 import { VoiceRenderer } from './outbound/voice-renderer.ts';
 import { DropFolder } from './intake/email/drop-folder.ts';
 import { ImapPoller } from './intake/email/imap-poller.ts';
 import { createLogger, type Logger } from './log.ts';
-import { createMetrics } from './metrics.ts';
+import { createMetrics, type Metrics } from './metrics.ts';
 import { FileSender, SmtpSender, type EmailSender, type SmtpSettings } from './outbound/email-senders.ts';
 import { OutboxDispatcher } from './outbound/outbox-dispatcher.ts';
 import { FileSmsSender, TwilioSmsSender, type SmsSender } from './outbound/sms-senders.ts';
@@ -45,6 +50,8 @@ export interface MesaOptions {
   twilioApiBaseUrl?: string;
   /** Whether `start()` schedules the SLA sweep (tests drive `sweep.run(now)` themselves). */
   scheduleSweep?: boolean;
+  /** How long `stop()` lets the dispatcher send what is due before giving up (default 15 s). */
+  flushTimeoutMs?: number;
 }
 
 /**
@@ -61,7 +68,7 @@ export class Mesa {
   readonly http: FastifyInstance;
   readonly pollers: Array<{ mailbox: string; poller: ImapPoller }> = [];
   readonly dropFolder: DropFolder | null = null;
-  readonly metrics: ReturnType<typeof createMetrics>;
+  readonly metrics: Metrics;
   readonly renderer: TemplateRenderer;
   readonly lifecycle: TicketLifecycle;
   readonly phone: PhoneIntake | null;
@@ -83,7 +90,7 @@ export class Mesa {
     const own = ownIdentity(this.policy);
     const notices = this.notices = new Notices({ store: this.store, policy: this.policy, renderer: this.renderer, clocks, secret: env.secret, loopValue: this.policy.desk.messageIdDomain, linkBaseUrl: env.linkBaseUrl });
     this.lifecycle = new TicketLifecycle({ store: this.store, policy: this.policy, clocks, notices });
-    this.metrics = createMetrics(this.store);
+    this.metrics = createMetrics(this.store, { mailboxes: () => this.pollers.map((p) => ({ mailbox: p.mailbox, stats: p.poller.stats })) });
     this.sender = env.smtp
       ? new SmtpSender({ ...env.smtp, ...opts.smtp })
       : new FileSender(join(env.dataDir, 'outbox'));
@@ -121,7 +128,7 @@ export class Mesa {
       this.dropFolder = new DropFolder(join(env.dataDir, 'inbox'), async (raw) => { await this.receive(raw, { kind: 'drop', mailbox: null }); },
         this.log.child({ component: 'drop-folder' }), this.policy.intake.dropFolderPollSeconds * 1000);
     }
-    this.http = buildHttpServer({ store: this.store, registry: this.metrics.registry, health: () => this.health() });
+    this.http = buildHttpServer({ store: this.store, registry: this.metrics.registry, health: () => this.health(), readiness: () => this.readiness(), metrics: this.metrics, trustProxy: env.trustProxy });
     // Web pages (portal, customer status page, agents' panel), rendered server-side.
     this.pages = new PageRenderer(TEMPLATES_DIR);
     const web: WebDeps = {
@@ -130,6 +137,10 @@ export class Mesa {
       log: this.log.child({ component: 'web' }), onOutbox: () => this.dispatcher.kick(),
     };
     // <web-routes>
+    registerStatusRoutes(this.http, web);
+    registerPanelRoutes(this.http, web);
+    const webIntake = new WebIntake({ store: this.store, policy: this.policy, clocks, lifecycle: this.lifecycle, notices, log: web.log, onOutbox: web.onOutbox });
+    registerPortalRoutes(this.http, web, webIntake);
     // </web-routes>
     this.phone = null;
     if (env.twilio) {
@@ -146,7 +157,10 @@ export class Mesa {
     }
     this.listen = opts.listen ?? true;
     this.scheduleSweep = opts.scheduleSweep ?? true;
+    this.flushTimeoutMs = opts.flushTimeoutMs ?? 15_000;
   }
+
+  private readonly flushTimeoutMs: number;
 
   private readonly listen: boolean;
 
@@ -163,8 +177,22 @@ export class Mesa {
 
   /** A batch in order, committed together; stops at the first message to retry later. */
   async receiveMany(items: Array<{ raw: Buffer; origin: IntakeOrigin }>): ReturnType<EmailIntake['receiveMany']> {
-    const result = await this.intake.receiveMany(items, this.clock());
-    items.slice(0, result.outcomes.length).forEach((item, i) => this.metrics.intake.inc({ result: (result.outcomes[i] as IntakeOutcome).result, origin: item.origin.kind }));
+    // Elapsed time for the latency histogram comes from the monotonic clock, not from `clock`
+    // (which tests may freeze): it measures this process, not the desk's notion of "now".
+    const started = performance.now();
+    const work = this.intake.receiveMany(items, this.clock());
+    this.inFlight.add(work);
+    let result: Awaited<typeof work>;
+    try {
+      result = await work;
+    } finally {
+      this.inFlight.delete(work);
+    }
+    const seconds = (performance.now() - started) / 1000;
+    items.slice(0, result.outcomes.length).forEach((item, i) => {
+      this.metrics.intake.inc({ result: (result.outcomes[i] as IntakeOutcome).result, origin: item.origin.kind });
+      this.metrics.ingestSeconds.observe({ origin: item.origin.kind }, seconds);
+    });
     if (result.failure) {
       const kind = items[result.failure.index]?.origin.kind ?? 'imap';
       this.metrics.intake.inc({ result: result.failure.error instanceof IntakeRetryLater ? 'retry_later' : 'error', origin: kind });
@@ -205,16 +233,48 @@ export class Mesa {
   }
 
   private sweeping: Promise<void> | null = null;
+  /** Intake batches between arrival and commit, for `stop()` to wait on. */
+  private readonly inFlight = new Set<Promise<unknown>>();
+  private stopping: Promise<void> | null = null;
 
-  async stop(): Promise<void> {
+  /**
+   * Graceful shutdown, in order: stop taking work (sweep schedule, IMAP pollers and the drop
+   * folder after the batch in flight commits, HTTP after the requests in flight), wait for any
+   * other intake in flight, let the dispatcher send what is due (at most `flushTimeoutMs`), then
+   * close the store. Calling it again returns the same promise.
+   */
+  stop(): Promise<void> {
+    this.stopping ??= this.shutdown();
+    return this.stopping;
+  }
+
+  private async shutdown(): Promise<void> {
     await this.sweepTask?.destroy();
     this.sweepTask = null;
-    await this.sweeping;
-    await Promise.all(this.pollers.map((p) => p.poller.stop()));
-    await this.dropFolder?.stop();
-    await this.dispatcher.stop();
-    await this.http.close();
-    this.store.close();
+    await Promise.all([
+      this.sweeping,
+      ...this.pollers.map((p) => p.poller.stop()),
+      this.dropFolder?.stop(),
+      this.http.close(),
+    ]);
+    await Promise.allSettled([...this.inFlight]);
+    // A last pass over what is due, then the senders close; bounded, as a dead SMTP server could
+    // hold a send for its whole timeout. What is left stays in the outbox for the next start.
+    this.dispatcher.kick();
+    const flushed = await Promise.race([
+      this.dispatcher.stop().then(() => true, (err: Error) => {
+        this.log.error({ event: 'outbox.stop_failed', error: err.message }, 'fallo al detener la cola de salida');
+        return true;
+      }),
+      new Promise<false>((resolve) => setTimeout(resolve, this.flushTimeoutMs, false).unref()),
+    ]);
+    if (!flushed) {
+      // A send is still in flight and will settle its rows when it returns: the store stays open
+      // for it (the process is exiting; SQLite needs no close to stay consistent).
+      this.log.warn({ event: 'mesa.flush_timeout', timeoutMs: this.flushTimeoutMs, backlog: this.store.reports.outboxBacklog() }, 'la cola de salida no terminó a tiempo; se enviará al reiniciar');
+    } else {
+      this.store.close();
+    }
     this.log.info({ event: 'mesa.stopped' }, 'Mesa detenida');
   }
 
@@ -222,8 +282,24 @@ export class Mesa {
     return {
       imap: this.pollers.map((p) => ({ mailbox: p.mailbox, ...p.poller.stats })),
       outbox: this.store.outbox.counts(),
-      quarantine: this.store.intake.listQuarantine().length,
+      quarantine: this.store.reports.openQuarantine(),
     };
+  }
+
+  /** `/readyz`: see src/http/readiness.ts. */
+  readiness(): Readiness {
+    return checkReadiness({
+      db: this.store.db,
+      stopping: this.stopping !== null,
+      mailboxes: this.pollers.map((p) => ({ mailbox: p.mailbox, stats: p.poller.stats })),
+      intakeMode: this.dropFolder ? `carpeta local ${this.dropFolder.dir}` : 'sin buzones IMAP',
+      outboxBacklog: () => this.store.reports.outboxBacklog(),
+      backlogLimit: this.policy.operations.readyOutboxBacklog,
+      secrets: [
+        ...Object.values(this.env.mailboxCredentials).map((c) => c.password),
+        this.env.smtp?.password ?? '', this.env.twilio?.authToken ?? '', this.env.secret, this.env.panelToken,
+      ].filter((s) => s.length > 0),
+    });
   }
 }
 

@@ -3,13 +3,17 @@ import { Mesa } from '../app.ts';
 import { statusUrl } from '../domain/status-link.ts';
 import type { Environment } from '../config/environment.ts';
 import { analyzeEmail, mailboxFor, type EmailAnalysis } from '../desk/email-pipeline.ts';
-import { IntakeRetryLater } from '../desk/email-intake.ts';
+import { IntakeRetryLater, type IntakeOutcome } from '../desk/email-intake.ts';
 import { parseMail } from '../intake/email/parse-mail.ts';
 import { silentLogger, type Logger } from '../log.ts';
 import { EX } from './exit-codes.ts';
 import { previewTemplate, type PreviewPart } from './templates-preview.ts';
 import type { Locale } from '../domain/policy.ts';
 import { table, when } from './format.ts';
+import type { Progress } from './progress.ts';
+import { OPEN_STATES, type TicketFilter } from '../store/report-repo.ts';
+import type { TicketState } from '../store/ticket-repo.ts';
+import type { QuarantineRow } from '../store/intake-state-repo.ts';
 
 export interface Io { out: (s: string) => void; err: (s: string) => void }
 
@@ -117,10 +121,44 @@ function describeOutcome(o: Awaited<ReturnType<Mesa['receive']>>): string {
   }
 }
 
-export function ticketsListCommand(env: Environment, opts: { json?: boolean; state?: string; limit?: string }, io: Io): number {
+const TICKET_STATES: readonly TicketState[] = ['nuevo', 'en_atencion', 'esperando_cliente', 'resuelto', 'cerrado'];
+
+export interface TicketsListOptions { json?: boolean; state?: string; level?: string; severity?: string; limit?: string }
+
+/**
+ * Reads the filters of `mesa tickets list`. `--state` takes one state, several separated by
+ * commas, or `abiertos` (nuevo, en_atencion, esperando_cliente). Returns the problem, in
+ * Spanish, when a value is not valid.
+ */
+export function ticketFilter(opts: TicketsListOptions): TicketFilter | string {
+  const filter: TicketFilter = { limit: 50 };
+  if (opts.state !== undefined) {
+    const states = opts.state.split(',').map((x) => x.trim().toLowerCase()).filter((x) => x !== '');
+    const expanded = states.flatMap((x) => (x === 'abiertos' || x === 'abierto' ? [...OPEN_STATES] : [x]));
+    const bad = expanded.filter((x) => !TICKET_STATES.includes(x as TicketState));
+    if (states.length === 0 || bad.length > 0) return `estado desconocido "${bad[0] ?? opts.state}" (válidos: ${TICKET_STATES.join(', ')}, o abiertos)`;
+    filter.states = [...new Set(expanded)] as TicketState[];
+  }
+  const int = (name: string, v: string | undefined, min: number, max: number): number | string | undefined => {
+    if (v === undefined) return undefined;
+    return /^\d+$/.test(v.trim()) && Number(v) >= min && Number(v) <= max ? Number(v) : `${name} inválido "${v}" (de ${min} a ${max})`;
+  };
+  const severity = int('--severity', opts.severity, 1, 4);
+  const level = int('--level', opts.level, 1, 3);
+  const limit = int('--limit', opts.limit, 1, 10_000);
+  for (const v of [severity, level, limit]) if (typeof v === 'string') return v;
+  if (severity !== undefined) filter.severity = severity as number;
+  if (level !== undefined) filter.level = level as number;
+  if (limit !== undefined) filter.limit = limit as number;
+  return filter;
+}
+
+export function ticketsListCommand(env: Environment, opts: TicketsListOptions, io: Io): number {
+  const filter = ticketFilter(opts);
+  if (typeof filter === 'string') { io.err(`mesa tickets list: ${filter}`); return EX.USAGE; }
   const mesa = Mesa.open(env, { log: silentLogger(), listen: false });
   try {
-    const rows = mesa.store.tickets.list({ state: opts.state, limit: opts.limit ? Number(opts.limit) : 50 });
+    const rows = mesa.store.reports.tickets(filter);
     if (opts.json) { io.out(JSON.stringify(rows.map((r) => publicTicket({ ...r })))); return EX.OK; }
     const now = mesa.clock();
     io.out(rows.length === 0 ? 'Sin tickets.' : table([
@@ -214,19 +252,67 @@ export async function quarantineRetryCommand(env: Environment, id: string, opts:
     const q = mesa.store.intake.quarantined(Number(id));
     if (!q) { io.err(`mesa: no existe la entrada de cuarentena ${id}`); return EX.NOINPUT; }
     if (q.resolved_at !== null) { io.err(`mesa: la entrada ${id} ya fue resuelta`); return EX.USAGE; }
-    const raw = mesa.store.blobs.get(q.raw_sha256);
-    const now = mesa.clock();
-    // Close the entry first so that the retry may quarantine the message afresh if it fails again.
-    mesa.store.transaction(() => { mesa.store.intake.resolveQuarantine(q.id, now.getTime()); mesa.store.intake.clearFailures(q.raw_sha256); });
-    let outcome;
-    try {
-      outcome = await mesa.receive(raw, { kind: 'retry', mailbox: q.mailbox });
-    } catch (err) {
-      mesa.store.transaction(() => mesa.store.db.prepare('UPDATE quarantine SET resolved_at = NULL WHERE id = ?').run(q.id));
-      throw err;
-    }
+    const outcome = await retryQuarantined(mesa, q);
     io.out(opts.json ? JSON.stringify(outcome) : `#${id}: ${describeOutcome(outcome)}`);
     return outcome.result === 'quarantined' ? EX.DATAERR : EX.OK;
+  } finally {
+    mesa.store.close();
+  }
+}
+
+/** One quarantined entry through the pipeline again; on an error the entry is left open as it was. */
+async function retryQuarantined(mesa: Mesa, q: QuarantineRow): Promise<IntakeOutcome> {
+  const raw = mesa.store.blobs.get(q.raw_sha256);
+  const now = mesa.clock();
+  // Close the entry first so that the retry may quarantine the message afresh if it fails again.
+  mesa.store.transaction(() => { mesa.store.intake.resolveQuarantine(q.id, now.getTime()); mesa.store.intake.clearFailures(q.raw_sha256); });
+  try {
+    return await mesa.receive(raw, { kind: 'retry', mailbox: q.mailbox });
+  } catch (err) {
+    mesa.store.transaction(() => mesa.store.db.prepare('UPDATE quarantine SET resolved_at = NULL WHERE id = ?').run(q.id));
+    throw err;
+  }
+}
+
+/**
+ * `mesa quarantine retry --all`: every entry open when the command starts, in order, with a
+ * progress bar on stderr and a summary at the end. An entry that fails again goes back to
+ * quarantine as a new entry (not retried again in this run); an error leaves its entry open and
+ * the run goes on. Exit code: 0 when all were processed, 65 when some went back to quarantine,
+ * 70 when some failed with an error.
+ */
+export async function quarantineRetryAllCommand(env: Environment, opts: { json?: boolean }, io: Io, log: Logger, progress: (total: number) => Progress): Promise<number> {
+  const mesa = Mesa.open(env, { log, listen: false });
+  try {
+    const entries = mesa.store.intake.listQuarantine();
+    if (entries.length === 0) {
+      io.out(opts.json ? '[]' : 'Cuarentena vacía: nada que reintentar.');
+      return EX.OK;
+    }
+    const results: Array<{ id: number; outcome?: IntakeOutcome; error?: string }> = [];
+    const bar = progress(entries.length);
+    try {
+      for (const q of entries) {
+        try {
+          results.push({ id: q.id, outcome: await retryQuarantined(mesa, q) });
+        } catch (err) {
+          results.push({ id: q.id, error: (err as Error).message });
+        }
+        bar.tick();
+      }
+    } finally {
+      bar.stop();
+    }
+    const again = results.filter((r) => r.outcome?.result === 'quarantined').length;
+    const errors = results.filter((r) => r.error !== undefined).length;
+    const processed = results.length - again - errors;
+    if (opts.json) {
+      io.out(JSON.stringify(results.map((r) => (r.error !== undefined ? { id: r.id, error: r.error } : { id: r.id, ...r.outcome }))));
+    } else {
+      for (const r of results) io.out(`#${r.id}: ${r.error !== undefined ? `error: ${r.error} (la entrada sigue en cuarentena)` : describeOutcome(r.outcome as IntakeOutcome)}`);
+      io.out(`Reintentados ${results.length}: ${processed} procesados, ${again} de nuevo en cuarentena, ${errors} con error.`);
+    }
+    return errors > 0 ? EX.SOFTWARE : again > 0 ? EX.DATAERR : EX.OK;
   } finally {
     mesa.store.close();
   }

@@ -7,6 +7,8 @@ export const EX = {
   USAGE: 64,
   DATAERR: 65,
   NOINPUT: 66,
+  /** A service Mesa needs (IMAP, SMTP, Twilio) cannot be reached: `mesa doctor`. */
+  UNAVAILABLE: 69,
   SOFTWARE: 70,
   CANTCREAT: 73,
   IOERR: 74,

@@ -5,7 +5,9 @@ import { readEnvironment, type Environment } from '../config/environment.ts';
 import { Mesa } from '../app.ts';
 import { createLogger } from '../log.ts';
 import { EX } from './exit-codes.ts';
-import { explainCommand, ingestCommand, quarantineListCommand, quarantineRetryCommand, templatesPreviewCommand, ticketsListCommand, ticketsShowCommand, type Io } from './commands.ts';
+import { explainCommand, ingestCommand, quarantineListCommand, quarantineRetryAllCommand, quarantineRetryCommand, templatesPreviewCommand, ticketsListCommand, ticketsShowCommand, type Io, type TicketsListOptions } from './commands.ts';
+import { doctorCommand } from './doctor.ts';
+import { startProgress } from './progress.ts';
 
 const io: Io = { out: (s) => process.stdout.write(`${s}\n`), err: (s) => process.stderr.write(`${s}\n`) };
 
@@ -29,20 +31,49 @@ const program = new Command('mesa')
   .description('Mesa: la puerta de entrada de la Mesa de Ayuda (correo, teléfono y web → tickets clasificados con ETR)')
   .showHelpAfterError();
 
+/** Exit codes after a second signal: 128 + the signal's number, as a shell reports a process killed by it. */
+const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
+
 program.command('start').description('inicia el servicio (IMAP o carpeta local, despachador de salida, HTTP)').action(() => run(async () => {
   const log = createLogger();
   const mesa = Mesa.open(environment(), { log });
-  await mesa.start();
-  await new Promise<void>((resolve) => {
-    const shutdown = (signal: string): void => {
-      log.info({ event: 'mesa.stopping', signal }, 'deteniendo');
-      mesa.stop().then(resolve, (err: Error) => { log.error({ event: 'mesa.stop_failed', error: err.message }); resolve(); });
-    };
-    process.once('SIGINT', shutdown);
-    process.once('SIGTERM', shutdown);
-  });
-  return EX.OK;
+  // Graceful shutdown on the first SIGTERM/SIGINT (see Mesa.stop: intake stops, the batch in
+  // flight commits, the outbox sends what is due, IMAP and HTTP close); a second signal while
+  // stopping exits at once — what is not committed is simply redone at the next start.
+  let stopping = false;
+  let markStopped: (code: number) => void = () => {};
+  const stopped = new Promise<number>((resolve) => { markStopped = resolve; });
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      log.warn({ event: 'mesa.forced_exit', signal }, 'segunda señal: salida inmediata');
+      process.exit(SIGNAL_EXIT[signal] ?? 1);
+    }
+    stopping = true;
+    log.info({ event: 'mesa.stopping', signal }, 'deteniendo (otra señal para salir de inmediato)');
+    mesa.stop().then(() => EX.OK, (err: Error) => {
+      log.error({ event: 'mesa.stop_failed', error: err.message }, 'fallo al detener');
+      return EX.SOFTWARE;
+    }).then(markStopped);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    await mesa.start();
+  } catch (err) {
+    // E.g. the HTTP port is taken: release what did start (pollers, timers) so the process ends.
+    await mesa.stop().catch(() => undefined);
+    throw err;
+  }
+  const code = await stopped;
+  // Whatever still holds the event loop (a send cut off by the flush timeout) must not keep a
+  // stopped daemon alive.
+  setTimeout(() => process.exit(), 2_000).unref();
+  return code;
 }));
+
+program.command('doctor').description('revisa la configuración, las plantillas, la base de datos y la conexión a IMAP, SMTP y Twilio')
+  .option('--json', 'resultado en JSON').option('--timeout <segundos>', 'espera máxima por cada servidor', '10')
+  .action((opts: { json?: boolean; timeout?: string }) => run(() => doctorCommand(opts, io, environment, process.env.MESA_TWILIO_API_URL || undefined)));
 
 program.command('ingest').description('procesa un mensaje RFC 5322 leído de stdin (entrega por tubería del servidor de correo)')
   .option('--mailbox <id>', 'buzón al que llegó (por defecto: según los destinatarios)')
@@ -61,16 +92,29 @@ program.command('explain').argument('<file>', 'archivo .eml').description('muest
   }));
 
 const tickets = program.command('tickets').description('consulta tickets');
-tickets.command('list').description('lista los tickets más recientes').option('--state <estado>').option('--limit <n>').option('--json')
-  .action((opts: { json?: boolean; state?: string; limit?: string }) => run(() => ticketsListCommand(environment(), opts, io)));
+tickets.command('list').description('lista los tickets más recientes')
+  .option('--state <estado>', 'nuevo, en_atencion, esperando_cliente, resuelto, cerrado (varios con comas) o abiertos')
+  .option('--level <nivel>', 'nivel de atención, 1 a 3').option('--severity <sev>', 'severidad, 1 a 4')
+  .option('--limit <n>', 'cuántos (por defecto 50)').option('--json')
+  .action((opts: TicketsListOptions) => run(() => ticketsListCommand(environment(), opts, io)));
 tickets.command('show').argument('<key>', 'p. ej. MDA-000123').description('detalle, plazos, historial de ETR y eventos').option('--json')
   .action((key: string, opts: { json?: boolean }) => run(() => ticketsShowCommand(environment(), key, opts, io)));
 
 const quarantine = program.command('quarantine').description('mensajes que no se pudieron procesar');
 quarantine.command('list').option('--all', 'incluye los ya resueltos').option('--json')
   .action((opts: { json?: boolean; all?: boolean }) => run(() => quarantineListCommand(environment(), opts, io)));
-quarantine.command('retry').argument('<id>').description('vuelve a procesar un mensaje en cuarentena').option('--json')
-  .action((id: string, opts: { json?: boolean }) => run(() => quarantineRetryCommand(environment(), id, opts, io, createLogger({ destination: process.stderr }))));
+quarantine.command('retry').argument('[id]', 'entrada a reintentar').description('vuelve a procesar un mensaje en cuarentena (o todos con --all)')
+  .option('--all', 'reintenta todas las entradas abiertas, con barra de progreso').option('--json')
+  .action((id: string | undefined, opts: { json?: boolean; all?: boolean }) => run(() => {
+    if (opts.all && id !== undefined) { io.err('mesa quarantine retry: indique un ID o --all, no ambos'); return EX.USAGE; }
+    if (opts.all) {
+      // While the bar is drawn on a terminal, only warnings interrupt it.
+      const log = createLogger({ destination: process.stderr, level: process.env.MESA_LOG_LEVEL ?? (process.stderr.isTTY ? 'warn' : 'info') });
+      return quarantineRetryAllCommand(environment(), opts, io, log, (total) => startProgress('Reintentando cuarentena', total));
+    }
+    if (id === undefined) { io.err('mesa quarantine retry: falta el ID de la entrada (o --all)'); return EX.USAGE; }
+    return quarantineRetryCommand(environment(), id, opts, io, createLogger({ destination: process.stderr }));
+  }));
 
 const templates = program.command('templates').description('plantillas de mensajes');
 templates.command('preview').argument('<moment>', 'p. ej. ack, customer-update, level-escalation').description('muestra un mensaje renderizado para un ticket')

@@ -15,6 +15,8 @@ export interface Environment {
   /** Operator token for the agents' panel (/panel). Never logged. */
   panelToken: string;
   panelTokenSource: 'env' | 'generated' | 'data-dir';
+  /** Peers whose X-Forwarded-For is believed (MESA_TRUST_PROXY; default the loopback proxy). */
+  trustProxy: boolean | string[];
   /** Base of every link Mesa puts in messages and pages: MESA_PUBLIC_URL, else http://localhost:port. */
   linkBaseUrl: string;
   imap: { host: string; port: number; secure: boolean } | null;
@@ -77,11 +79,22 @@ export function readEnvironment(env: Env = process.env, cwd = process.cwd()): En
   if (sid && !publicUrl) problems.push('environment: MESA_PUBLIC_URL is required when TWILIO_ACCOUNT_SID is set (Twilio signs the public URL of each webhook)');
   const twilio = sid && token ? { accountSid: sid, authToken: token, phoneNumber: value(env, 'TWILIO_PHONE_NUMBER') ?? null } : null;
   const httpPort = port('MESA_HTTP_PORT', 8080);
+  const trustProxy = parseTrustProxy(value(env, 'MESA_TRUST_PROXY'), problems);
   if (problems.length > 0) throw new ConfigError(problems);
   const { secret, source } = loadSecret('MESA_SECRET', value(env, 'MESA_SECRET'), join(dataDir, 'secret.key'));
   const panel = loadSecret('MESA_PANEL_TOKEN', value(env, 'MESA_PANEL_TOKEN'), join(dataDir, 'panel.token'));
   const linkBaseUrl = (publicUrl ?? `http://localhost:${httpPort || 8080}`).replace(/\/+$/, '');
-  return { dataDir, configDir, httpPort, publicUrl, secret, secretSource: source, panelToken: panel.secret, panelTokenSource: panel.source, linkBaseUrl, imap, mailboxCredentials, mailboxAddresses, smtp, twilio };
+  return { dataDir, configDir, httpPort, publicUrl, secret, secretSource: source, panelToken: panel.secret, panelTokenSource: panel.source, linkBaseUrl, trustProxy, imap, mailboxCredentials, mailboxAddresses, smtp, twilio };
+}
+
+/** `false`, or a comma list of addresses, CIDRs and fastify's names (default `loopback`). */
+function parseTrustProxy(v: string | undefined, problems: string[]): Environment['trustProxy'] {
+  if (v === undefined) return ['loopback'];
+  if (/^(false|no|0)$/i.test(v)) return false;
+  const list = v.split(',').map((s) => s.trim()).filter(Boolean);
+  const ok = list.every((s) => /^(loopback|linklocal|uniquelocal)$/.test(s) || /^[0-9a-f.:]+(\/\d{1,3})?$/i.test(s));
+  if (!ok || list.length === 0) problems.push(`environment: MESA_TRUST_PROXY: "${v}" is not false or a list of addresses/CIDRs (e.g. loopback,10.0.0.0/8)`);
+  return list;
 }
 
 function value(env: Env, name: string): string | undefined {

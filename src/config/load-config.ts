@@ -133,6 +133,9 @@ function resolve(raw: RawConfig, files: LoadedFile[]): DeskPolicy {
       set: { ...r.set, severity: r.set.severity as Severity | undefined, level: r.set.level as Level | undefined },
     };
   });
+  if (raw.agents.requireAuthentication.enabled && raw.agents.requireAuthentication.trustedAuthservIds.length === 0) {
+    problems.push(`${locate(['agents', 'requireAuthentication', 'enabled'], files)}: agents.requireAuthentication.enabled: on, but trustedAuthservIds is empty: list the authserv-id of your receiving mail server (without it no agent reply could pass)`);
+  }
   if (!validateCron(raw.sla.sweepSchedule)) problems.push(`${locate(['sla', 'sweepSchedule'], files)}: sla.sweepSchedule: "${raw.sla.sweepSchedule}" is not a valid cron expression`);
   if (problems.length > 0) throw new ConfigError(problems);
   const weeklyHours: Record<number, Array<{ start: string; end: string }>> = {};
@@ -167,6 +170,8 @@ function resolve(raw: RawConfig, files: LoadedFile[]): DeskPolicy {
       retry: raw.outbound.retry,
       autoReplyLimit: raw.outbound.autoReplyLimit,
       followUpAckQuietMinutes: raw.outbound.followUpAckQuietMinutes,
+      smsMaxSegments: raw.outbound.smsMaxSegments,
     },
+    agents: raw.agents,
   };
 }

@@ -137,7 +137,18 @@ export const configSchema = z.object({
     }).strict(),
     autoReplyLimit: z.object({ count: z.number().int().min(1), windowMinutes: z.number().int().min(1) }).strict(),
     followUpAckQuietMinutes: z.number().int().min(0),
+    /** An agent's reply by SMS longer than this is cut (with the status link) or split into numbered parts. */
+    smsMaxSegments: z.number().int().min(1).max(10).default(3),
   }).strict(),
+  agents: z.object({
+    requireAuthentication: z.object({
+      enabled: z.boolean().default(false),
+      /** Agent address domains it applies to (and their subdomains); empty: every agent. */
+      domains: z.array(z.string().regex(/^[a-z0-9.-]+\.[a-z]{2,}$/i, 'a domain name').transform((s) => s.toLowerCase())).default([]),
+      /** authserv-ids of OUR receiving servers, whose Authentication-Results are believed. */
+      trustedAuthservIds: z.array(z.string().min(1).regex(/^[^\s;=()"]+$/, 'an authserv-id (usually a host name)').transform((s) => s.toLowerCase())).default([]),
+    }).strict().prefault({}),
+  }).strict().prefault({}),
 }).strict();
 
 export type RawConfig = z.infer<typeof configSchema>;

@@ -1,41 +1,64 @@
 import type { AgentCommand, ParsedAgentReply } from '../domain/agent-commands.ts';
-import type { DeskPolicy, Level, Person } from '../domain/policy.ts';
+import type { DeskPolicy, Level, Locale, Person } from '../domain/policy.ts';
 import { nextUpdateAfter } from '../domain/sla.ts';
 import type { Store } from '../store/store.ts';
 import type { TicketRow } from '../store/ticket-repo.ts';
-import type { Notices } from './notices.ts';
+import type { Notices, StoredAttachment } from './notices.ts';
 import type { TicketLifecycle } from './ticket-lifecycle.ts';
+
+/** An attachment of the agent's reply as intake recorded it: `sha256` null when its content was not kept (over the size limit). */
+export interface ReplyAttachment { filename: string | null; contentType: string; size: number; sha256: string | null }
+
+/** What happened to the attachments of one reply. */
+interface AttachmentRelay {
+  /** Still to be sent with the first customer message that carries the agent's words. */
+  pending: StoredAttachment[];
+  sent: StoredAttachment[];
+  /** Not relayed, each with why (Spanish, for the ticket's history). */
+  withheld: Array<{ filename: string; size: number; why: string }>;
+}
 
 /**
  * An agent's reply, applied (DESIGN §6): the commands at its top, in order, then the public
  * text relayed to the customer over the ticket's single channel — signed by the desk, level 1
- * being the formal contact — unless the reply is an internal note. Runs inside the caller's
- * transaction; every command is an event with its author.
+ * being the formal contact — unless the reply is an internal note. Its attachments go with that
+ * message when the customer's channel is email and intake kept their content; the others are
+ * named in the ticket's history so that nobody believes the customer got them. Runs inside the
+ * caller's transaction; every command is an event with its author.
  */
 export class AgentActions {
   constructor(private readonly deps: { store: Store; policy: DeskPolicy; lifecycle: TicketLifecycle; notices: Notices }) {}
 
-  apply(ticket: TicketRow, person: Person, reply: ParsedAgentReply, now: Date): { ticket: TicketRow; relayed: boolean; internal: boolean } {
+  apply(ticket: TicketRow, person: Person, reply: ParsedAgentReply, now: Date, opts: { attachments?: ReplyAttachment[] } = {}): { ticket: TicketRow; relayed: boolean; internal: boolean } {
     const { store, lifecycle, notices } = this.deps;
     const actor = `agent:${person.email}`;
     const t = now.getTime();
     const internal = reply.commands.some((c) => c.kind === 'note');
-    const text = reply.publicText.trim();
+    const attachments = opts.attachments ?? [];
+    // A note never reaches the customer, and neither do its files.
+    const files = internal ? null : this.planAttachments(ticket, attachments);
+    const words = reply.publicText.trim();
+    // Files alone are an answer too: they go out with a line that says so.
+    const text = words || (files && files.pending.length > 0 ? ATTACHMENTS_ONLY_TEXT[this.deps.policy.desk.locale](files.pending.length) : '');
     let row = ticket;
     if (row.state === 'nuevo') row = lifecycle.save(row, { state: 'en_atencion' }, now);
     let toldCustomer = false;
     for (const cmd of reply.commands) {
-      row = this.command(row, cmd, { person, actor, internal, text, now });
+      row = this.command(row, cmd, { person, actor, internal, text, now, files });
       toldCustomer ||= (cmd.kind === 'pending' || cmd.kind === 'resolved') && !internal;
     }
-    if (internal) {
-      store.tickets.event(row.id, t, actor, 'internal_note', { length: text.length });
+    if (!files) {
+      store.tickets.event(row.id, t, actor, 'internal_note', { length: text.length, ...(attachments.length > 0 ? { attachments: attachments.length } : {}) });
       return { ticket: row, relayed: false, internal: true };
     }
     if (text && !toldCustomer) {
-      notices.toCustomer(row, 'agent-reply', now, { extras: { replyText: text } });
-      store.tickets.event(row.id, t, actor, 'agent_reply_relayed', { channel: row.customer_channel });
+      notices.toCustomer(row, 'agent-reply', now, { extras: { replyText: text }, attachments: takeAttachments(files) });
+      store.tickets.event(row.id, t, actor, 'agent_reply_relayed', { channel: row.customer_channel, ...attachmentFacts(files) }, withheldNote(files));
       toldCustomer = true;
+    } else if (attachments.length > 0) {
+      // The words went out with #pendiente or #resuelto (or nothing went out at all): the files'
+      // fate is recorded all the same.
+      store.tickets.event(row.id, t, actor, toldCustomer ? 'agent_reply_relayed' : 'agent_attachments_withheld', { channel: row.customer_channel, ...attachmentFacts(files) }, withheldNote(files));
     }
     if (toldCustomer) {
       // A human answered: the first response is met and the update cadence restarts from here.
@@ -48,7 +71,20 @@ export class AgentActions {
     return { ticket: row, relayed: toldCustomer, internal: false };
   }
 
-  private command(row: TicketRow, cmd: AgentCommand, c: { person: Person; actor: string; internal: boolean; text: string; now: Date }): TicketRow {
+  /** Which attachments can go to the customer: kept content, and an email channel to carry them. */
+  private planAttachments(ticket: TicketRow, attachments: ReplyAttachment[]): AttachmentRelay {
+    const plan: AttachmentRelay = { pending: [], sent: [], withheld: [] };
+    const limit = this.deps.policy.intake.attachmentMaxBytes;
+    for (const a of attachments) {
+      const name = a.filename ?? 'sin nombre';
+      if (a.sha256 === null) plan.withheld.push({ filename: name, size: a.size, why: `excede el tamaño máximo de ${humanSize(limit)} (${humanSize(a.size)}); su contenido no se guardó` });
+      else if (ticket.customer_channel !== 'email') plan.withheld.push({ filename: name, size: a.size, why: 'el cliente recibe mensajes por SMS' });
+      else plan.pending.push({ sha256: a.sha256, filename: a.filename, contentType: a.contentType, size: a.size });
+    }
+    return plan;
+  }
+
+  private command(row: TicketRow, cmd: AgentCommand, c: { person: Person; actor: string; internal: boolean; text: string; now: Date; files: AttachmentRelay | null }): TicketRow {
     const { store, lifecycle, notices } = this.deps;
     const t = c.now.getTime();
     switch (cmd.kind) {
@@ -58,7 +94,11 @@ export class AgentActions {
         // With a public text the relayed reply carries the new ETR: no separate notice.
         return lifecycle.changeSeverity(row, cmd.severity, c.now, c.actor, `#severidad ${cmd.severity}`, { notifyCustomer: !c.internal && !c.text });
       case 'etr':
-        return lifecycle.changeEtr(row, { at: cmd.at, source: 'agent', baseMinutes: 0, reason: `fijado por ${c.person.name} (#etr ${cmd.text})` }, c.now, { actor: c.actor, notifyCustomer: !c.internal && !c.text });
+        return lifecycle.changeEtr(row, { at: cmd.at, source: 'agent', baseMinutes: 0, reason: `fijado por ${c.person.name} (#etr ${cmd.text})` }, c.now, {
+          actor: c.actor, notifyCustomer: !c.internal && !c.text,
+          // The customer never learns who on the desk set it (DESIGN §2: level 1 is their contact).
+          customerReason: `revisada por nuestro equipo de ${this.deps.policy.levels[row.level].name}`,
+        });
       case 'escalate': {
         const to = (cmd.level ?? Math.min(3, row.level + 1)) as Level;
         if (to <= row.level) {
@@ -72,12 +112,12 @@ export class AgentActions {
         return lifecycle.save(row, { assignee: cmd.who }, c.now);
       case 'pending': {
         const paused = lifecycle.pause(row, c.now, c.actor, 'se pidió información al cliente');
-        if (!c.internal) notices.toCustomer(paused, 'customer-request-info', c.now, { extras: { replyText: c.text } });
+        if (!c.internal) notices.toCustomer(paused, 'customer-request-info', c.now, { extras: { replyText: c.text }, attachments: takeAttachments(c.files) });
         return paused;
       }
       case 'resolved': {
         const resolved = lifecycle.resolve(row, c.now, c.actor);
-        if (!c.internal) notices.toCustomer(resolved, 'customer-resolved', c.now, { extras: { replyText: c.text } });
+        if (!c.internal) notices.toCustomer(resolved, 'customer-resolved', c.now, { extras: { replyText: c.text }, attachments: takeAttachments(c.files) });
         return resolved;
       }
       case 'close':
@@ -87,4 +127,40 @@ export class AgentActions {
         return row.state === 'resuelto' || row.state === 'cerrado' ? lifecycle.reopen(row, c.now, c.actor, 'reabierto por un agente') : row;
     }
   }
+}
+
+/** The line relayed when an agent answered with files and no words. */
+const ATTACHMENTS_ONLY_TEXT: Record<Locale, (n: number) => string> = {
+  'es-MX': (n) => (n === 1 ? 'Le compartimos el archivo adjunto.' : 'Le compartimos los archivos adjuntos.'),
+  en: (n) => (n === 1 ? 'Please find the attached file.' : 'Please find the attached files.'),
+};
+
+/** The attachments still to send, once: the first customer message with the agent's words takes them. */
+function takeAttachments(files: AttachmentRelay | null): StoredAttachment[] {
+  if (!files || files.pending.length === 0) return [];
+  const out = files.pending;
+  files.sent.push(...out);
+  files.pending = [];
+  return out;
+}
+
+function attachmentFacts(files: AttachmentRelay): Record<string, unknown> {
+  if (files.sent.length + files.pending.length + files.withheld.length === 0) return {};
+  return {
+    attachments: files.sent.map((a) => a.filename ?? a.sha256.slice(0, 12)),
+    attachmentsNotRelayed: [...files.withheld, ...files.pending.map((a) => ({ filename: a.filename ?? a.sha256.slice(0, 12), size: a.size, why: 'no salió ningún mensaje al cliente' }))],
+  };
+}
+
+/** For the history the agents read: which files the customer did NOT get, and why. */
+function withheldNote(files: AttachmentRelay): string | null {
+  const missing = [...files.withheld, ...files.pending.map((a) => ({ filename: a.filename ?? 'sin nombre', why: 'no salió ningún mensaje al cliente' }))];
+  if (missing.length === 0) return null;
+  return `no se enviaron al cliente: ${missing.map((m) => `${m.filename} (${m.why})`).join('; ')}`;
+}
+
+function humanSize(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1_048_576) return `${Math.round(bytes / 1024)} KB`;
+  return `${(bytes / 1_048_576).toFixed(1)} MB`;
 }

@@ -7,7 +7,7 @@ import type { Logger } from '../log.ts';
 import type { Store } from '../store/store.ts';
 import { analyzeEmail, mailboxFor, type EmailAnalysis, type PipelineContext } from './email-pipeline.ts';
 import type { Notices } from './notices.ts';
-import type { AgentActions } from './agent-actions.ts';
+import type { AgentActions, ReplyAttachment } from './agent-actions.ts';
 import { COMMAND_HELP, parseAgentReply } from '../domain/agent-commands.ts';
 import type { TicketLifecycle } from './ticket-lifecycle.ts';
 import type { SlaClocks } from './sla-clocks.ts';
@@ -201,7 +201,7 @@ export class EmailIntake {
       case 'agent_reply': {
         const { lifecycle, agents, notices, clocks } = this.deps;
         const ticket = lifecycle.reload(d.ticket.ticketId);
-        this.storeMessage({ ...base, ticketId: ticket.id, author: 'agent', automaticKind: null, automaticReason: null }, a, t);
+        const attachments = this.storeMessage({ ...base, ticketId: ticket.id, author: 'agent', automaticKind: null, automaticReason: null }, a, t);
         const parsed = parseAgentReply(a.visible.text, { now, timeZone: this.deps.policy.desk.timeZone, addBusinessMinutes: (from, minutes) => clocks.business.addBusinessMinutes(from, minutes) });
         if (parsed.errors.length > 0) {
           // A malformed command changes nothing: the agent is told what was wrong, once.
@@ -209,18 +209,25 @@ export class EmailIntake {
           notices.toPerson(ticket, d.person, 'agent-error', now, { rejection: { problems: parsed.errors, reason: null, help: COMMAND_HELP[this.deps.policy.desk.locale] } });
           return { result: 'agent_rejected', ticketKey: ticket.key, reason: 'invalid_command' };
         }
-        const applied = agents.apply(ticket, d.person, parsed, now);
+        const applied = agents.apply(ticket, d.person, parsed, now, { attachments });
         return { result: 'agent_reply', ticketKey: ticket.key, relayed: applied.relayed, internal: applied.internal, commands: parsed.commands.map((c) => c.kind) };
       }
       case 'agent_rejected': {
         // Recorded, never relayed, nothing changed. The notice goes to the agent concerned, never
         // to a stranger who may be holding a forwarded token.
         this.storeMessage({ ...base, ticketId: d.ticket?.ticketId ?? null, author: 'system', automaticKind: null, automaticReason: `agent_rejected:${d.reason}` }, a, t);
-        if (d.ticket) store.tickets.event(d.ticket.ticketId, t, `sender:${a.mail.from?.address ?? ''}`, 'agent_reply_rejected', { reason: d.reason, agent: d.person?.email ?? null });
+        if (d.ticket) {
+          store.tickets.event(d.ticket.ticketId, t, `sender:${a.mail.from?.address ?? ''}`, 'agent_reply_rejected', {
+            reason: d.reason, agent: d.person?.email ?? null,
+            ...(d.reason === 'not_authenticated' && a.authentication && !a.authentication.pass ? { authentication: { result: a.authentication.reason, seen: a.authentication.seen } } : {}),
+          });
+        }
         if (d.ticket && d.person && d.notify) {
           const reason = d.reason === 'foreign_from'
             ? `un remitente distinto de usted (${a.mail.from?.address ?? '?'}) respondió usando su enlace de respuesta`
-            : 'la respuesta no llegó a su dirección de respuesta firmada (responda directamente al aviso de Mesa, sin cambiar el destinatario)';
+            : d.reason === 'not_authenticated'
+              ? `no se pudo autenticar el mensaje: nuestro servidor de correo no confirmó (con DKIM ni SPF) que viniera del dominio de su dirección ${a.mail.from?.address ?? ''}. Responda desde su cuenta de correo habitual, no desde otro servicio que envíe en su nombre`
+              : 'la respuesta no llegó a su dirección de respuesta firmada (responda directamente al aviso de Mesa, sin cambiar el destinatario)';
           this.deps.notices.toPerson(this.deps.lifecycle.reload(d.ticket.ticketId), d.person, 'agent-error', now, { rejection: { problems: [], reason, help: COMMAND_HELP[this.deps.policy.desk.locale] } });
         }
         return { result: 'agent_rejected', ticketKey: d.ticket?.key ?? null, reason: d.reason };
@@ -295,15 +302,22 @@ export class EmailIntake {
     return { result: 'ticket_created', ticketKey: key, acknowledged };
   }
 
-  /** The message row and its attachments (content kept up to the configured size). */
-  private storeMessage(m: Parameters<Store['messages']['insert']>[0], a: EmailAnalysis, t: number): void {
+  /**
+   * The message row and its attachments (content kept up to the configured size); returns the
+   * attachments as recorded, `sha256` null where the content was not kept.
+   */
+  private storeMessage(m: Parameters<Store['messages']['insert']>[0], a: EmailAnalysis, t: number): ReplyAttachment[] {
     const { store, policy } = this.deps;
     const rowId = store.messages.insert(m, t);
+    const recorded: ReplyAttachment[] = [];
     for (const att of a.mail.attachments) {
       if (att.related) continue;
       const keep = att.size <= policy.intake.attachmentMaxBytes;
-      store.messages.addAttachment(rowId, { filename: att.filename, contentType: att.contentType, size: att.size, sha256: keep ? store.blobs.put(att.content) : null });
+      const row = { filename: att.filename, contentType: att.contentType, size: att.size, sha256: keep ? store.blobs.put(att.content) : null };
+      store.messages.addAttachment(rowId, row);
+      recorded.push(row);
     }
+    return recorded;
   }
 }
 

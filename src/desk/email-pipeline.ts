@@ -1,9 +1,10 @@
 import { identifyAgent, type AgentIdentity } from '../domain/agent-identity.ts';
+import { authenticationVerdict, requiresAuthentication, type AuthenticationVerdict } from '../domain/authentication-results.ts';
 import { detectAutomatic, type AutomaticVerdict, type OwnIdentity } from '../domain/auto-reply.ts';
 import { parseBounce, type BounceInfo } from '../domain/bounce.ts';
 import { classify, type Classification } from '../domain/classify.ts';
 import { decideIntake, type IntakeDecision } from '../domain/intake-decision.ts';
-import type { InboundMail } from '../domain/mail.ts';
+import { headers, type InboundMail } from '../domain/mail.ts';
 import type { DeskPolicy, MailboxPolicy } from '../domain/policy.ts';
 import { extractThreadKeys, resolveThread, type ThreadCandidate, type ThreadKeys, type ThreadResolution } from '../domain/threading.ts';
 import { visibleText, type VisibleText } from '../domain/visible-text.ts';
@@ -25,6 +26,11 @@ export interface EmailAnalysis {
   thread: ThreadResolution;
   visible: VisibleText;
   classification: Classification;
+  /**
+   * The receiving server's verdict on an agent's From domain, when the stricter check
+   * (`agents.requireAuthentication`) applies to it; null otherwise.
+   */
+  authentication: AuthenticationVerdict | null;
   agent: AgentIdentity;
   decision: IntakeDecision;
 }
@@ -59,7 +65,8 @@ export function analyzeEmail(mail: InboundMail, mailbox: MailboxPolicy, ctx: Pip
   // 4. who: an agent (signed token AND the From it was issued to), or a customer
   const from = mail.from?.address ?? null;
   const directory = ([1, 2, 3] as const).flatMap((level) => policy.levels[level].people.map((person) => ({ person, level })));
-  const agent = identifyAgent({ from, tokens: threadKeys.otherTokens, directory, secret: ctx.secret });
+  const authentication = agentAuthentication(mail, from, directory, policy);
+  const agent = identifyAgent({ from, tokens: threadKeys.otherTokens, directory, secret: ctx.secret, authentication });
   // For a refused agent reply the subject tag may name the ticket: it only decides which ticket
   // the refusal is recorded on (nothing changes), so trusting it is harmless here.
   const agentKey = agent.kind === 'none' ? null : agent.ticketKey ?? threadKeys.subjectTicketKeys[0] ?? null;
@@ -88,7 +95,20 @@ export function analyzeEmail(mail: InboundMail, mailbox: MailboxPolicy, ctx: Pip
     autoReplyLimit: policy.outbound.autoReplyLimit.count,
     followUpAckQuietMinutes: policy.outbound.followUpAckQuietMinutes,
   });
-  return { mail, mailbox, automatic, bounce, threadKeys, thread, visible, classification, agent, decision };
+  return { mail, mailbox, automatic, bounce, threadKeys, thread, visible, classification, authentication, agent, decision };
+}
+
+/**
+ * The optional stricter check, for a From that is one of the agents' addresses in a domain the
+ * policy names: what our receiving servers' Authentication-Results say about that domain.
+ */
+function agentAuthentication(mail: InboundMail, from: string | null, directory: Array<{ person: { email: string; aliases?: string[] } }>, policy: DeskPolicy): AuthenticationVerdict | null {
+  const rule = policy.agents.requireAuthentication;
+  if (!rule.enabled || from === null) return null;
+  const isAgent = directory.some((e) => [e.person.email, ...(e.person.aliases ?? [])].some((a) => a.toLowerCase() === from));
+  const domain = from.slice(from.lastIndexOf('@') + 1);
+  if (!isAgent || !requiresAuthentication(domain, rule)) return null;
+  return authenticationVerdict(headers(mail, 'authentication-results'), domain, rule.trustedAuthservIds);
 }
 
 /** Moments that are automatic replies, counted for the per-recipient rate limit. */

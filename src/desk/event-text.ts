@@ -21,6 +21,7 @@ export function describeEvent(e: { type: string; actor: string; data: Record<str
       case 'severity_changed': return es ? `Severidad ${String(d.from)} → ${String(d.to)}` : `Severity ${String(d.from)} → ${String(d.to)}`;
       case 'delivery_failed': return es ? 'Falló la entrega de un mensaje al cliente' : 'A message to the customer bounced';
       case 'agent_reply_relayed': return es ? `Respuesta de ${actorName(e.actor)} enviada al cliente` : `Reply from ${actorName(e.actor)} sent to the customer`;
+      case 'agent_attachments_withheld': return es ? `Archivos de ${actorName(e.actor)} no enviados al cliente` : `Files from ${actorName(e.actor)} not sent to the customer`;
       case 'internal_note': return es ? `Nota interna de ${actorName(e.actor)}` : `Internal note by ${actorName(e.actor)}`;
       case 'assigned': return es ? `Asignado a ${String(d.to)}` : `Assigned to ${String(d.to)}`;
       case 'closed': return es ? 'Cerrado' : 'Closed';

@@ -2,9 +2,10 @@ import { randomBytes } from 'node:crypto';
 import type { InboundMail } from '../domain/mail.ts';
 import type { DeskPolicy, Level, MailboxPolicy, Person } from '../domain/policy.ts';
 import { replyAddress, signToken } from '../domain/reply-token.ts';
+import { fitSms, type FittedSms } from '../domain/sms-text.ts';
 import { statusUrl } from '../domain/status-link.ts';
 import { messageContext, type ContextExtras } from '../outbound/message-context.ts';
-import type { OutgoingEmail } from '../outbound/outgoing-email.ts';
+import type { AttachmentRef, OutgoingEmail } from '../outbound/outgoing-email.ts';
 import type { TemplateRenderer } from '../outbound/template-renderer.ts';
 import type { Store } from '../store/store.ts';
 import type { TicketRow } from '../store/ticket-repo.ts';
@@ -21,6 +22,9 @@ export interface NoticeDeps {
   linkBaseUrl?: string;
 }
 
+/** A file already in the blob store (an agent's attachment) to send along with an email. */
+export interface StoredAttachment { sha256: string; filename: string | null; contentType: string; size: number }
+
 /**
  * Every message the desk sends, rendered from the templates and queued in the outbox inside the
  * caller's transaction. To the customer it goes over the ticket's single channel (email thread or
@@ -32,14 +36,18 @@ export interface NoticeDeps {
 export class Notices {
   constructor(private readonly deps: NoticeDeps) {}
 
-  /** To the ticket's customer. `inReplyTo` threads under the customer's own message. */
-  toCustomer(ticket: TicketRow, moment: string, now: Date, opts: { inReplyTo?: InboundMail | null; extras?: ContextExtras } = {}): number | null {
+  /**
+   * To the ticket's customer. `inReplyTo` threads under the customer's own message;
+   * `attachments` go with an email (an SMS cannot carry them: the caller records that).
+   * Returns the outbox id (the first one when a long SMS went out in parts), or null if skipped.
+   */
+  toCustomer(ticket: TicketRow, moment: string, now: Date, opts: { inReplyTo?: InboundMail | null; extras?: ContextExtras; attachments?: StoredAttachment[] } = {}): number | null {
     const { store } = this.deps;
     const contact = store.tickets.contact(ticket.contact_id);
     const t = now.getTime();
     if (ticket.customer_channel === 'sms') {
       if (!contact?.phone) return this.skip(ticket, moment, t, 'no_phone');
-      return this.queueSms(ticket, moment, contact.phone, now, opts.extras ?? {});
+      return this.queueSms(ticket, moment, contact.phone, now, opts.extras ?? {}, { toCustomer: true })[0] ?? null;
     }
     if (!contact?.email) return this.skip(ticket, moment, t, 'no_email');
     if (store.intake.isSuppressed(contact.email)) return this.skip(ticket, moment, t, 'suppressed');
@@ -47,7 +55,7 @@ export class Notices {
     const automatic = moment.startsWith('ack') ? 'auto-replied' : 'auto-generated';
     const id = this.queueEmail(ticket, moment, { address: contact.email, name: contact.name }, now, {
       ...opts.extras, customer: { fullName: contact.name, email: contact.email, phone: contact.phone, ...opts.extras?.customer },
-    }, { token: signToken(this.deps.secret, ticket.key, { kind: 'customer' }), ...thread, autoSubmitted: automatic });
+    }, { token: signToken(this.deps.secret, ticket.key, { kind: 'customer' }), ...thread, autoSubmitted: automatic }, opts.attachments ?? []);
     if (moment !== 'ack' && moment !== 'ack-after-hours') store.tickets.update(ticket.id, { last_customer_update_at: t }, t);
     return id;
   }
@@ -91,13 +99,13 @@ export class Notices {
         // A synthetic root keeps every notice about one ticket in one thread in agents' clients.
         inReplyTo: root, references: [root], autoSubmitted: 'auto-generated',
       }));
-      if (sms && person.phone) ids.push(this.queueSms(ticket, moment, person.phone, now, x));
+      if (sms && person.phone) ids.push(...this.queueSms(ticket, moment, person.phone, now, x, { toCustomer: false }));
     }
     return ids;
   }
 
   private queueEmail(ticket: TicketRow, moment: string, to: { address: string; name: string }, now: Date, extras: ContextExtras,
-    h: { token: string; inReplyTo: string | null; references: string[]; autoSubmitted: string }): number {
+    h: { token: string; inReplyTo: string | null; references: string[]; autoSubmitted: string }, attachments: StoredAttachment[] = []): number {
     const { store, policy, renderer } = this.deps;
     const mailbox = this.mailboxOf(ticket);
     const rendered = renderer.render(policy.desk.locale, moment, this.context(ticket, now, extras));
@@ -113,27 +121,60 @@ export class Notices {
       inReplyTo: h.inReplyTo,
       references: h.references,
       headers: { 'Auto-Submitted': h.autoSubmitted, 'X-Auto-Response-Suppress': 'All', [policy.desk.loopHeader]: this.deps.loopValue },
+      // By reference only (content address, blob file, name, type): the sender reads the blob.
+      ...(attachments.length > 0 ? { attachments: attachments.map((a): AttachmentRef => ({ ...a, path: store.blobs.pathOf(a.sha256) })) } : {}),
     };
     const t = now.getTime();
     const outboxId = store.outbox.enqueue({ ticketId: ticket.id, channel: 'email', moment, recipient: to.address, messageId, payload: email }, t);
-    store.messages.insert({
+    const rowId = store.messages.insert({
       ticketId: ticket.id, direction: 'out', channel: 'email', mailbox: mailbox.id, messageId, fromAddress: mailbox.address,
       to: [to.address], subject: rendered.subject, author: 'system', automaticKind: null, automaticReason: null,
       visibleText: null, bodyText: rendered.text, rawSha256: null,
     }, t);
-    store.tickets.event(ticket.id, t, 'system', 'message_queued', { moment, channel: 'email', to: to.address, outboxId, messageId, etrAt: ticket.etr_at });
+    for (const a of attachments) store.messages.addAttachment(rowId, a);
+    store.tickets.event(ticket.id, t, 'system', 'message_queued', {
+      moment, channel: 'email', to: to.address, outboxId, messageId, etrAt: ticket.etr_at,
+      ...(attachments.length > 0 ? { attachments: attachments.map((a) => a.filename ?? a.sha256.slice(0, 12)) } : {}),
+    });
     return outboxId;
   }
 
-  private queueSms(ticket: TicketRow, moment: string, phone: string, now: Date, extras: ContextExtras): number {
+  /**
+   * One SMS, or several when a long text has to be split. A customer's SMS that carries an
+   * agent's words and runs over the configured number of segments is fitted
+   * (`domain/sms-text.ts`): the words are cut at a word boundary, the template around them kept
+   * when that leaves them room, and the text ends with the link to the status page (which shows
+   * the whole message and the ETR); with no link it goes out as numbered parts "(1/3) …", one
+   * outbox row each (they may arrive in any order, hence the numbers).
+   *
+   * Only the agent's words are unbounded. The rest is the desk's own template text, sized by
+   * the desk (`mesa templates preview --part sms`), and cutting it could drop what a message
+   * exists for — an acknowledgment's ETR — so a template-only SMS goes out whole. Agents'
+   * notices are never fitted: they point to the email that carries the details.
+   */
+  private queueSms(ticket: TicketRow, moment: string, phone: string, now: Date, extras: ContextExtras, opts: { toCustomer: boolean }): number[] {
     const { store, policy, renderer } = this.deps;
-    const rendered = renderer.render(policy.desk.locale, moment, this.context(ticket, now, extras));
+    const context = this.context(ticket, now, extras);
+    const rendered = renderer.render(policy.desk.locale, moment, context);
     if (rendered.sms === null) throw new Error(`template ${moment} has no sms.hbs`);
+    // The renderer collapses whitespace in SMS; the agent's words appear there collapsed too.
+    const reply = extras.replyText?.replace(/\s+/g, ' ').trim() ?? '';
+    const at = reply ? rendered.sms.indexOf(reply) : -1;
+    const fitted: FittedSms = opts.toCustomer && at >= 0
+      ? fitSms(rendered.sms, { maxSegments: policy.outbound.smsMaxSegments, statusUrl: context.ticket.statusUrl, shrinkable: { start: at, end: at + reply.length } })
+      : { kind: 'as_is', parts: [rendered.sms] };
     const t = now.getTime();
-    const ref = `${ticket.key.toLowerCase()}.${moment}.${t.toString(36)}.${randomBytes(4).toString('hex')}`;
-    const outboxId = store.outbox.enqueue({ ticketId: ticket.id, channel: 'sms', moment, recipient: phone, messageId: null, payload: { to: phone, body: rendered.sms, ref } }, t);
-    store.tickets.event(ticket.id, t, 'system', 'message_queued', { moment, channel: 'sms', to: phone, outboxId, etrAt: ticket.etr_at });
-    return outboxId;
+    const base = `${ticket.key.toLowerCase()}.${moment}.${t.toString(36)}.${randomBytes(4).toString('hex')}`;
+    const n = fitted.parts.length;
+    return fitted.parts.map((body, i) => {
+      const ref = n > 1 ? `${base}.${i + 1}` : base;
+      const outboxId = store.outbox.enqueue({ ticketId: ticket.id, channel: 'sms', moment, recipient: phone, messageId: null, payload: { to: phone, body, ref } }, t);
+      store.tickets.event(ticket.id, t, 'system', 'message_queued', {
+        moment, channel: 'sms', to: phone, outboxId, etrAt: ticket.etr_at,
+        ...(fitted.kind === 'as_is' ? {} : { fitted: fitted.kind, part: i + 1, parts: n }),
+      });
+      return outboxId;
+    });
   }
 
   private skip(ticket: TicketRow, moment: string, t: number, reason: string): null {

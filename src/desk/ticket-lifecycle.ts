@@ -47,8 +47,12 @@ export class TicketLifecycle {
     }, policy.etr);
   }
 
-  /** Stores a new ETR with its source and reason; tells the customer when asked to. */
-  changeEtr(ticket: TicketRow, etr: EtrEstimate, now: Date, opts: { actor: string; notifyCustomer: boolean }): TicketRow {
+  /**
+   * Stores a new ETR with its source and reason; tells the customer when asked to. The stored
+   * reason is the desk's own record (it may name the agent); `customerReason`, when given, is
+   * what the customer reads instead.
+   */
+  changeEtr(ticket: TicketRow, etr: EtrEstimate, now: Date, opts: { actor: string; notifyCustomer: boolean; customerReason?: string | null }): TicketRow {
     const { store } = this.deps;
     const t = now.getTime();
     const previous = ticket.etr_at;
@@ -56,7 +60,7 @@ export class TicketLifecycle {
     store.tickets.event(ticket.id, t, opts.actor, 'etr_changed', { from: previous, to: etr.at.getTime(), source: etr.source }, etr.reason);
     const updated = this.save(ticket, { etr_at: etr.at.getTime() }, now);
     if (!opts.notifyCustomer) return updated;
-    this.deps.notices.toCustomer(updated, 'customer-etr-change', now, { extras: { previousEtrAt: new Date(previous), etrReason: etr.reason } });
+    this.deps.notices.toCustomer(updated, 'customer-etr-change', now, { extras: { previousEtrAt: new Date(previous), etrReason: opts.customerReason === undefined ? etr.reason : opts.customerReason } });
     // That message is the customer's news: the update cadence restarts from it.
     const sev = this.deps.policy.severities[updated.severity];
     return this.save(this.reload(updated.id), { next_update_due_at: ms(nextUpdateAfter(sev, this.clockOf(updated), now)) }, now);

@@ -1,4 +1,4 @@
-import type { AgentIdentity } from './agent-identity.ts';
+import type { AgentIdentity, AgentRejectionReason } from './agent-identity.ts';
 import type { AutomaticVerdict } from './auto-reply.ts';
 import type { Level, Person } from './policy.ts';
 import type { BounceInfo } from './bounce.ts';
@@ -49,7 +49,7 @@ export type IntakeDecision =
   | { kind: 'new_ticket'; previous: ThreadCandidate | null; ack: AckPlan }
   | { kind: 'follow_up'; ticket: ThreadCandidate; reopen: boolean; ack: AckPlan }
   | { kind: 'agent_reply'; ticket: ThreadCandidate; person: Person; level: Level }
-  | { kind: 'agent_rejected'; reason: 'token_missing_or_wrong' | 'foreign_from' | 'unknown_ticket'; person: Person | null; ticket: ThreadCandidate | null; notify: boolean };
+  | { kind: 'agent_rejected'; reason: AgentRejectionReason | 'unknown_ticket'; person: Person | null; ticket: ThreadCandidate | null; notify: boolean };
 
 export function decideIntake(f: IntakeFacts, rules: IntakeRules): IntakeDecision {
   const threaded = f.thread.ticket;

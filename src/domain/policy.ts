@@ -91,5 +91,15 @@ export interface DeskPolicy {
     retry: { maxAttempts: number; firstDelaySeconds: number; maxDelaySeconds: number };
     autoReplyLimit: { count: number; windowMinutes: number };
     followUpAckQuietMinutes: number;
+    /** Budget of one SMS in segments (160/153 GSM-7, 70/67 UCS-2 characters each). */
+    smsMaxSegments: number;
+  };
+  agents: {
+    /**
+     * The optional stricter check of agents' replies (issue 5): besides the signed token and
+     * the From address, the receiving server's Authentication-Results must show an aligned
+     * dkim=pass or spf=pass.
+     */
+    requireAuthentication: { enabled: boolean; domains: string[]; trustedAuthservIds: string[] };
   };
 }

@@ -1,9 +1,10 @@
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import nodemailer, { type Transporter } from 'nodemailer';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import { MesaError } from '../errors.ts';
-import { toMailOptions, type OutgoingEmail } from './outgoing-email.ts';
+import { toMailOptions, type LoadedAttachment, type OutgoingEmail } from './outgoing-email.ts';
 
 /** Thrown by a sender; `permanent` failures are not retried. */
 export class SendError extends MesaError {
@@ -57,11 +58,12 @@ export class SmtpSender implements EmailSender {
   }
 
   async send(email: OutgoingEmail): Promise<void> {
+    const attachments = loadAttachments(email);
     try {
       // Compose the whole message into one buffer first and hand it over raw: streamed
       // composition writes the socket once per MIME chunk, and on this path the write syscalls
       // cost more than the composing.
-      const options = toMailOptions(email);
+      const options = toMailOptions(email, attachments);
       const raw = await new MailComposer(options).compile().build();
       await this.transport.sendMail({ envelope: options.envelope as { from: string; to: string[] }, raw });
     } catch (err) {
@@ -91,7 +93,7 @@ export class FileSender implements EmailSender {
   }
 
   async send(email: OutgoingEmail): Promise<void> {
-    const info = (await this.transport.sendMail(toMailOptions(email))) as unknown as { message: Buffer };
+    const info = (await this.transport.sendMail(toMailOptions(email, loadAttachments(email)))) as unknown as { message: Buffer };
     const safeId = email.messageId.replace(/[^A-Za-z0-9._-]/g, '_');
     const file = join(this.dir, `${safeId}.eml`);
     writeFileSync(`${file}.tmp`, info.message);
@@ -99,6 +101,28 @@ export class FileSender implements EmailSender {
   }
 
   async close(): Promise<void> {}
+}
+
+/**
+ * The attachments an email references, read from the blob store at send time and checked
+ * against their content address. A blob that is gone will not come back (a permanent failure,
+ * kept and reported like any other); other read errors are retried.
+ */
+export function loadAttachments(email: OutgoingEmail): LoadedAttachment[] {
+  return (email.attachments ?? []).map((ref) => {
+    const id = ref.sha256.slice(0, 12);
+    let content: Buffer;
+    try {
+      content = readFileSync(ref.path);
+    } catch (err) {
+      const code = (err as { code?: string }).code ?? 'EIO';
+      throw new SendError(`attachment ${id} unreadable: ${code}`, code === 'ENOENT' || code === 'EISDIR');
+    }
+    if (createHash('sha256').update(content).digest('hex') !== ref.sha256) {
+      throw new SendError(`attachment ${id} does not match its content address`, true);
+    }
+    return { ref, content };
+  });
 }
 
 function isLoopback(host: string): boolean {

@@ -15,10 +15,32 @@ export interface OutgoingEmail {
   references: string[];
   /** Extra headers: Auto-Submitted, X-Auto-Response-Suppress, the loop header. */
   headers: Record<string, string>;
+  /**
+   * Files relayed with the message (an agent's attachments), by reference: the content stays in
+   * the blob store and the sender reads it at send time, so the outbox row stays small.
+   */
+  attachments?: AttachmentRef[];
 }
 
-/** The nodemailer message options for an OutgoingEmail (shared by the SMTP and file senders). */
-export function toMailOptions(e: OutgoingEmail): Record<string, unknown> {
+/** A stored blob to attach: its content address, where the blob store keeps it, and how to name it. */
+export interface AttachmentRef {
+  /** SHA-256 of the content (hex): the blob's id, checked again when it is read. */
+  sha256: string;
+  /** The blob's file (`BlobStore.pathOf`). */
+  path: string;
+  filename: string | null;
+  contentType: string;
+  size: number;
+}
+
+/** An attachment's content, read by the sender just before composing. */
+export interface LoadedAttachment { ref: AttachmentRef; content: Buffer }
+
+/**
+ * The nodemailer message options for an OutgoingEmail (shared by the SMTP and file senders).
+ * `attachments` are the contents of `e.attachments`, in the same order, as the sender read them.
+ */
+export function toMailOptions(e: OutgoingEmail, attachments: LoadedAttachment[] = []): Record<string, unknown> {
   return {
     from: { name: e.from.name, address: e.from.address },
     to: e.to,
@@ -30,6 +52,14 @@ export function toMailOptions(e: OutgoingEmail): Record<string, unknown> {
     ...(e.inReplyTo ? { inReplyTo: `<${e.inReplyTo}>` } : {}),
     ...(e.references.length > 0 ? { references: e.references.map((r) => `<${r}>`).join(' ') } : {}),
     headers: e.headers,
+    ...(attachments.length > 0 ? {
+      attachments: attachments.map(({ ref, content }) => ({
+        ...(ref.filename ? { filename: ref.filename } : {}),
+        contentType: ref.contentType,
+        content,
+        contentDisposition: 'attachment',
+      })),
+    } : {}),
     // Envelope sender: bounces come back to the mailbox that sent it, where intake ties them
     // to this message through its Message-ID.
     envelope: { from: e.from.address, to: [e.to] },

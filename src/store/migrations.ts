@@ -210,4 +210,14 @@ export const MIGRATIONS: string[] = [
   CREATE INDEX calls_from ON calls(from_e164, created_at);
   CREATE INDEX calls_ticket ON calls(ticket_id);
   `,
+  /* 4: the web portal */ `
+  -- One row per accepted portal form, keyed by the nonce of its signed form-start token: a second
+  -- POST of the same form (a refresh, a double click) finds its ticket instead of making another.
+  CREATE TABLE web_submissions (
+    nonce TEXT PRIMARY KEY,
+    ticket_id INTEGER NOT NULL REFERENCES tickets(id),
+    created_at INTEGER NOT NULL
+  );
+  CREATE INDEX web_submissions_ticket ON web_submissions(ticket_id);
+  `,
 ];

@@ -5,7 +5,9 @@ import { openDatabase, type Db } from './database.ts';
 import { IntakeStateRepo } from './intake-state-repo.ts';
 import { MessageRepo } from './message-repo.ts';
 import { OutboxRepo } from './outbox-repo.ts';
+import { ReportRepo } from './report-repo.ts';
 import { TicketRepo } from './ticket-repo.ts';
+import { WebRepo } from './web-repo.ts';
 
 /**
  * The store boundary: everything the rest of Mesa knows about persistence goes through here,
@@ -18,6 +20,9 @@ export class Store {
   readonly intake: IntakeStateRepo;
   readonly blobs: BlobStore;
   readonly calls: CallRepo;
+  readonly web: WebRepo;
+  /** Read-only counts for metrics, readiness and the CLI. */
+  readonly reports: ReportRepo;
 
   constructor(readonly db: Db, dataDir: string, ticketPrefix: string) {
     this.tickets = new TicketRepo(db, ticketPrefix);
@@ -26,6 +31,8 @@ export class Store {
     this.intake = new IntakeStateRepo(db);
     this.blobs = new BlobStore(join(dataDir, 'blobs'));
     this.calls = new CallRepo(db);
+    this.web = new WebRepo(db);
+    this.reports = new ReportRepo(db);
   }
 
   static open(dataDir: string, ticketPrefix: string): Store {

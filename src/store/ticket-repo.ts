@@ -78,6 +78,15 @@ export interface NewTicket {
   reopenedFromId: number | null;
 }
 
+export interface TicketMessageRow {
+  id: number; direction: 'in' | 'out'; channel: string; from_address: string | null; to_json: string; subject: string;
+  author: string; automatic_kind: string | null; visible_text: string | null; body_text: string | null; created_at: number;
+  /** Ours only: the outbox moment and delivery status (null for inbound mail). */
+  moment: string | null; delivery_status: string | null;
+}
+
+export interface TicketSmsRow { id: number; moment: string; recipient: string; status: string; payload_json: string; created_at: number }
+
 export interface ContactRow { id: number; email: string | null; phone: string | null; name: string; organisation: string | null }
 
 export class TicketRepo {
@@ -219,6 +228,34 @@ export class TicketRepo {
 
   etrHistory(ticketId: number): Array<{ at: number; etr_at: number; source: string; reason: string }> {
     return prepared(this.db, 'SELECT at, etr_at, source, reason FROM etr_history WHERE ticket_id = ? ORDER BY id').all(ticketId) as never;
+  }
+
+  /**
+   * Open tickets for the agents' queue (issue 8), most urgent first: the soonest next escalation
+   * (a paused clock or none pending sorts last), then severity. `state IN (…)` seeks the
+   * `tickets_state` index; only the open tickets are sorted.
+   */
+  listOpen(filter: { level?: Level; severity?: Severity; limit?: number } = {}): Array<TicketRow & { contact_name: string }> {
+    const params: Record<string, unknown> = { limit: filter.limit ?? 500 };
+    let where = '';
+    if (filter.level !== undefined) { where += ' AND t.level = @level'; params.level = filter.level; }
+    if (filter.severity !== undefined) { where += ' AND t.severity = @severity'; params.severity = filter.severity; }
+    return prepared(this.db, `SELECT t.*, c.name AS contact_name FROM tickets t JOIN contacts c ON c.id = t.contact_id
+      WHERE t.state IN ('nuevo','en_atencion','esperando_cliente')${where}
+      ORDER BY (t.paused_at IS NOT NULL OR t.next_escalation_due_at IS NULL), t.next_escalation_due_at, t.severity, t.id LIMIT @limit`).all(params) as Array<TicketRow & { contact_name: string }>;
+  }
+
+  /** Every message of a ticket with its recipients, full text and (for ours) outbox moment and status. */
+  messagesOf(ticketId: number): TicketMessageRow[] {
+    return prepared(this.db, `SELECT m.id, m.direction, m.channel, m.from_address, m.to_json, m.subject, m.author, m.automatic_kind,
+      m.visible_text, m.body_text, m.created_at, o.moment, o.status AS delivery_status
+      FROM messages m LEFT JOIN outbox o ON o.message_id = m.message_id WHERE m.ticket_id = ? ORDER BY m.id`).all(ticketId) as TicketMessageRow[];
+  }
+
+  /** SMS the desk queued for a ticket to one phone number (the `outbox_recipient` index finds them). */
+  smsTo(ticketId: number, phone: string): TicketSmsRow[] {
+    return prepared(this.db, `SELECT id, moment, recipient, status, payload_json, created_at FROM outbox
+      WHERE recipient = ? AND ticket_id = ? AND channel = 'sms' ORDER BY id`).all(phone.toLowerCase(), ticketId) as TicketSmsRow[];
   }
 
   count(): number {

@@ -199,4 +199,29 @@ describe('IMAP, SMTP, Twilio and mailboxes', () => {
     problemsOf({ MESA_HTTP_PORT: 'x' }, cwd);
     expect(existsSync(join(cwd, 'data', 'secret.key'))).toBe(false);
   });
+
+  it('links start at MESA_PUBLIC_URL, else at the local HTTP port', () => {
+    expect(readEnvironment({ MESA_PUBLIC_URL: 'https://mesa.x.mx/', MESA_SECRET: SECRET }, tempCwd()).linkBaseUrl).toBe('https://mesa.x.mx');
+    expect(readEnvironment({ MESA_HTTP_PORT: '9090', MESA_SECRET: SECRET }, tempCwd()).linkBaseUrl).toBe('http://localhost:9090');
+  });
+
+  it('MESA_TRUST_PROXY: loopback by default, false, or a list of addresses and CIDRs', () => {
+    expect(readEnvironment({ MESA_SECRET: SECRET }, tempCwd()).trustProxy).toEqual(['loopback']);
+    expect(readEnvironment({ MESA_SECRET: SECRET, MESA_TRUST_PROXY: 'false' }, tempCwd()).trustProxy).toBe(false);
+    expect(readEnvironment({ MESA_SECRET: SECRET, MESA_TRUST_PROXY: 'loopback, 10.0.0.0/8' }, tempCwd()).trustProxy).toEqual(['loopback', '10.0.0.0/8']);
+    expect(problemsOf({ MESA_SECRET: SECRET, MESA_TRUST_PROXY: 'everyone' })[0]).toContain('MESA_TRUST_PROXY');
+  });
+
+  it('MESA_PANEL_TOKEN: taken from the environment, else generated once into the data dir (0600)', () => {
+    const cwd = tempCwd();
+    const first = readEnvironment({ MESA_SECRET: SECRET }, cwd);
+    expect(first.panelTokenSource).toBe('generated');
+    expect(first.panelToken.length).toBeGreaterThanOrEqual(32);
+    expect(statSync(join(cwd, 'data', 'panel.token')).mode & 0o777).toBe(0o600);
+    const again = readEnvironment({ MESA_SECRET: SECRET }, cwd);
+    expect(again).toMatchObject({ panelToken: first.panelToken, panelTokenSource: 'data-dir' });
+    expect(first.panelToken).not.toBe(readEnvironment({ MESA_SECRET: SECRET }, tempCwd()).panelToken);
+    expect(readEnvironment({ MESA_SECRET: SECRET, MESA_PANEL_TOKEN: 'p'.repeat(20) }, tempCwd())).toMatchObject({ panelToken: 'p'.repeat(20), panelTokenSource: 'env' });
+    expect(problemsOf({ MESA_SECRET: SECRET, MESA_PANEL_TOKEN: 'short' })).toEqual(['environment: MESA_PANEL_TOKEN: must be at least 16 characters']);
+  });
 });

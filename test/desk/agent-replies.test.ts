@@ -50,6 +50,20 @@ describe('agent replies by email', () => {
     expect(t.mesa.store.tickets.etrHistory(r.id).at(-1)).toMatchObject({ source: 'agent' });
   });
 
+  it('a bare #etr tells the customer the new ETR without naming the agent', async () => {
+    await open();
+    await receive(agentMail(ANA.email, agentAddress('MDA-000001', ANA.email), '#etr 5h', 'a-etr@proditmapac.com'));
+    const change = toCustomer().find((o) => o.moment === 'customer-etr-change');
+    expect(change).toBeDefined();
+    const mail = JSON.parse(change!.payload_json) as { text: string; html: string };
+    expect(mail.text).toContain('lunes 30 de noviembre, 15:00 h (hora del centro)');
+    expect(mail.text).toContain('revisada por nuestro equipo de');
+    expect(JSON.stringify(mail)).not.toContain('Ana');
+    expect(JSON.stringify(mail)).not.toContain('#etr');
+    // The desk's own record keeps who set it.
+    expect(t.mesa.store.tickets.etrHistory(ticket().id).at(-1)?.reason).toBe('fijado por Ana Uno (#etr 5h)');
+  });
+
   it('keeps an internal note from the customer', async () => {
     await open();
     const outcome = await receive(agentMail(ANA.email, agentAddress('MDA-000001', ANA.email), '#nota\r\nParece el bug del proxy; reviso logs.', 'a2@proditmapac.com'));

@@ -354,7 +354,7 @@ function findBinary(name: string): string {
   for (const dir of (process.env.PATH ?? '').split(':').concat(['/usr/sbin', '/usr/local/sbin'])) {
     if (dir && existsSync(join(dir, name))) return join(dir, name);
   }
-  throw new Error(`${name} not found; run scripts/ensure-dovecot.sh (as root) first`);
+  throw new Error(`${name} not found; run scripts/ensure-test-tools.sh (as root) first`);
 }
 
 function dovecotVersion(bin: string): [number, number] {

@@ -1,0 +1,127 @@
+import cookie from '@fastify/cookie';
+import formbody from '@fastify/formbody';
+import rateLimit from '@fastify/rate-limit';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { readFileSync } from 'node:fs';
+import { statusPath } from '../domain/status-link.ts';
+import { PAGE_HEADERS } from './page-renderer.ts';
+import { isPanelRequestAuthorized, issueSession, PANEL_COOKIE, sessionCookieOptions, tokenMatches, type PanelKeys } from './panel-auth.ts';
+import { panelRowView, panelTicketView, parsePanelFilters } from './ticket-views.ts';
+import type { WebDeps } from './web-deps.ts';
+
+/**
+ * The agents' queue view (DESIGN §9, issue 8) under `/panel`, behind the operator token: the
+ * open tickets by urgency with filters, and one ticket with its deadlines, ETR history, events
+ * and messages. Read-only: agents act by email. Every route but the login form, logout and the
+ * static countdown script needs the token (header) or a session cookie; without it a browser gets
+ * the login page with 401, anything else a short 401 text.
+ */
+
+const FORM = 'application/x-www-form-urlencoded';
+const LIST_LIMIT = 500;
+const COUNTDOWN_JS = readFileSync(new URL('./panel-countdown.js', import.meta.url), 'utf8');
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Panel routes reachable without the operator token. */
+    panelPublic?: boolean;
+  }
+}
+
+export function registerPanelRoutes(app: FastifyInstance, web: WebDeps): void {
+  void app.register(async (scope) => {
+    if (!scope.hasContentTypeParser(FORM)) await scope.register(formbody);
+    if (!scope.hasRequestDecorator('cookies')) await scope.register(cookie);
+    await scope.register(rateLimit, { global: false });
+    panelScope(scope, web);
+  }, { prefix: '/panel' });
+}
+
+function panelScope(scope: FastifyInstance, web: WebDeps): void {
+  const keys: PanelKeys = { secret: web.secret, panelToken: web.panelToken };
+  const { policy } = web;
+  const desk = { name: policy.desk.name, phone: policy.desk.phone };
+  const cookieOptions = sessionCookieOptions(web.linkBaseUrl, policy.web.panel.sessionHours);
+  const html = (reply: FastifyReply, code: number, page: string, context: object): FastifyReply =>
+    reply.code(code).headers(PAGE_HEADERS).send(web.pages.render(page, { desk, section: 'Panel de agentes', ...context }));
+  const loginPage = (reply: FastifyReply, code: number, opts: { next?: string; error?: string | null }): FastifyReply =>
+    html(reply, code, 'panel-login', { title: 'Entrar al panel', next: opts.next ?? '/panel', error: opts.error ?? null });
+
+  scope.addHook('onRequest', async (request, reply) => {
+    if (request.routeOptions.config?.panelPublic) return;
+    if (isPanelRequestAuthorized(request, keys, web.clock())) return;
+    reply.header('www-authenticate', 'Bearer realm="Mesa panel"');
+    if (wantsHtml(request)) return loginPage(reply, 401, { next: safeNext(request.url) });
+    return reply.code(401).headers({ 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' })
+      .send('401: el panel requiere el token de operador (Authorization: Bearer <token>, X-Mesa-Token o sesión iniciada en /panel/login)\n');
+  });
+
+  scope.get('/login', { config: { panelPublic: true } }, async (request, reply) => {
+    if (isPanelRequestAuthorized(request, keys, web.clock())) return reply.code(303).header('location', '/panel').send();
+    const next = safeNext(String((request.query as Record<string, unknown>).next ?? ''));
+    return loginPage(reply, 200, { next });
+  });
+
+  scope.post('/login', { config: { panelPublic: true, rateLimit: { max: 10, timeWindow: '1 minute' } } }, async (request, reply) => {
+    const body = (request.body ?? {}) as Record<string, unknown>;
+    const token = typeof body.token === 'string' ? body.token.trim() : '';
+    const next = safeNext(typeof body.next === 'string' ? body.next : '');
+    if (!tokenMatches(web.panelToken, token)) {
+      web.log.warn({ event: 'panel.login_failed', ip: request.ip }, 'token de panel incorrecto');
+      return loginPage(reply, 401, { next, error: 'El token no es válido. Revise que lo haya copiado completo.' });
+    }
+    web.log.info({ event: 'panel.login', ip: request.ip }, 'sesión de panel iniciada');
+    reply.setCookie(PANEL_COOKIE, issueSession(keys, web.clock(), policy.web.panel.sessionHours), cookieOptions);
+    return reply.code(303).header('location', next).header('cache-control', 'no-store').send();
+  });
+
+  scope.post('/logout', { config: { panelPublic: true } }, async (_request, reply) => {
+    reply.clearCookie(PANEL_COOKIE, { path: cookieOptions.path, httpOnly: true, sameSite: 'strict', secure: cookieOptions.secure });
+    return reply.code(303).header('location', '/panel/login').header('cache-control', 'no-store').send();
+  });
+
+  // The countdown ticks in the browser (the CSP allows same-origin scripts only); the page is
+  // correct without it. Static, nothing secret in it.
+  scope.get('/countdown.js', { config: { panelPublic: true } }, async (_request, reply) =>
+    reply.headers({ 'content-type': 'text/javascript; charset=utf-8', 'x-content-type-options': 'nosniff', 'cache-control': 'no-cache' }).send(COUNTDOWN_JS));
+
+  scope.get('/', async (request, reply) => {
+    const now = web.clock();
+    const filters = parsePanelFilters(request.query as Record<string, unknown>);
+    const rows = web.store.tickets.listOpen({ ...filters, limit: LIST_LIMIT }).map((t) => panelRowView(policy, t, now));
+    const option = (value: string, label: string, current: number | undefined) => ({ value, label, selected: value === String(current ?? '') });
+    return html(reply, 200, 'panel', {
+      title: 'Tickets abiertos', wide: true,
+      rows, count: rows.length, truncated: rows.length >= LIST_LIMIT, limit: LIST_LIMIT,
+      filtered: filters.level !== undefined || filters.severity !== undefined,
+      levelOptions: [option('', 'Todos', filters.level), ...([1, 2, 3] as const).map((l) => option(String(l), `${l} · ${policy.levels[l].name}`, filters.level))],
+      severityOptions: [option('', 'Todas', filters.severity), ...([1, 2, 3, 4] as const).map((s) => option(String(s), `${s} · ${policy.severities[s].name}`, filters.severity))],
+      warnMinutes: policy.web.panel.warnMinutes,
+    });
+  });
+
+  scope.get<{ Params: { key: string } }>('/tickets/:key', async (request, reply) => {
+    const key = request.params.key.toUpperCase();
+    const ticket = key.length <= 40 ? web.store.tickets.byKey(key) : undefined;
+    if (!ticket) return html(reply, 404, 'not-found', { title: 'Ticket no encontrado', panel: true });
+    const now = web.clock();
+    const contact = web.store.tickets.contact(ticket.contact_id);
+    const view = panelTicketView({
+      policy, ticket, contact, now,
+      etrHistory: web.store.tickets.etrHistory(ticket.id),
+      events: web.store.tickets.events(ticket.id),
+      messages: web.store.tickets.messagesOf(ticket.id),
+      sms: contact?.phone ? web.store.tickets.smsTo(ticket.id, contact.phone) : [],
+    });
+    return html(reply, 200, 'panel-ticket', { title: `${view.key} · Panel`, wide: true, ticket: view, statusPath: statusPath(web.secret, ticket.key) });
+  });
+}
+
+function wantsHtml(request: FastifyRequest): boolean {
+  return /\btext\/html\b/i.test(request.headers.accept ?? '');
+}
+
+/** Where to go after logging in: a path inside the panel, never another site. */
+export function safeNext(url: string): string {
+  return /^\/panel(?:\/[A-Za-z0-9/_-]*)?(?:\?[A-Za-z0-9=&_%-]*)?$/.test(url) && !url.startsWith('/panel/login') && !url.includes('//') ? url : '/panel';
+}
