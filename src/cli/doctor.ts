@@ -7,12 +7,10 @@
  */
 import Database from 'better-sqlite3';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { Agent as HttpAgent } from 'node:http';
 import { dirname, join } from 'node:path';
 import { ImapFlow } from 'imapflow';
 import nodemailer from 'nodemailer';
 import twilio from 'twilio';
-import type RequestClient from 'twilio/lib/base/RequestClient.js';
 import { TEMPLATES_DIR } from '../app.ts';
 import { ConfigError, loadConfig } from '../config/load-config.ts';
 import type { Environment } from '../config/environment.ts';
@@ -20,6 +18,7 @@ import type { DeskPolicy } from '../domain/policy.ts';
 import { checkDatabaseWritable } from '../http/readiness.ts';
 import { PageRenderer } from '../http/page-renderer.ts';
 import { TemplateRenderer } from '../outbound/template-renderer.ts';
+import { RedirectingRequestClient } from '../outbound/twilio-redirect.ts';
 import { VoiceRenderer } from '../outbound/voice-renderer.ts';
 import { MIGRATIONS } from '../store/migrations.ts';
 import { EX } from './exit-codes.ts';
@@ -262,28 +261,6 @@ async function checkTwilio(t: NonNullable<Environment['twilio']>, timeoutMs: num
   }
 }
 
-/**
- * The SDK's own RequestClient with the origin swapped, as in src/outbound/sms-senders.ts: every
- * URI the SDK builds (https://api.twilio.com/2010-04-01/…) goes to `baseUrl`. For tests only.
- */
-class RedirectingRequestClient extends twilio.RequestClient {
-  private readonly base: URL;
-
-  constructor(baseUrl: string, timeout: number) {
-    super({ timeout });
-    this.base = new URL(baseUrl);
-    this.axios.defaults.httpAgent = new HttpAgent({ keepAlive: true, timeout });
-  }
-
-  override request<TData>(opts: RequestClient.RequestOptions<TData>) {
-    const uri = new URL(opts.uri);
-    uri.protocol = this.base.protocol;
-    uri.host = this.base.host;
-    const prefix = this.base.pathname.replace(/\/$/, '');
-    if (prefix) uri.pathname = prefix + uri.pathname;
-    return super.request<TData>({ ...opts, uri: uri.href });
-  }
-}
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;

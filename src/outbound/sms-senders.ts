@@ -1,9 +1,9 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { Agent as HttpAgent } from 'node:http';
 import { join } from 'node:path';
 import twilio from 'twilio';
-import type RequestClient from 'twilio/lib/base/RequestClient.js';
 import { SendError } from './email-senders.ts';
+import type RequestClient from 'twilio/lib/base/RequestClient.js';
+import { RedirectingRequestClient } from './twilio-redirect.ts';
 
 export interface OutgoingSms {
   /** E.164, e.g. +525512345678 */
@@ -105,30 +105,6 @@ export function trimSmsBody(body: string): string {
   return body.slice(0, end);
 }
 
-/**
- * The SDK's own RequestClient with the origin swapped: every URI the SDK builds
- * (https://api.twilio.com/2010-04-01/…) goes to `baseUrl` instead, so request building, Basic
- * auth, form encoding and error parsing are the SDK's real code. For tests against a local fake.
- */
-class RedirectingRequestClient extends twilio.RequestClient {
-  private readonly base: URL;
-
-  constructor(baseUrl: string, timeout: number) {
-    super({ timeout });
-    this.base = new URL(baseUrl);
-    // The parent only configures an https agent; a plain-http fake gets its own, closable one.
-    this.axios.defaults.httpAgent = new HttpAgent({ keepAlive: true, timeout });
-  }
-
-  override request<TData>(opts: RequestClient.RequestOptions<TData>) {
-    const uri = new URL(opts.uri);
-    uri.protocol = this.base.protocol;
-    uri.host = this.base.host;
-    const prefix = this.base.pathname.replace(/\/$/, '');
-    if (prefix) uri.pathname = prefix + uri.pathname;
-    return super.request<TData>({ ...opts, uri: uri.href });
-  }
-}
 
 /**
  * The embedded default: each SMS is written to `<dir>/<ref>.txt` (To, From, Body), so a newcomer
