@@ -220,7 +220,9 @@ export class Mesa {
       const address = await this.http.listen({ port: this.env.httpPort, host: '0.0.0.0' });
       this.log.info({ event: 'http.listening', address }, `HTTP en ${address}`);
     }
-    this.log.info({ event: 'mesa.started', secretSource: this.env.secretSource, ...mode }, 'Mesa iniciada');
+    // Where the panel's token comes from (never the token itself): an operator needs to know.
+    const panelToken = this.env.panelTokenSource === 'env' ? 'MESA_PANEL_TOKEN' : join(this.env.dataDir, 'panel.token');
+    this.log.info({ event: 'mesa.started', secretSource: this.env.secretSource, panelToken, ...mode }, `Mesa iniciada; panel en ${this.env.linkBaseUrl}/panel (token en ${panelToken})`);
   }
 
   /** One sweep at the shell's "now"; a failure is logged and the next tick tries again. */
