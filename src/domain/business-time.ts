@@ -29,6 +29,7 @@
  */
 import Holidays from 'date-holidays';
 import { IANAZone } from 'luxon';
+import { zoneFor } from './time-format.ts';
 
 const MINUTE_MS = 60_000;
 const HOUR_MS = 60 * MINUTE_MS;
@@ -136,7 +137,7 @@ export class BusinessCalendar implements SlaClock {
       fail(`timeZone ${JSON.stringify(spec.timeZone)} is not a known IANA time zone`);
     }
     this.timeZone = spec.timeZone;
-    this.zone = IANAZone.create(spec.timeZone);
+    this.zone = zoneFor(spec.timeZone);
 
     const weekly: MinuteRange[][] = [[], [], [], [], [], [], [], []];
     for (const [key, intervals] of Object.entries(spec.weeklyHours ?? {})) {

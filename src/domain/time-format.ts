@@ -66,10 +66,40 @@ export function zoneFor(name: string): IANAZone {
   let z = zones.get(name);
   if (!z) {
     if (!IANAZone.isValidZone(name)) throw new RangeError(`unknown time zone: ${name}`);
-    z = IANAZone.create(name);
+    z = new CachedZone(name);
     zones.set(name, z);
   }
   return z;
+}
+
+const BUCKET_MS = 15 * MINUTE_MS;
+const MAX_CACHED_BUCKETS = 100_000;
+
+/**
+ * An IANA zone that remembers its UTC offset per 15-minute slice of time. luxon asks ICU
+ * (`formatToParts`) for the offset of every instant it converts, and an acknowledgment converts
+ * a dozen (deadlines, ETR, business hours); that was the largest single cost of rendering one.
+ * A slice is cached only when its first and last millisecond have the same offset, so the
+ * answer is exact unless the offset changed twice within 15 minutes, which no zone does.
+ */
+class CachedZone extends IANAZone {
+  private readonly offsets = new Map<number, number>();
+
+  constructor(name: string) {
+    super(name);
+  }
+
+  override offset(ts: number): number {
+    if (!Number.isFinite(ts)) return super.offset(ts);
+    const bucket = Math.floor(ts / BUCKET_MS);
+    const known = this.offsets.get(bucket);
+    if (known !== undefined) return known;
+    const first = super.offset(bucket * BUCKET_MS);
+    if (super.offset(bucket * BUCKET_MS + BUCKET_MS - 1) !== first) return super.offset(ts);
+    if (this.offsets.size >= MAX_CACHED_BUCKETS) this.offsets.clear();
+    this.offsets.set(bucket, first);
+    return first;
+  }
 }
 
 type SpanUnit = 'minute' | 'hour' | 'day' | 'week' | 'month';

@@ -1,5 +1,6 @@
 import { describe, it, expect } from 'vitest';
-import { formatInstant, formatSpan } from '../../src/domain/time-format.ts';
+import { IANAZone } from 'luxon';
+import { formatInstant, formatSpan, zoneFor } from '../../src/domain/time-format.ts';
 
 const CDMX = 'America/Mexico_City';
 const now = new Date('2026-11-27T10:00:00-06:00');
@@ -82,3 +83,22 @@ describe('formatSpan', () => {
   });
 });
 
+
+describe('zoneFor', () => {
+  it('gives the same offsets as luxon around DST changes, including one at a half hour', () => {
+    // New York springs forward 2026-03-08 07:00 UTC; Lord Howe (+10:30/+11) falls back by 30 min.
+    for (const [name, around] of [['America/New_York', Date.UTC(2026, 2, 8, 7)], ['Australia/Lord_Howe', Date.UTC(2026, 3, 4, 15)], ['America/Mexico_City', Date.UTC(2026, 10, 23, 15)]] as const) {
+      const cached = zoneFor(name);
+      const plain = IANAZone.create(name);
+      for (let t = around - 2 * 3_600_000; t <= around + 2 * 3_600_000; t += 59_999) {
+        expect(cached.offset(t)).toBe(plain.offset(t));
+        // Asked twice: the second answer comes from the cache.
+        expect(cached.offset(t)).toBe(plain.offset(t));
+      }
+    }
+  });
+
+  it('refuses an unknown zone', () => {
+    expect(() => zoneFor('Mars/Olympus_Mons')).toThrow(/unknown time zone/);
+  });
+});
