@@ -94,21 +94,43 @@ export function classify(input: ClassificationInput, rules: ClassificationRule[]
 
 /**
  * One regex per rule: its words as alternatives, on word boundaries (a letter or digit on either
- * side means another word: "error" does not fire on "terror"). Built once per rule.
+ * side means another word: "error" does not fire on "terror"). Built once per rule. The
+ * boundary before a word is checked by hand rather than with a lookbehind, which made the regex
+ * engine test every position of the text; a match refused that way is retried one character
+ * later, exactly where the lookbehind would have let the search go on.
  */
 const ruleRegexCache = new WeakMap<ClassificationRule, RegExp | null>();
+const WORD_CHAR = /[\p{L}\p{N}]/u;
 
 function matchedWords(rule: ClassificationRule, normalized: string): string[] {
   let re = ruleRegexCache.get(rule);
   if (re === undefined) {
     const alternatives = [...rule.words].sort((a, b) => b.length - a.length)
       .map((w) => w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/ /g, '\\s+'));
-    re = alternatives.length === 0 ? null : new RegExp(`(?<![\\p{L}\\p{N}])(?:${alternatives.join('|')})(?![\\p{L}\\p{N}])`, 'gu');
+    re = alternatives.length === 0 ? null : new RegExp(`(?:${alternatives.join('|')})(?![\\p{L}\\p{N}])`, 'gu');
     ruleRegexCache.set(rule, re);
   }
   if (re === null) return [];
   const found = new Set<string>();
-  for (const m of normalized.matchAll(re)) found.add(m[0].replace(/\s+/g, ' '));
+  re.lastIndex = 0;
+  for (let m = re.exec(normalized); m !== null; m = re.exec(normalized)) {
+    if (m.index > 0 && WORD_CHAR.test(charBefore(normalized, m.index))) {
+      // Never inside a surrogate pair (that would find the same match again).
+      re.lastIndex = m.index + ((m[0].codePointAt(0) ?? 0) > 0xffff ? 2 : 1);
+      continue;
+    }
+    found.add(m[0].replace(/\s+/g, ' '));
+  }
   // Report in the rule's own order, as written in the configuration.
   return rule.words.filter((w) => found.has(w));
+}
+
+/** The code point that ends just before `index` (a whole surrogate pair when there is one). */
+function charBefore(text: string, index: number): string {
+  const low = text.charCodeAt(index - 1);
+  if (low >= 0xdc00 && low <= 0xdfff && index >= 2) {
+    const high = text.charCodeAt(index - 2);
+    if (high >= 0xd800 && high <= 0xdbff) return text.slice(index - 2, index);
+  }
+  return text.slice(index - 1, index);
 }

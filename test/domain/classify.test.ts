@@ -78,6 +78,15 @@ describe('classify with the rules of config/default.yaml', () => {
     expect(real('(error)').severity).toBe(3);
   });
 
+  it('a word refused for its left boundary does not hide one that starts inside it', () => {
+    // "xno puedo entrar": "no puedo" is glued to the x; "puedo entrar", two characters further
+    // on, starts after a space and counts. Likewise "terrores 500" holds no "error", but "500".
+    const r = rule('r', ['no puedo', 'puedo entrar', 'error', '500'], 1, { severity: 2 });
+    const c = classify({ subject: '', text: 'xno puedo entrar; terrores 500 y 𝒳error', mailbox: MESA }, [r], 1);
+    expect(c.reasons.map((x) => x.matched)).toEqual([['puedo entrar', '500']]);
+    expect(classify({ subject: 'error', text: '', mailbox: MESA }, [r], 1).reasons.map((x) => x.matched)).toEqual([['error']]);
+  });
+
   it('a number glued to a phrase does not count ("error 5000" is not "error 500")', () => {
     const c = real('error 5000 en la factura');
     expect(firedRules(c)).not.toContain('portal-caido');
