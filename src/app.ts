@@ -92,8 +92,8 @@ export class Mesa {
     this.lifecycle = new TicketLifecycle({ store: this.store, policy: this.policy, clocks, notices });
     this.metrics = createMetrics(this.store, { mailboxes: () => this.pollers.map((p) => ({ mailbox: p.mailbox, stats: p.poller.stats })) });
     this.sender = env.smtp
-      ? new SmtpSender({ ...env.smtp, ...opts.smtp })
-      : new FileSender(join(env.dataDir, 'outbox'));
+      ? new SmtpSender({ ...env.smtp, ...opts.smtp }, this.store.blobs)
+      : new FileSender(join(env.dataDir, 'outbox'), this.store.blobs);
     const r = this.policy.outbound.retry;
     const sms: SmsSender = env.twilio?.phoneNumber
       ? new TwilioSmsSender({ accountSid: env.twilio.accountSid, authToken: env.twilio.authToken, from: env.twilio.phoneNumber, apiBaseUrl: opts.twilioApiBaseUrl })

@@ -121,8 +121,8 @@ export class Notices {
       inReplyTo: h.inReplyTo,
       references: h.references,
       headers: { 'Auto-Submitted': h.autoSubmitted, 'X-Auto-Response-Suppress': 'All', [policy.desk.loopHeader]: this.deps.loopValue },
-      // By reference only (content address, blob file, name, type): the sender reads the blob.
-      ...(attachments.length > 0 ? { attachments: attachments.map((a): AttachmentRef => ({ ...a, path: store.blobs.pathOf(a.sha256) })) } : {}),
+      // By reference only (content address, name, type): the sender reads the blob at send time.
+      ...(attachments.length > 0 ? { attachments: attachments.map((a): AttachmentRef => ({ ...a })) } : {}),
     };
     const t = now.getTime();
     const outboxId = store.outbox.enqueue({ ticketId: ticket.id, channel: 'email', moment, recipient: to.address, messageId, payload: email }, t);

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import nodemailer, { type Transporter } from 'nodemailer';
 import MailComposer from 'nodemailer/lib/mail-composer';
@@ -38,7 +38,7 @@ export class SmtpSender implements EmailSender {
   readonly kind = 'smtp';
   private readonly transport: Transporter;
 
-  constructor(s: SmtpSettings) {
+  constructor(s: SmtpSettings, private readonly blobs: BlobReader) {
     this.transport = nodemailer.createTransport({
       pool: true,
       maxConnections: 2,
@@ -58,7 +58,7 @@ export class SmtpSender implements EmailSender {
   }
 
   async send(email: OutgoingEmail): Promise<void> {
-    const attachments = loadAttachments(email);
+    const attachments = loadAttachments(email, this.blobs);
     try {
       // Compose the whole message into one buffer first and hand it over raw: streamed
       // composition writes the socket once per MIME chunk, and on this path the write syscalls
@@ -88,12 +88,12 @@ export class FileSender implements EmailSender {
   readonly kind = 'file';
   private readonly transport = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
 
-  constructor(private readonly dir: string) {
+  constructor(private readonly dir: string, private readonly blobs: BlobReader) {
     mkdirSync(dir, { recursive: true });
   }
 
   async send(email: OutgoingEmail): Promise<void> {
-    const info = (await this.transport.sendMail(toMailOptions(email, loadAttachments(email)))) as unknown as { message: Buffer };
+    const info = (await this.transport.sendMail(toMailOptions(email, loadAttachments(email, this.blobs)))) as unknown as { message: Buffer };
     const safeId = email.messageId.replace(/[^A-Za-z0-9._-]/g, '_');
     const file = join(this.dir, `${safeId}.eml`);
     writeFileSync(`${file}.tmp`, info.message);
@@ -103,17 +103,20 @@ export class FileSender implements EmailSender {
   async close(): Promise<void> {}
 }
 
+/** Where senders read attachment content from: the store's content-addressed blobs. */
+export interface BlobReader { get(sha256: string): Buffer }
+
 /**
  * The attachments an email references, read from the blob store at send time and checked
  * against their content address. A blob that is gone will not come back (a permanent failure,
  * kept and reported like any other); other read errors are retried.
  */
-export function loadAttachments(email: OutgoingEmail): LoadedAttachment[] {
+export function loadAttachments(email: OutgoingEmail, blobs: BlobReader): LoadedAttachment[] {
   return (email.attachments ?? []).map((ref) => {
     const id = ref.sha256.slice(0, 12);
     let content: Buffer;
     try {
-      content = readFileSync(ref.path);
+      content = blobs.get(ref.sha256);
     } catch (err) {
       const code = (err as { code?: string }).code ?? 'EIO';
       throw new SendError(`attachment ${id} unreadable: ${code}`, code === 'ENOENT' || code === 'EISDIR');

@@ -22,12 +22,10 @@ export interface OutgoingEmail {
   attachments?: AttachmentRef[];
 }
 
-/** A stored blob to attach: its content address, where the blob store keeps it, and how to name it. */
+/** A stored blob to attach: its content address and how to name it. */
 export interface AttachmentRef {
   /** SHA-256 of the content (hex): the blob's id, checked again when it is read. */
   sha256: string;
-  /** The blob's file (`BlobStore.pathOf`). */
-  path: string;
   filename: string | null;
   contentType: string;
   size: number;

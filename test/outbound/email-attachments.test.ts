@@ -21,13 +21,13 @@ describe('email attachments by reference', () => {
   };
   const withBlob = (blobs: BlobStore, content: Buffer, filename: string | null = 'reporte.pdf'): OutgoingEmail => {
     const sha256 = blobs.put(content);
-    return { ...base, attachments: [{ sha256, path: blobs.pathOf(sha256), filename, contentType: 'application/pdf', size: content.length }] };
+    return { ...base, attachments: [{ sha256, filename, contentType: 'application/pdf', size: content.length }] };
   };
 
   it('writes the .eml with the attachment, bytes identical (FileSender)', async () => {
     const blobs = new BlobStore(join(tmp(), 'blobs'));
     const out = tmp();
-    await new FileSender(out).send(withBlob(blobs, PDF));
+    await new FileSender(out, blobs).send(withBlob(blobs, PDF));
     const [file] = readdirSync(out);
     const parsed = await simpleParser(readFileSync(join(out, file!)));
     expect(parsed.text?.trim()).toBe('Hola Carla.');
@@ -42,11 +42,11 @@ describe('email attachments by reference', () => {
   it('refuses for good a blob that is gone or no longer matches its address', () => {
     const blobs = new BlobStore(join(tmp(), 'blobs'));
     const gone = withBlob(blobs, PDF);
-    rmSync(gone.attachments![0]!.path);
-    expect(() => loadAttachments(gone)).toThrow(SendError);
-    expect(() => loadAttachments(gone)).toThrow(expect.objectContaining({ permanent: true, message: expect.stringContaining('ENOENT') }));
+    rmSync(blobs.pathOf(gone.attachments![0]!.sha256));
+    expect(() => loadAttachments(gone, blobs)).toThrow(SendError);
+    expect(() => loadAttachments(gone, blobs)).toThrow(expect.objectContaining({ permanent: true, message: expect.stringContaining('ENOENT') }));
     const altered = withBlob(blobs, Buffer.from('otro contenido'));
-    writeFileSync(altered.attachments![0]!.path, 'alterado');
-    expect(() => loadAttachments(altered)).toThrow(expect.objectContaining({ permanent: true, message: expect.stringContaining('does not match its content address') }));
+    writeFileSync(blobs.pathOf(altered.attachments![0]!.sha256), 'alterado');
+    expect(() => loadAttachments(altered, blobs)).toThrow(expect.objectContaining({ permanent: true, message: expect.stringContaining('does not match its content address') }));
   });
 });
