@@ -18,6 +18,7 @@ import type { DeskPolicy } from '../domain/policy.ts';
 import { checkDatabaseWritable } from '../http/readiness.ts';
 import { PageRenderer } from '../http/page-renderer.ts';
 import { TemplateRenderer } from '../outbound/template-renderer.ts';
+import { smtpConnectionOptions } from '../outbound/email-senders.ts';
 import { RedirectingRequestClient } from '../outbound/twilio-redirect.ts';
 import { VoiceRenderer } from '../outbound/voice-renderer.ts';
 import { MIGRATIONS } from '../store/migrations.ts';
@@ -221,12 +222,7 @@ function describeNetworkError(e: { code?: string; tlsFailed?: boolean; message?:
 async function checkSmtp(s: NonNullable<Environment['smtp']>, timeoutMs: number): Promise<Result> {
   const where = `${s.host}:${s.port}${s.secure ? ' (TLS)' : ''}`;
   // The same connection settings as SmtpSender, without the pool: one connection, EHLO, AUTH, QUIT.
-  const transport = nodemailer.createTransport({
-    host: s.host, port: s.port, secure: s.secure,
-    ...(s.user ? { auth: { user: s.user, pass: s.password ?? '' } } : {}),
-    connectionTimeout: timeoutMs, greetingTimeout: timeoutMs, socketTimeout: timeoutMs,
-    tls: { rejectUnauthorized: !isLoopback(s.host) }, logger: false,
-  });
+  const transport = nodemailer.createTransport(smtpConnectionOptions(s, timeoutMs, timeoutMs));
   try {
     await withTimeout(transport.verify(), timeoutMs);
     return ['ok', `${where} responde${s.user ? `; autenticado como ${s.user}` : ' (sin autenticación)'}`];
@@ -268,8 +264,4 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
     timer = setTimeout(() => reject(Object.assign(new Error(`sin respuesta en ${Math.round(ms / 1000)} s`), { code: 'MESA_TIMEOUT' })), ms);
   });
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
-}
-
-function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || host.startsWith('127.');
 }

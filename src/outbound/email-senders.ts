@@ -39,22 +39,7 @@ export class SmtpSender implements EmailSender {
   private readonly transport: Transporter;
 
   constructor(s: SmtpSettings, private readonly blobs: BlobReader) {
-    this.transport = nodemailer.createTransport({
-      pool: true,
-      maxConnections: 2,
-      maxMessages: Infinity,
-      host: s.host,
-      port: s.port,
-      secure: s.secure,
-      ...(s.user ? { auth: { user: s.user, pass: s.password ?? '' } } : {}),
-      connectionTimeout: s.connectionTimeoutMs ?? 30_000,
-      greetingTimeout: s.connectionTimeoutMs ?? 30_000,
-      socketTimeout: 60_000,
-      // Certificates are verified (implicit TLS and STARTTLS alike) except on loopback, where a
-      // local relay or the test server has none worth checking.
-      tls: { rejectUnauthorized: !isLoopback(s.host) },
-      logger: false,
-    });
+    this.transport = nodemailer.createTransport({ pool: true, maxConnections: 2, maxMessages: Infinity, ...smtpConnectionOptions(s, s.connectionTimeoutMs ?? 30_000, 60_000) });
   }
 
   async send(email: OutgoingEmail): Promise<void> {
@@ -126,6 +111,25 @@ export function loadAttachments(email: OutgoingEmail, blobs: BlobReader): Loaded
     }
     return { ref, content };
   });
+}
+
+/**
+ * How Mesa connects to its SMTP server (the sender's pool and `mesa doctor` alike): certificates
+ * are verified (implicit TLS and STARTTLS) except on loopback, where a local relay or the test
+ * server has none worth checking.
+ */
+export function smtpConnectionOptions(s: SmtpSettings, connectMs: number, socketMs: number): Record<string, unknown> {
+  return {
+    host: s.host,
+    port: s.port,
+    secure: s.secure,
+    ...(s.user ? { auth: { user: s.user, pass: s.password ?? '' } } : {}),
+    connectionTimeout: connectMs,
+    greetingTimeout: connectMs,
+    socketTimeout: socketMs,
+    tls: { rejectUnauthorized: !isLoopback(s.host) },
+    logger: false,
+  };
 }
 
 function isLoopback(host: string): boolean {
