@@ -136,12 +136,10 @@ export class Mesa {
       secret: env.secret, panelToken: env.panelToken, linkBaseUrl: env.linkBaseUrl, clock: this.clock,
       log: this.log.child({ component: 'web' }), onOutbox: () => this.dispatcher.kick(),
     };
-    // <web-routes>
     registerStatusRoutes(this.http, web);
     registerPanelRoutes(this.http, web);
     const webIntake = new WebIntake({ store: this.store, policy: this.policy, clocks, lifecycle: this.lifecycle, notices, log: web.log, onOutbox: web.onOutbox });
     registerPortalRoutes(this.http, web, webIntake);
-    // </web-routes>
     this.phone = null;
     if (env.twilio) {
       // The phone channel: every /twilio route sits behind the signature check (fail closed).

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { statusPath } from '../domain/status-link.ts';
 import { PAGE_HEADERS } from './page-renderer.ts';
 import { isPanelRequestAuthorized, issueSession, PANEL_COOKIE, sessionCookieOptions, tokenMatches, type PanelKeys } from './panel-auth.ts';
-import { panelRowView, panelTicketView, parsePanelFilters } from './ticket-views.ts';
+import { panelRowView, panelTicketView, parsePanelFilters } from './views/panel-views.ts';
 import type { WebDeps } from './web-deps.ts';
 
 /**

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { verifyStatusToken } from '../domain/status-link.ts';
 import { PAGE_HEADERS } from './page-renderer.ts';
-import { publicTicketView } from './ticket-views.ts';
+import { publicTicketView } from './views/status-view.ts';
 import type { WebDeps } from './web-deps.ts';
 
 /**

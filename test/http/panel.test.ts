@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { replyAddress, signToken } from '../../src/domain/reply-token.ts';
 import { issueSession, PANEL_COOKIE, sessionCookieOptions, verifySession } from '../../src/http/panel-auth.ts';
 import { safeNext } from '../../src/http/panel-routes.ts';
-import { compactDuration, escalationCountdown } from '../../src/http/ticket-views.ts';
+import { compactDuration, escalationCountdown } from '../../src/http/views/panel-views.ts';
 import { email, startTestMesa, testPolicy, type TestMesa } from '../support/mesa-harness.ts';
 
 /** The agents' queue view (issue 8): operator token, session cookie, filters, countdown, escaping. */

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { replyAddress, signToken } from '../../src/domain/reply-token.ts';
 import { statusPath } from '../../src/domain/status-link.ts';
-import { publicTicketView } from '../../src/http/ticket-views.ts';
+import { publicTicketView } from '../../src/http/views/status-view.ts';
 import { email, startTestMesa, testPolicy, type TestMesa } from '../support/mesa-harness.ts';
 
 /** The customer's status page (issue 8): signed link, public view only, escaped, Spanish. */

@@ -1,0 +1,72 @@
+import type { DeskPolicy, Level, Locale } from '../../domain/policy.ts';
+import { formatInstant, formatSpan } from '../../domain/time-format.ts';
+import { messageContext } from '../../outbound/message-context.ts';
+import type { TicketRow } from '../../store/ticket-repo.ts';
+
+/**
+ * What both web views of a ticket share, without I/O and with `now` as a parameter: state,
+ * severity and level names, dates and spans come from `messageContext` and `time-format`, so a
+ * page says exactly what the customer's emails say.
+ */
+
+/** The pages are Spanish (templates/es-MX/web). */
+export const LOCALE: Locale = 'es-MX';
+
+export const MINUTE_MS = 60_000;
+
+export const OPEN_STATES = new Set(['nuevo', 'en_atencion', 'esperando_cliente']);
+
+export interface When { date: string; span: string }
+
+export interface Names { stateName: string; severityName: string; levelName: string; etr: When }
+
+export function names(policy: DeskPolicy, t: TicketRow, now: Date): Names {
+  const ctx = messageContext({
+    policy, locale: LOCALE, now, customerName: '',
+    ticket: { key: t.key, subject: t.subject, severity: t.severity, type: t.type, category: t.category, level: t.level, state: t.state, etrAt: new Date(t.etr_at), firstResponseDueAt: null },
+  });
+  return { stateName: ctx.ticket.stateName, severityName: ctx.ticket.severityName, levelName: ctx.ticket.levelName, etr: { date: ctx.etr.date, span: ctx.etr.span } };
+}
+
+export function when(policy: DeskPolicy, at: number, now: Date): When {
+  return { date: formatInstant(new Date(at), now, policy.desk.timeZone, LOCALE), span: formatSpan(new Date(at), now, LOCALE) };
+}
+
+export function dateOf(policy: DeskPolicy, at: number, now: Date): string {
+  return formatInstant(new Date(at), now, policy.desk.timeZone, LOCALE);
+}
+
+export function isOpen(state: string): boolean {
+  return OPEN_STATES.has(state);
+}
+
+/** Every address of the desk's people (levels and responsables), lower-cased. */
+export function staffAddresses(policy: DeskPolicy): Set<string> {
+  return new Set(people(policy).map((p) => p.email.toLowerCase()));
+}
+
+export function people(policy: DeskPolicy): Array<{ name: string; email: string }> {
+  return [...[1, 2, 3].flatMap((l) => policy.levels[l as Level].people), ...policy.responsables];
+}
+
+export function smsBody(payloadJson: string): string | null {
+  try {
+    const p = JSON.parse(payloadJson) as { body?: unknown };
+    return typeof p.body === 'string' ? p.body : null;
+  } catch {
+    return null;
+  }
+}
+
+export function parseList(json: string): string[] {
+  try {
+    const v = JSON.parse(json) as unknown;
+    return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+  } catch {
+    return [];
+  }
+}
+
+export function channelName(channel: string): string {
+  return ({ email: 'correo', sms: 'SMS', phone: 'teléfono', web: 'portal' } as Record<string, string>)[channel] ?? channel;
+}
