@@ -182,7 +182,7 @@ export function ticketsShowCommand(env: Environment, key: string, opts: { json?:
     const messages = mesa.store.messages.forTicket(t.id);
     const outbox = mesa.store.db.prepare('SELECT id, moment, recipient, status, attempts, last_error, created_at, sent_at FROM outbox WHERE ticket_id = ? ORDER BY id').all(t.id) as Array<Record<string, unknown>>;
     if (opts.json) {
-      io.out(JSON.stringify({ ticket: publicTicket({ ...t, contact_email: contact?.email ?? null, contact_name: contact?.name ?? '' }), classification: JSON.parse(t.classification_json), etrHistory: etrs, events: events.map((e) => ({ ...e, data: JSON.parse(e.data_json), data_json: undefined })), messages, outbox }, null, 2));
+      io.out(JSON.stringify({ ticket: publicTicket({ ...t, contact_email: contact?.email ?? null, contact_name: contact?.name ?? '' }), statusUrl: statusUrl(env.linkBaseUrl, env.secret, t.key), classification: JSON.parse(t.classification_json), etrHistory: etrs, events: events.map((e) => ({ ...e, data: JSON.parse(e.data_json), data_json: undefined })), messages, outbox }, null, 2));
       return EX.OK;
     }
     const now = mesa.clock();
@@ -195,6 +195,7 @@ export function ticketsShowCommand(env: Environment, key: string, opts: { json?:
       `Estado:         ${t.state}`,
       `Nivel desde:    ${w(t.level_since)}${t.assignee ? `   Asignado a: ${t.assignee}` : ''}`,
       `ETR:            ${w(t.etr_at)}`,
+      `Página de estado (para el cliente): ${statusUrl(env.linkBaseUrl, env.secret, t.key)}`,
       '',
       'Plazos (SLA):',
       `  Primera resp.:  ${w(t.first_response_due_at)}${t.first_responded_at ? ` — respondida ${w(t.first_responded_at)}` : t.first_response_breached_at ? ` — VENCIDA (${w(t.first_response_breached_at)})` : ''}`,

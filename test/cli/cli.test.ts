@@ -58,6 +58,9 @@ describe('mesa CLI', () => {
     const json = JSON.parse(mesa(['tickets', 'show', 'mda-000001', '--json']).out);
     expect(json.events.map((e: { type: string }) => e.type)).toEqual(['created', 'message_queued']);
     expect(json.outbox).toHaveLength(1);
+    // The link an operator can read out to the customer is the one in the acknowledgment.
+    expect(json.statusUrl).toMatch(/\/estado\/MDA-000001\/[a-z2-7]{16}$/);
+    expect(show.out).toContain(json.statusUrl);
   });
 
   it('previews a template for a stored ticket', () => {
