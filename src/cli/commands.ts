@@ -11,8 +11,7 @@ import { previewTemplate, type PreviewPart } from './templates-preview.ts';
 import type { Locale } from '../domain/policy.ts';
 import { table, when } from './format.ts';
 import type { Progress } from './progress.ts';
-import { OPEN_STATES, type TicketFilter } from '../store/report-repo.ts';
-import type { TicketState } from '../store/ticket-repo.ts';
+import { OPEN_STATES, type TicketFilter, type TicketState } from '../store/ticket-repo.ts';
 import type { QuarantineRow } from '../store/intake-state-repo.ts';
 
 export interface Io { out: (s: string) => void; err: (s: string) => void }
@@ -158,7 +157,7 @@ export function ticketsListCommand(env: Environment, opts: TicketsListOptions, i
   if (typeof filter === 'string') { io.err(`mesa tickets list: ${filter}`); return EX.USAGE; }
   const mesa = Mesa.open(env, { log: silentLogger(), listen: false });
   try {
-    const rows = mesa.store.reports.tickets(filter);
+    const rows = mesa.store.tickets.list(filter);
     if (opts.json) { io.out(JSON.stringify(rows.map((r) => publicTicket({ ...r })))); return EX.OK; }
     const now = mesa.clock();
     io.out(rows.length === 0 ? 'Sin tickets.' : table([

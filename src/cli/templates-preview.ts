@@ -1,6 +1,6 @@
 import type { SlaClock } from '../domain/business-time.ts';
 import type { DeskPolicy, Level, Locale } from '../domain/policy.ts';
-import { messageContext, type ContextExtras } from '../outbound/message-context.ts';
+import { levelName, messageContext, type ContextExtras } from '../outbound/message-context.ts';
 import type { RenderedMessage, TemplateRenderer } from '../outbound/template-renderer.ts';
 import type { ContactRow, TicketRow } from '../store/ticket-repo.ts';
 
@@ -65,7 +65,7 @@ function singlePart(rendered: RenderedMessage, part: Exclude<PreviewPart, 'all'>
 function sampleContext(args: Parameters<typeof previewTemplate>[0]): ReturnType<typeof messageContext> {
   const { policy, moment, locale, ticket, contact, now } = args;
   const date = (ms: number | null): Date | null => (ms === null ? null : new Date(ms));
-  const levelName = (n: number): string => (n >= 1 && n <= 3 ? policy.levels[n as Level].name : locale === 'en' ? 'Management' : 'Responsables');
+  const levelNameOf = (n: number): string => levelName(policy, n, locale);
 
   // The escalation that would happen next; past level 3 it goes to the "responsables" (4).
   const fromLevel = ticket.level;
@@ -91,7 +91,7 @@ function sampleContext(args: Parameters<typeof previewTemplate>[0]): ReturnType<
     escalation: {
       fromLevel,
       toLevel,
-      reason: locale === 'en' ? `Not resolved within the time allowed to ${levelName(fromLevel)}` : `Sin resolución dentro del tiempo asignado a ${levelName(fromLevel)}`,
+      reason: locale === 'en' ? `Not resolved within the time allowed to ${levelNameOf(fromLevel)}` : `Sin resolución dentro del tiempo asignado a ${levelNameOf(fromLevel)}`,
     },
     warning: { percent: policy.sla.warnAtPercent, escalatesAt },
     breach,

@@ -2,7 +2,7 @@ import { estimateEtr, type EtrEstimate } from '../domain/etr.ts';
 import type { DeskPolicy, Level, Severity } from '../domain/policy.ts';
 import { initialDeadlines, levelDeadlines, nextActionAt, nextUpdateAfter, pauseDeadlines, resumeDeadlines, type SlaDeadlines, type SlaSnapshot } from '../domain/sla.ts';
 import type { Store } from '../store/store.ts';
-import type { NewTicket, TicketRow, TicketUpdate } from '../store/ticket-repo.ts';
+import { isOpenState, type NewTicket, type TicketRow, type TicketUpdate } from '../store/ticket-repo.ts';
 import type { Notices } from './notices.ts';
 import type { SlaClocks } from './sla-clocks.ts';
 
@@ -121,7 +121,7 @@ export class TicketLifecycle {
    * sweep is re-estimated first, so no message ever shows a date in the past.
    */
   ensureFutureEtr(ticket: TicketRow, now: Date): TicketRow {
-    if (ticket.etr_at > now.getTime() || !['nuevo', 'en_atencion', 'esperando_cliente'].includes(ticket.state)) return ticket;
+    if (ticket.etr_at > now.getTime() || !isOpenState(ticket.state)) return ticket;
     return this.changeEtr(ticket, this.estimate(ticket, now, { why: 'el ETR anterior venció sin resolución' }), now, { actor: 'system', notifyCustomer: false });
   }
 

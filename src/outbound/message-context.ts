@@ -77,6 +77,16 @@ export interface ContextExtras {
   rejection?: { problems: Array<{ line: string; problem: string }>; reason: string | null; help: string } | null;
 }
 
+/** A ticket state as customers read it ("en atención"). */
+export function stateName(state: string, locale: Locale): string {
+  return STATE_NAMES[locale][state] ?? state;
+}
+
+/** A level's name from the policy; 4 (past level 3) is the "responsables". */
+export function levelName(policy: DeskPolicy, level: number, locale: Locale): string {
+  return level >= 1 && level <= 3 ? policy.levels[level as Level].name : locale === 'en' ? 'Management' : 'Responsables';
+}
+
 const STATE_NAMES: Record<Locale, Record<string, string>> = {
   'es-MX': { nuevo: 'nuevo', en_atencion: 'en atención', esperando_cliente: 'esperando su respuesta', resuelto: 'resuelto', cerrado: 'cerrado' },
   en: { nuevo: 'new', en_atencion: 'in progress', esperando_cliente: 'waiting for your reply', resuelto: 'resolved', cerrado: 'closed' },
@@ -102,7 +112,7 @@ export function messageContext(input: {
   const when = (d: Date): When => ({ date: formatInstant(d, now, tz, locale), span: formatSpan(d, now, locale) });
   const maybe = (d: Date | null | undefined): When | null => (d ? when(d) : null);
   const address = (id: string): string => policy.mailboxes.find((m) => m.id === id)?.address ?? '';
-  const levelName = (n: number): string => (n >= 1 && n <= 3 ? policy.levels[n as Level].name : locale === 'en' ? 'Management' : 'Responsables');
+  const levelNameOf = (n: number): string => levelName(policy, n, locale);
   const opening = input.businessClock && !input.businessClock.isOpen(now) ? input.businessClock.nextOpening(now) : null;
   return {
     desk: { name: policy.desk.name, phone: policy.desk.phone, portalUrl: policy.desk.portalUrl, mesadeayuda: address('mesadeayuda'), soportetecnico: address('soportetecnico') },
@@ -115,9 +125,9 @@ export function messageContext(input: {
       type: ticket.type,
       category: ticket.category,
       level: ticket.level,
-      levelName: levelName(ticket.level),
+      levelName: levelNameOf(ticket.level),
       state: ticket.state,
-      stateName: STATE_NAMES[locale][ticket.state] ?? ticket.state,
+      stateName: stateName(ticket.state, locale),
       channel: ticket.channel ?? 'email',
       assignee: ticket.assignee ?? null,
       createdAt: maybe(ticket.createdAt),
@@ -131,7 +141,7 @@ export function messageContext(input: {
     deadlines: { escalation: maybe(ticket.nextEscalationDueAt), resolution: maybe(ticket.resolutionDueAt) },
     opensAt: opening ? when(opening) : null,
     escalation: x.escalation
-      ? { ...x.escalation, fromLevelName: levelName(x.escalation.fromLevel), toLevelName: levelName(x.escalation.toLevel) }
+      ? { ...x.escalation, fromLevelName: levelNameOf(x.escalation.fromLevel), toLevelName: levelNameOf(x.escalation.toLevel) }
       : null,
     warning: x.warning ? { percent: x.warning.percent, escalatesAt: when(x.warning.escalatesAt) } : null,
     breach: x.breach ? { kind: x.breach.kind, kindName: BREACH_NAMES[locale][x.breach.kind], dueAt: when(x.breach.dueAt) } : null,

@@ -1,7 +1,5 @@
 import { prepared, type Db } from './database.ts';
-import type { TicketRow, TicketState } from './ticket-repo.ts';
-
-export const OPEN_STATES: readonly TicketState[] = ['nuevo', 'en_atencion', 'esperando_cliente'];
+import { OPEN_STATES_SQL, type TicketState } from './ticket-repo.ts';
 
 /** The SLA events counted for metrics: every escalation (by the sweep or an agent) and both breaches. */
 export const SLA_EVENT_TYPES = ['escalated', 'first_response_breached', 'resolution_breached'] as const;
@@ -9,15 +7,8 @@ export const SLA_EVENT_TYPES = ['escalated', 'first_response_breached', 'resolut
 /** Counts found in rows `(after, upTo]`; the caller adds them to what it counted before. */
 export interface CountsSince<K> { upTo: number; rows: Array<K & { n: number }> }
 
-export interface TicketFilter {
-  states?: readonly TicketState[];
-  severity?: number;
-  level?: number;
-  limit: number;
-}
-
 /**
- * Read-only counts for `/metrics`, `/readyz` and the CLI. Every query is cheap at scrape time:
+ * Read-only counts for `/metrics` and `/readyz`. Every query is cheap at scrape time:
  *
  * - tickets, messages and events are append-only (nothing is ever deleted, a ticket's channel
  *   and a message's automatic kind never change), so their counts are taken *incrementally* by
@@ -64,7 +55,7 @@ export class ReportRepo {
   /** Open tickets by state, severity and level (through `tickets_state`: cost follows the open tickets). */
   openTickets(): Array<{ state: TicketState; severity: number; level: number; n: number }> {
     return prepared(this.db, `SELECT state, severity, level, count(*) AS n FROM tickets
-      WHERE state IN ('nuevo', 'en_atencion', 'esperando_cliente') GROUP BY state, severity, level`).all() as never;
+      WHERE state IN (${OPEN_STATES_SQL}) GROUP BY state, severity, level`).all() as never;
   }
 
   /** Rows waiting to be sent (pending, including those waiting out a retry delay, and sending). */
@@ -81,17 +72,4 @@ export class ReportRepo {
     return (prepared(this.db, 'SELECT count(*) AS n FROM quarantine WHERE resolved_at IS NULL').get() as { n: number }).n;
   }
 
-  /** Newest tickets matching the filter (for `mesa tickets list`). */
-  tickets(filter: TicketFilter): Array<TicketRow & { contact_email: string | null; contact_name: string }> {
-    const where: string[] = [];
-    const params: Record<string, unknown> = { limit: filter.limit };
-    if (filter.states && filter.states.length > 0) {
-      where.push(`t.state IN (SELECT value FROM json_each(@states))`);
-      params.states = JSON.stringify(filter.states);
-    }
-    if (filter.severity !== undefined) { where.push('t.severity = @severity'); params.severity = filter.severity; }
-    if (filter.level !== undefined) { where.push('t.level = @level'); params.level = filter.level; }
-    return prepared(this.db, `SELECT t.*, c.email AS contact_email, c.name AS contact_name FROM tickets t JOIN contacts c ON c.id = t.contact_id
-      ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY t.id DESC LIMIT @limit`).all(params) as never;
-  }
 }

@@ -4,6 +4,23 @@ import { prepared, type Db } from './database.ts';
 
 export type TicketState = 'nuevo' | 'en_atencion' | 'esperando_cliente' | 'resuelto' | 'cerrado';
 
+/** States of a ticket still in the desk's hands (not resolved, not closed). */
+export const OPEN_STATES: readonly TicketState[] = ['nuevo', 'en_atencion', 'esperando_cliente'];
+
+export function isOpenState(state: string): boolean {
+  return (OPEN_STATES as readonly string[]).includes(state);
+}
+
+/** `OPEN_STATES` as an SQL list: literal, so `state IN (…)` seeks the `tickets_state` index. */
+export const OPEN_STATES_SQL = OPEN_STATES.map((s) => `'${s}'`).join(', ');
+
+export interface TicketFilter {
+  states?: readonly TicketState[];
+  severity?: number;
+  level?: number;
+  limit: number;
+}
+
 export interface TicketRow {
   id: number;
   key: string;
@@ -174,7 +191,7 @@ export class TicketRepo {
 
   /** The most recent open ticket of a contact, for callers who call again about it. */
   openTicketOf(contactId: number): TicketRow | undefined {
-    return prepared(this.db, `SELECT * FROM tickets WHERE contact_id = ? AND state IN ('nuevo','en_atencion','esperando_cliente') ORDER BY id DESC LIMIT 1`).get(contactId) as TicketRow | undefined;
+    return prepared(this.db, `SELECT * FROM tickets WHERE contact_id = ? AND state IN (${OPEN_STATES_SQL}) ORDER BY id DESC LIMIT 1`).get(contactId) as TicketRow | undefined;
   }
 
   byKey(key: string): TicketRow | undefined {
@@ -214,12 +231,18 @@ export class TicketRepo {
     prepared(this.db, 'UPDATE tickets SET updated_at = ? WHERE id = ?').run(now, id);
   }
 
-  list(filter: { state?: string; limit?: number }): Array<TicketRow & { contact_email: string | null; contact_name: string }> {
-    const where = filter.state ? 'WHERE t.state = @state' : '';
-    const params: Record<string, unknown> = { limit: filter.limit ?? 50 };
-    if (filter.state) params.state = filter.state;
+  /** Newest tickets matching the filter (for `mesa tickets list`). */
+  list(filter: TicketFilter): Array<TicketRow & { contact_email: string | null; contact_name: string }> {
+    const where: string[] = [];
+    const params: Record<string, unknown> = { limit: filter.limit };
+    if (filter.states && filter.states.length > 0) {
+      where.push(`t.state IN (SELECT value FROM json_each(@states))`);
+      params.states = JSON.stringify(filter.states);
+    }
+    if (filter.severity !== undefined) { where.push('t.severity = @severity'); params.severity = filter.severity; }
+    if (filter.level !== undefined) { where.push('t.level = @level'); params.level = filter.level; }
     return prepared(this.db, `SELECT t.*, c.email AS contact_email, c.name AS contact_name FROM tickets t JOIN contacts c ON c.id = t.contact_id
-      ${where} ORDER BY t.id DESC LIMIT @limit`).all(params) as Array<TicketRow & { contact_email: string | null; contact_name: string }>;
+      ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY t.id DESC LIMIT @limit`).all(params) as never;
   }
 
   events(ticketId: number): Array<{ id: number; at: number; actor: string; type: string; data_json: string; reason: string | null }> {
@@ -241,7 +264,7 @@ export class TicketRepo {
     if (filter.level !== undefined) { where += ' AND t.level = @level'; params.level = filter.level; }
     if (filter.severity !== undefined) { where += ' AND t.severity = @severity'; params.severity = filter.severity; }
     return prepared(this.db, `SELECT t.*, c.name AS contact_name FROM tickets t JOIN contacts c ON c.id = t.contact_id
-      WHERE t.state IN ('nuevo','en_atencion','esperando_cliente')${where}
+      WHERE t.state IN (${OPEN_STATES_SQL})${where}
       ORDER BY (t.paused_at IS NOT NULL OR t.next_escalation_due_at IS NULL), t.next_escalation_due_at, t.severity, t.id LIMIT @limit`).all(params) as Array<TicketRow & { contact_name: string }>;
   }
 

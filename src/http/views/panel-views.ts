@@ -1,8 +1,8 @@
 import { describeEvent, QUIET_EVENTS } from '../../desk/event-text.ts';
 import type { DeskPolicy, Level } from '../../domain/policy.ts';
 import { formatInstant } from '../../domain/time-format.ts';
-import type { ContactRow, TicketMessageRow, TicketRow, TicketSmsRow } from '../../store/ticket-repo.ts';
-import { LOCALE, MINUTE_MS, names, when, dateOf, isOpen, staffAddresses, smsBody, parseList, channelName, type When } from './view-basics.ts';
+import { isOpenState, type ContactRow, type TicketMessageRow, type TicketRow, type TicketSmsRow } from '../../store/ticket-repo.ts';
+import { LOCALE, MINUTE_MS, names, when, dateOf, staffAddresses, smsBody, parseList, channelName, type When } from './view-basics.ts';
 
 /**
  * The agents' panel: the queue's rows with the countdown to the next escalation, and the ticket
@@ -36,7 +36,7 @@ export function escalationCountdown(t: CountdownFields, now: Date, warnMinutes: 
   const warnMs = warnMinutes * MINUTE_MS;
   const breached = t.first_response_breached_at !== null || t.resolution_breached_at !== null;
   const base = { warnMs, breached, leftMs: null, ticking: false, dueAt: null };
-  if (!isOpen(t.state)) return { ...base, text: 'sin plazos (caso terminado)', status: 'none', breached: false };
+  if (!isOpenState(t.state)) return { ...base, text: 'sin plazos (caso terminado)', status: 'none', breached: false };
   if (t.paused_at !== null || t.state === 'esperando_cliente') return { ...base, text: 'reloj detenido (esperando al cliente)', status: breached ? 'bad' : 'ok' };
   if (t.next_escalation_due_at === null) return { ...base, text: 'sin escalamiento pendiente', status: breached ? 'bad' : 'ok' };
   const leftMs = t.next_escalation_due_at - now.getTime();
@@ -153,7 +153,7 @@ export interface PanelTicketInput {
 export function panelTicketView(input: PanelTicketInput): PanelTicketView {
   const { policy, ticket: t, now } = input;
   const row = panelRowView(policy, t, now);
-  const open = isOpen(t.state);
+  const open = isOpenState(t.state);
   const staff = staffAddresses(policy);
   const deadline = (label: string, at: number | null, done: { at: number | null; text: string } | null, breachedAt: number | null): PanelDeadline | null => {
     if (at === null) return null;

@@ -1,6 +1,6 @@
 import type { DeskPolicy, Level } from '../../domain/policy.ts';
-import type { ContactRow, TicketMessageRow, TicketRow, TicketSmsRow } from '../../store/ticket-repo.ts';
-import { names, dateOf, isOpen, staffAddresses, people, smsBody, parseList, channelName, type When } from './view-basics.ts';
+import { isOpenState, type ContactRow, type TicketMessageRow, type TicketRow, type TicketSmsRow } from '../../store/ticket-repo.ts';
+import { names, dateOf, staffAddresses, people, smsBody, parseList, channelName, type When } from './view-basics.ts';
 
 /**
  * The customer's status page: only what a customer may see of a ticket (no internal notes, no
@@ -60,7 +60,7 @@ export interface PublicViewInput {
 export function publicTicketView(input: PublicViewInput): PublicTicketView {
   const { policy, ticket: t, now } = input;
   const n = names(policy, t, now);
-  const open = isOpen(t.state);
+  const open = isOpenState(t.state);
   const redact = redactor(policy, t);
   const staff = staffAddresses(policy);
   const email = input.contact?.email?.toLowerCase() ?? null;

@@ -1,12 +1,12 @@
 import type { DeskPolicy, Level, Locale } from '../../domain/policy.ts';
 import { formatInstant, formatSpan } from '../../domain/time-format.ts';
-import { messageContext } from '../../outbound/message-context.ts';
+import { levelName, stateName } from '../../outbound/message-context.ts';
 import type { TicketRow } from '../../store/ticket-repo.ts';
 
 /**
  * What both web views of a ticket share, without I/O and with `now` as a parameter: state,
- * severity and level names, dates and spans come from `messageContext` and `time-format`, so a
- * page says exactly what the customer's emails say.
+ * severity and level names, dates and spans come from the same functions the message templates'
+ * context uses, so a page says exactly what the customer's emails say.
  */
 
 /** The pages are Spanish (templates/es-MX/web). */
@@ -14,18 +14,17 @@ export const LOCALE: Locale = 'es-MX';
 
 export const MINUTE_MS = 60_000;
 
-export const OPEN_STATES = new Set(['nuevo', 'en_atencion', 'esperando_cliente']);
-
 export interface When { date: string; span: string }
 
 export interface Names { stateName: string; severityName: string; levelName: string; etr: When }
 
 export function names(policy: DeskPolicy, t: TicketRow, now: Date): Names {
-  const ctx = messageContext({
-    policy, locale: LOCALE, now, customerName: '',
-    ticket: { key: t.key, subject: t.subject, severity: t.severity, type: t.type, category: t.category, level: t.level, state: t.state, etrAt: new Date(t.etr_at), firstResponseDueAt: null },
-  });
-  return { stateName: ctx.ticket.stateName, severityName: ctx.ticket.severityName, levelName: ctx.ticket.levelName, etr: { date: ctx.etr.date, span: ctx.etr.span } };
+  return {
+    stateName: stateName(t.state, LOCALE),
+    severityName: policy.severities[t.severity].name,
+    levelName: levelName(policy, t.level, LOCALE),
+    etr: when(policy, t.etr_at, now),
+  };
 }
 
 export function when(policy: DeskPolicy, at: number, now: Date): When {
@@ -34,10 +33,6 @@ export function when(policy: DeskPolicy, at: number, now: Date): When {
 
 export function dateOf(policy: DeskPolicy, at: number, now: Date): string {
   return formatInstant(new Date(at), now, policy.desk.timeZone, LOCALE);
-}
-
-export function isOpen(state: string): boolean {
-  return OPEN_STATES.has(state);
 }
 
 /** Every address of the desk's people (levels and responsables), lower-cased. */
