@@ -10,7 +10,7 @@ import { panelRowView, panelTicketView, parsePanelFilters } from './views/panel-
 import type { WebDeps } from './web-deps.ts';
 
 /**
- * The agents' queue view (DESIGN §9, issue 8) under `/panel`, behind the operator token: the
+ * The agents' queue view (DESIGN §9, issue 6) under `/panel`, behind the operator token: the
  * open tickets by urgency with filters, and one ticket with its deadlines, ETR history, events
  * and messages. Read-only: agents act by email. Every route but the login form, logout and the
  * static countdown script needs the token (header) or a session cookie; without it a browser gets

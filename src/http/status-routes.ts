@@ -5,7 +5,7 @@ import { publicTicketView } from './views/status-view.ts';
 import type { WebDeps } from './web-deps.ts';
 
 /**
- * The customer's status page (DESIGN §4, issue 8): `GET /estado/MDA-000123/<token>`, the signed
+ * The customer's status page (DESIGN §4, issue 6): `GET /estado/MDA-000123/<token>`, the signed
  * link every customer message carries. A wrong token, an unknown key or a malformed path all get
  * the same 404 page: nothing tells which part was wrong, and the token is checked (timing-safe)
  * before the database is asked about the key.

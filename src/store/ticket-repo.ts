@@ -254,7 +254,7 @@ export class TicketRepo {
   }
 
   /**
-   * Open tickets for the agents' queue (issue 8), most urgent first: the soonest next escalation
+   * Open tickets for the agents' queue (issue 6), most urgent first: the soonest next escalation
    * (a paused clock or none pending sorts last), then severity. `state IN (…)` seeks the
    * `tickets_state` index; only the open tickets are sorted.
    */

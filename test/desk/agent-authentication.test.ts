@@ -1,7 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { replyAddress, signToken } from '../../src/domain/reply-token.ts';
 import type { DeskPolicy } from '../../src/domain/policy.ts';
-import { email, startTestMesa, testPolicy, type TestMesa } from '../support/mesa-harness.ts';
+import { agentReplyAddress, email, startTestMesa, testPolicy, type TestMesa } from '../support/mesa-harness.ts';
 
 /**
  * The optional stricter check of agents' replies (issue 5): with `agents.requireAuthentication`
@@ -24,7 +23,7 @@ describe('agent replies with required authentication', () => {
     await receive(email({ from: 'Carla <carla@cliente.mx>', to: 'soportetecnico@proditmapac.com', subject: 'No puedo subir archivos', messageId: 'c1@cliente.mx' }, 'Me marca error al subir un archivo.'));
   };
   const receive = (raw: Buffer) => t.mesa.receive(raw, { kind: 'pipe', mailbox: null });
-  const tokenAddress = () => replyAddress('soportetecnico@proditmapac.com', 'MDA-000001', signToken(t.mesa.env.secret, 'MDA-000001', { kind: 'agent', address: ANA.email }));
+  const tokenAddress = () => agentReplyAddress(t.mesa.env.secret, 'MDA-000001', ANA.email);
   /** An agent's reply as our server delivered it: the Authentication-Results it prepended on top. */
   const reply = (id: string, body: string, authResults: string[], from = `Ana Uno <${ANA.email}>`) => Buffer.concat([
     Buffer.from(authResults.map((v) => `Authentication-Results: ${v}\r\n`).join('')),

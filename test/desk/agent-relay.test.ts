@@ -1,11 +1,10 @@
 import { rmSync } from 'node:fs';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import { afterEach, describe, expect, it } from 'vitest';
-import { replyAddress, signToken } from '../../src/domain/reply-token.ts';
 import { countSms, READ_MORE } from '../../src/domain/sms-text.ts';
 import { statusUrl } from '../../src/domain/status-link.ts';
 import type { DeskPolicy } from '../../src/domain/policy.ts';
-import { email, startTestMesa, testPolicy, TEST_PUBLIC_URL, type TestMesa } from '../support/mesa-harness.ts';
+import { agentReplyAddress, email, startTestMesa, testPolicy, TEST_PUBLIC_URL, type TestMesa } from '../support/mesa-harness.ts';
 import { SmtpSink } from '../support/smtp-sink.ts';
 
 const ANA = { name: 'Ana Uno', email: 'ana.n1@proditmapac.com', phone: null };
@@ -31,7 +30,7 @@ afterEach(async () => {
 const receive = (raw: Buffer) => t.mesa.receive(raw, { kind: 'pipe', mailbox: null });
 const outbox = () => t.mesa.store.db.prepare('SELECT id, channel, moment, recipient, status, last_error, payload_json FROM outbox ORDER BY id').all() as OutboxRow[];
 const events = (key: string, type: string) => t.mesa.store.tickets.events(t.mesa.store.tickets.byKey(key)!.id).filter((e) => e.type === type);
-const tokenAddress = (key: string) => replyAddress('soportetecnico@proditmapac.com', key, signToken(t.mesa.env.secret, key, { kind: 'agent', address: ANA.email }));
+const tokenAddress = (key: string) => agentReplyAddress(t.mesa.env.secret, key, ANA.email);
 
 /** The agent's reply as their mail client would send it, attachments included. */
 async function agentReply(key: string, id: string, text: string, attachments: Array<{ filename: string; content: Buffer; contentType: string }> = []): Promise<Buffer> {

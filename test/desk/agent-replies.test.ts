@@ -1,6 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { replyAddress, signToken } from '../../src/domain/reply-token.ts';
-import { email, startTestMesa, testPolicy, type TestMesa } from '../support/mesa-harness.ts';
+import { agentReplyAddress, email, startTestMesa, testPolicy, type TestMesa } from '../support/mesa-harness.ts';
 
 /** Agents working by replying to Mesa's notices (issue 5), on a real SQLite file. */
 describe('agent replies by email', () => {
@@ -19,7 +18,7 @@ describe('agent replies by email', () => {
     await receive(email({ from: 'Carla <carla@cliente.mx>', to: 'soportetecnico@proditmapac.com', subject: 'No puedo subir archivos', messageId: 'c1@cliente.mx' }, 'Me marca error al subir un archivo.'));
   };
   const receive = (raw: Buffer) => t.mesa.receive(raw, { kind: 'pipe', mailbox: null });
-  const agentAddress = (key: string, agent: string) => replyAddress('soportetecnico@proditmapac.com', key, signToken(t.mesa.env.secret, key, { kind: 'agent', address: agent }));
+  const agentAddress = (key: string, agent: string) => agentReplyAddress(t.mesa.env.secret, key, agent);
   const outbox = () => t.mesa.store.db.prepare('SELECT moment, recipient, payload_json FROM outbox ORDER BY id').all() as Array<{ moment: string; recipient: string; payload_json: string }>;
   const toCustomer = () => outbox().filter((o) => o.recipient === 'carla@cliente.mx');
   const ticket = () => t.mesa.store.tickets.byKey('MDA-000001')!;

@@ -1,11 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { replyAddress, signToken } from '../../src/domain/reply-token.ts';
 import { issueSession, PANEL_COOKIE, sessionCookieOptions, verifySession } from '../../src/http/panel-auth.ts';
 import { safeNext } from '../../src/http/panel-routes.ts';
 import { compactDuration, escalationCountdown } from '../../src/http/views/panel-views.ts';
-import { email, startTestMesa, testPolicy, type TestMesa } from '../support/mesa-harness.ts';
+import { agentReplyAddress, email, startTestMesa, testPolicy, type TestMesa } from '../support/mesa-harness.ts';
 
-/** The agents' queue view (issue 8): operator token, session cookie, filters, countdown, escaping. */
+/** The agents' queue view (issue 6): operator token, session cookie, filters, countdown, escaping. */
 describe('agents panel', () => {
   let t: TestMesa;
   let now: Date;
@@ -27,7 +26,7 @@ describe('agents panel', () => {
     receive(email({ from, to: 'soportetecnico@proditmapac.com', subject, messageId: `c${n}@cliente.mx` }, body));
   const agent = (key: string, body: string, id: string) => receive(email({
     from: `${ANA.name} <${ANA.email}>`, subject: `RE: [${key}] Nuevo ticket`, messageId: id,
-    to: replyAddress('soportetecnico@proditmapac.com', key, signToken(t.mesa.env.secret, key, { kind: 'agent', address: ANA.email })),
+    to: agentReplyAddress(t.mesa.env.secret, key, ANA.email),
   }, body));
   const token = () => t.mesa.env.panelToken;
   const get = (url: string, headers: Record<string, string> = {}) => t.mesa.http.inject({ method: 'GET', url, headers });

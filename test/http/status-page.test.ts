@@ -1,10 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { replyAddress, signToken } from '../../src/domain/reply-token.ts';
 import { statusPath } from '../../src/domain/status-link.ts';
 import { publicTicketView } from '../../src/http/views/status-view.ts';
-import { email, startTestMesa, testPolicy, type TestMesa } from '../support/mesa-harness.ts';
+import { agentReplyAddress, email, startTestMesa, testPolicy, type TestMesa } from '../support/mesa-harness.ts';
 
-/** The customer's status page (issue 8): signed link, public view only, escaped, Spanish. */
+/** The customer's status page (issue 6): signed link, public view only, escaped, Spanish. */
 describe('status page', () => {
   let t: TestMesa;
   let now: Date;
@@ -22,7 +21,7 @@ describe('status page', () => {
     await receive(mail ?? email({ from: 'Carla Ruiz <carla@cliente.mx>', to: 'soportetecnico@proditmapac.com', subject: 'No puedo subir archivos', messageId: 'c1@cliente.mx' }, 'Me marca error al subir un archivo.'));
   };
   const receive = (raw: Buffer) => t.mesa.receive(raw, { kind: 'drop', mailbox: null });
-  const agentAddress = (agent: string) => replyAddress('soportetecnico@proditmapac.com', 'MDA-000001', signToken(t.mesa.env.secret, 'MDA-000001', { kind: 'agent', address: agent }));
+  const agentAddress = (agent: string) => agentReplyAddress(t.mesa.env.secret, 'MDA-000001', agent);
   const agentMail = (agent: { name: string; email: string }, body: string, id: string) =>
     receive(email({ from: `${agent.name} <${agent.email}>`, to: agentAddress(agent.email), subject: 'RE: [MDA-000001] Nuevo ticket', messageId: id }, body));
   const get = (url: string) => t.mesa.http.inject({ method: 'GET', url });

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Mesa } from '../../src/app.ts';
+import { replyAddress, signToken } from '../../src/domain/reply-token.ts';
 import { loadConfig } from '../../src/config/load-config.ts';
 import { readEnvironment } from '../../src/config/environment.ts';
 import type { DeskPolicy } from '../../src/domain/policy.ts';
@@ -76,4 +77,12 @@ export function email(h: { from: string; to: string; subject: string; messageId?
     body,
   ];
   return Buffer.from(lines.join('\r\n'));
+}
+
+/**
+ * The Reply-To a notice gives `agent` for ticket `key`: the mailbox plus a token signed for that
+ * ticket and that agent (what an agent's mail client answers to).
+ */
+export function agentReplyAddress(secret: string, key: string, agent: string, mailbox = 'soportetecnico@proditmapac.com'): string {
+  return replyAddress(mailbox, key, signToken(secret, key, { kind: 'agent', address: agent }));
 }
