@@ -1,4 +1,4 @@
-import { identifyAgent, type AgentIdentity } from '../domain/agent-identity.ts';
+import { findAgent, identifyAgent, type AgentIdentity, type DirectoryEntry } from '../domain/agent-identity.ts';
 import { authenticationVerdict, requiresAuthentication, type AuthenticationVerdict } from '../domain/authentication-results.ts';
 import { detectAutomatic, type AutomaticVerdict, type OwnIdentity } from '../domain/auto-reply.ts';
 import { parseBounce, type BounceInfo } from '../domain/bounce.ts';
@@ -102,12 +102,11 @@ export function analyzeEmail(mail: InboundMail, mailbox: MailboxPolicy, ctx: Pip
  * The optional stricter check, for a From that is one of the agents' addresses in a domain the
  * policy names: what our receiving servers' Authentication-Results say about that domain.
  */
-function agentAuthentication(mail: InboundMail, from: string | null, directory: Array<{ person: { email: string; aliases?: string[] } }>, policy: DeskPolicy): AuthenticationVerdict | null {
+function agentAuthentication(mail: InboundMail, from: string | null, directory: DirectoryEntry[], policy: DeskPolicy): AuthenticationVerdict | null {
   const rule = policy.agents.requireAuthentication;
-  if (!rule.enabled || from === null) return null;
-  const isAgent = directory.some((e) => [e.person.email, ...(e.person.aliases ?? [])].some((a) => a.toLowerCase() === from));
-  const domain = from.slice(from.lastIndexOf('@') + 1);
-  if (!isAgent || !requiresAuthentication(domain, rule)) return null;
+  if (!rule.enabled || from === null || !findAgent(directory, from)) return null;
+  const domain = from.slice(from.lastIndexOf('@') + 1).toLowerCase();
+  if (!requiresAuthentication(domain, rule)) return null;
   return authenticationVerdict(headers(mail, 'authentication-results'), domain, rule.trustedAuthservIds);
 }
 

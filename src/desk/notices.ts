@@ -23,7 +23,7 @@ export interface NoticeDeps {
 }
 
 /** A file already in the blob store (an agent's attachment) to send along with an email. */
-export interface StoredAttachment { sha256: string; filename: string | null; contentType: string; size: number }
+export type StoredAttachment = AttachmentRef;
 
 /**
  * Every message the desk sends, rendered from the templates and queued in the outbox inside the
@@ -122,7 +122,7 @@ export class Notices {
       references: h.references,
       headers: { 'Auto-Submitted': h.autoSubmitted, 'X-Auto-Response-Suppress': 'All', [policy.desk.loopHeader]: this.deps.loopValue },
       // By reference only (content address, name, type): the sender reads the blob at send time.
-      ...(attachments.length > 0 ? { attachments: attachments.map((a): AttachmentRef => ({ ...a })) } : {}),
+      ...(attachments.length > 0 ? { attachments } : {}),
     };
     const t = now.getTime();
     const outboxId = store.outbox.enqueue({ ticketId: ticket.id, channel: 'email', moment, recipient: to.address, messageId, payload: email }, t);

@@ -31,8 +31,7 @@ export function identifyAgent(input: {
    */
   authentication?: AuthenticationVerdict | null;
 }): AgentIdentity {
-  const from = input.from?.toLowerCase() ?? null;
-  const sender = from === null ? undefined : input.directory.find((e) => [e.person.email, ...(e.person.aliases ?? [])].some((a) => a.toLowerCase() === from));
+  const sender = findAgent(input.directory, input.from);
   if (sender) {
     // Tokens are signed for the address notices go to; any of the person's addresses may answer.
     const ok = input.tokens.find((t) => verifyToken(input.secret, t.ticketKey, { kind: 'agent', address: sender.person.email }, t.token));
@@ -50,4 +49,11 @@ export function identifyAgent(input: {
     if (owner) return { kind: 'rejected', reason: 'foreign_from', ticketKey: t.ticketKey, person: owner.person };
   }
   return { kind: 'none' };
+}
+
+/** The directory entry whose address or one of whose aliases is `from` (case-insensitive). */
+export function findAgent<E extends DirectoryEntry>(directory: E[], from: string | null | undefined): E | undefined {
+  const address = from?.toLowerCase();
+  if (!address) return undefined;
+  return directory.find((e) => [e.person.email, ...(e.person.aliases ?? [])].some((a) => a.toLowerCase() === address));
 }
