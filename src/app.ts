@@ -130,7 +130,7 @@ export class Mesa {
     }
     this.http = buildHttpServer({ store: this.store, registry: this.metrics.registry, health: () => this.health(), readiness: () => this.readiness(), metrics: this.metrics, trustProxy: env.trustProxy });
     // Web pages (portal, customer status page, agents' panel), rendered server-side.
-    this.pages = new PageRenderer(TEMPLATES_DIR);
+    this.pages = new PageRenderer(TEMPLATES_DIR, { name: this.policy.desk.name, phone: this.policy.desk.phone });
     const web: WebDeps = {
       store: this.store, policy: this.policy, lifecycle: this.lifecycle, notices, clocks, pages: this.pages,
       secret: env.secret, panelToken: env.panelToken, linkBaseUrl: env.linkBaseUrl, clock: this.clock,

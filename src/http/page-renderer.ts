@@ -1,3 +1,4 @@
+import type { FastifyReply } from 'fastify';
 import Handlebars from 'handlebars';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,7 +12,8 @@ import { join } from 'node:path';
 export class PageRenderer {
   private readonly pages = new Map<string, Handlebars.TemplateDelegate>();
 
-  constructor(templatesDir: string, locale = 'es-MX') {
+  /** `desk`: the name and phone every page's layout shows. */
+  constructor(templatesDir: string, private readonly desk: { name: string; phone: string } = { name: '', phone: '' }, locale = 'es-MX') {
     const dir = join(templatesDir, locale, 'web');
     if (!existsSync(dir)) throw new Error(`no page templates in ${dir}`);
     const hb = Handlebars.create();
@@ -42,7 +44,12 @@ export class PageRenderer {
   render(page: string, context: object): string {
     const compiled = this.pages.get(page);
     if (!compiled) throw new Error(`no page template "${page}"`);
-    return compiled(context);
+    return compiled({ desk: this.desk, ...context });
+  }
+
+  /** Answers a request with a page: status, the security headers of every page, the HTML. */
+  send(reply: FastifyReply, status: number, page: string, context: object): FastifyReply {
+    return reply.code(status).headers(PAGE_HEADERS).send(this.render(page, context));
   }
 }
 

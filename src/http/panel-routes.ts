@@ -4,7 +4,6 @@ import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { readFileSync } from 'node:fs';
 import { statusPath } from '../domain/status-link.ts';
-import { PAGE_HEADERS } from './page-renderer.ts';
 import { isPanelRequestAuthorized, issueSession, PANEL_COOKIE, sessionCookieOptions, tokenMatches, type PanelKeys } from './panel-auth.ts';
 import { panelRowView, panelTicketView, parsePanelFilters } from './views/panel-views.ts';
 import type { WebDeps } from './web-deps.ts';
@@ -40,10 +39,9 @@ export function registerPanelRoutes(app: FastifyInstance, web: WebDeps): void {
 function panelScope(scope: FastifyInstance, web: WebDeps): void {
   const keys: PanelKeys = { secret: web.secret, panelToken: web.panelToken };
   const { policy } = web;
-  const desk = { name: policy.desk.name, phone: policy.desk.phone };
   const cookieOptions = sessionCookieOptions(web.linkBaseUrl, policy.web.panel.sessionHours);
   const html = (reply: FastifyReply, code: number, page: string, context: object): FastifyReply =>
-    reply.code(code).headers(PAGE_HEADERS).send(web.pages.render(page, { desk, section: 'Panel de agentes', ...context }));
+    web.pages.send(reply, code, page, { section: 'Panel de agentes', ...context });
   const loginPage = (reply: FastifyReply, code: number, opts: { next?: string; error?: string | null }): FastifyReply =>
     html(reply, code, 'panel-login', { title: 'Entrar al panel', next: opts.next ?? '/panel', error: opts.error ?? null });
 

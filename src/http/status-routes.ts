@@ -1,6 +1,5 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { verifyStatusToken } from '../domain/status-link.ts';
-import { PAGE_HEADERS } from './page-renderer.ts';
 import { publicTicketView } from './views/status-view.ts';
 import type { WebDeps } from './web-deps.ts';
 
@@ -11,10 +10,7 @@ import type { WebDeps } from './web-deps.ts';
  * before the database is asked about the key.
  */
 export function registerStatusRoutes(app: FastifyInstance, web: WebDeps): void {
-  const desk = { name: web.policy.desk.name, phone: web.policy.desk.phone };
-
-  const notFound = (reply: FastifyReply): FastifyReply =>
-    reply.code(404).headers(PAGE_HEADERS).send(web.pages.render('not-found', { desk, title: 'Página no encontrada' }));
+  const notFound = (reply: FastifyReply): FastifyReply => web.pages.send(reply, 404, 'not-found', { title: 'Página no encontrada' });
 
   app.get<{ Params: { key: string; token: string } }>('/estado/:key/:token', async (request, reply) => {
     const key = request.params.key.toUpperCase();
@@ -34,7 +30,7 @@ export function registerStatusRoutes(app: FastifyInstance, web: WebDeps): void {
       statusToken: token.toLowerCase(),
       now,
     });
-    return reply.code(200).headers(PAGE_HEADERS).send(web.pages.render('status', { desk, title: `Ticket ${view.key}`, ticket: view }));
+    return web.pages.send(reply, 200, 'status', { title: `Ticket ${view.key}`, ticket: view });
   });
   // Anything else under /estado is a link that was cut or mangled: the same page.
   app.get('/estado', async (_request, reply) => notFound(reply));

@@ -10,7 +10,6 @@ import {
 import { statusPath } from '../../domain/status-link.ts';
 import { messageContext } from '../../outbound/message-context.ts';
 import type { WebIntake, WebSubmission, WebSubmitResult } from '../../desk/web-intake.ts';
-import { PAGE_HEADERS } from '../../http/page-renderer.ts';
 import type { WebDeps } from '../../http/web-deps.ts';
 
 export const PORTAL_PATH = '/soporte-tecnico';
@@ -38,12 +37,11 @@ export function registerPortalRoutes(app: FastifyInstance, web: WebDeps, intake:
   const { policy, pages, log } = web;
   const limits = policy.web.portal;
   const maxBytes = policy.intake.attachmentMaxBytes;
-  const desk = { name: policy.desk.name, phone: policy.desk.phone };
   const ownAddresses = policy.mailboxes.map((m) => m.address);
   const newToken = (now: Date): string => signFormStart(web.secret, now, randomBytes(16).toString('base64url'));
 
   const html = (reply: FastifyReply, status: number, page: string, ctx: object): FastifyReply =>
-    reply.code(status).headers(PAGE_HEADERS).send(pages.render(page, { desk, ...ctx }));
+    pages.send(reply, status, page, ctx);
 
   const notice = (reply: FastifyReply, status: number, title: string, message: string, extra: object = {}): FastifyReply =>
     html(reply, status, 'portal-notice', { title, message, formPath: PORTAL_PATH, ...extra });
