@@ -12,6 +12,25 @@ export default tseslint.config(
     },
   },
   {
+    // The store is async: a repository call nobody awaits is a write that may land outside its
+    // transaction, or an error nobody sees. These need type information.
+    files: ['src/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts'],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/await-thenable': 'error',
+      '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: { arguments: false, attributes: false } }],
+    },
+  },
+  {
+    // One persistence boundary: no driver and no SQL engine outside src/store/.
+    files: ['src/**/*.ts'],
+    ignores: ['src/store/**'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: ['better-sqlite3', 'pg', 'pg-*'] }],
+    },
+  },
+  {
     // Domain code is pure: time comes in as a parameter and no I/O library is imported.
     files: ['src/domain/**/*.ts'],
     rules: {

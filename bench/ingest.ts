@@ -649,15 +649,14 @@ function mesaDaemon(config: ChildConfig): ContenderRun {
     // testEnv reads only host, port and users of the servers it is given.
     const dovecot = { host: config.imap.host, port: config.imap.port, users: Object.fromEntries(config.boxes.map((b) => [b.user, b.password])) } as DovecotServer;
     const env = readEnvironment(testEnv(dataDir, { dovecot, smtp: { port: config.smtpPort } as SmtpSink }));
-    const mesa = Mesa.open(env, { log: silentLogger(), listen: false, policy: loadConfig(REPO_CONFIG) });
+    const mesa = await Mesa.open(env, { log: silentLogger(), listen: false, policy: loadConfig(REPO_CONFIG) });
     await started(Date.now());
     await mesa.start();
     await stopRequested();
-    const count = (sql: string): unknown => mesa.store.db.prepare(sql).all();
     const facts = {
-      tickets: (mesa.store.db.prepare('SELECT count(*) AS n FROM tickets').get() as { n: number }).n,
-      outbox: count('SELECT status, count(*) AS n FROM outbox GROUP BY status'),
-      quarantine: (mesa.store.db.prepare('SELECT count(*) AS n FROM quarantine').get() as { n: number }).n,
+      tickets: await mesa.store.tickets.count(),
+      outbox: await mesa.store.outbox.counts(),
+      quarantine: (await mesa.store.intake.listQuarantine(true)).length,
       processed: Object.fromEntries(mesa.pollers.map((p) => [p.mailbox, p.poller.stats.processed])),
     };
     await mesa.stop();

@@ -474,7 +474,7 @@ function mesaChild(): Handler<ToMesa, FromMesa> {
         // testEnv reads only host, port and users of the servers it is given.
         const dovecot = { host: c.imap.host, port: c.imap.port, users: c.users } as DovecotServer;
         const env = readEnvironment(testEnv(dataDir, { dovecot, smtp: { port: c.smtpPort } as SmtpSink, twilio: CREDS }));
-        mesa = Mesa.open(env, { log: silentLogger(), listen: false, policy: loadConfig(REPO_CONFIG), twilioApiBaseUrl: c.twilioUrl });
+        mesa = await Mesa.open(env, { log: silentLogger(), listen: false, policy: loadConfig(REPO_CONFIG), twilioApiBaseUrl: c.twilioUrl });
         probe.attach(mesa);
         await mesa.http.listen({ host: '127.0.0.1', port: 0 });
         return { type: 'listening', port: (mesa.http.server.address() as AddressInfo).port };
@@ -492,12 +492,11 @@ function mesaChild(): Handler<ToMesa, FromMesa> {
       case 'stop': {
         // Everything the backlog queued is sent before the counts are taken.
         await started(mesa).dispatcher.drain();
-        const db = started(mesa).store.db;
-        const count = (sql: string): number => (db.prepare(sql).get() as { n: number }).n;
+        const store = started(mesa).store;
         const facts = {
-          tickets: count('SELECT count(*) AS n FROM tickets'), calls: count('SELECT count(*) AS n FROM calls'),
-          outbox: db.prepare('SELECT status, count(*) AS n FROM outbox GROUP BY status').all(),
-          quarantine: count('SELECT count(*) AS n FROM quarantine'), processed: processed(mesa),
+          tickets: await store.tickets.count(), calls: await store.calls.count(),
+          outbox: await store.outbox.counts(),
+          quarantine: (await store.intake.listQuarantine(true)).length, processed: processed(mesa),
         };
         await started(mesa).stop();
         return { type: 'stopped', facts };
@@ -534,24 +533,27 @@ class LoopProbe {
   attach(mesa: Mesa): void {
     const store = mesa.store;
     const transaction = store.transaction.bind(store);
+    // SQLite runs one outermost transaction at a time, so a body that starts while another
+    // body runs is nested in it (a savepoint).
     let depth = 0;
     let nested = 0;
-    store.transaction = <T>(fn: () => T): T => {
+    store.transaction = <T>(fn: (tx: typeof store) => Promise<T>): Promise<T> => transaction(async (tx) => {
       if (depth > 0) {
         if (depth === 1) nested++;
         depth++;
-        try { return transaction(fn); } finally { depth--; }
+        try { return await fn(tx); } finally { depth--; }
       }
       depth = 1;
       nested = 0;
+      const webhook = this.inWebhook;
       const t = performance.now();
       try {
-        return transaction(fn);
+        return await fn(tx);
       } finally {
-        this.record(performance.now() - t, nested);
+        this.record(performance.now() - t, nested, webhook);
         depth = 0;
       }
-    };
+    });
     const phone = mesa.phone;
     if (phone) {
       const startCall = phone.startCall.bind(phone);
@@ -563,9 +565,9 @@ class LoopProbe {
     this.delay.enable();
   }
 
-  private record(ms: number, nested: number): void {
+  private record(ms: number, nested: number, webhook: boolean): void {
     if (nested > 0) this.intake.push({ ms, n: nested });
-    else if (this.inWebhook) this.webhook.push(ms);
+    else if (webhook) this.webhook.push(ms);
     else this.other.push(ms);
   }
 

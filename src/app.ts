@@ -80,11 +80,11 @@ export class Mesa {
   private readonly scheduleSweep: boolean;
   private readonly sender: EmailSender;
 
-  constructor(readonly env: Environment, opts: MesaOptions) {
+  private constructor(readonly env: Environment, opts: MesaOptions, store: Store, policy: DeskPolicy) {
     this.log = opts.log ?? createLogger();
     this.clock = opts.clock ?? (() => new Date());
-    this.policy = opts.policy ?? loadConfig(env.configDir, { mailboxAddresses: env.mailboxAddresses });
-    this.store = Store.open(env.dataDir, this.policy.desk.ticketPrefix);
+    this.policy = policy;
+    this.store = store;
     this.renderer = new TemplateRenderer(TEMPLATES_DIR);
     const clocks = this.clocks = new SlaClocks(this.policy);
     const own = ownIdentity(this.policy);
@@ -162,8 +162,10 @@ export class Mesa {
 
   private readonly listen: boolean;
 
-  static open(env: Environment, opts: Omit<MesaOptions, 'env'> = {}): Mesa {
-    return new Mesa(env, { ...opts, env });
+  static async open(env: Environment, opts: Omit<MesaOptions, 'env'> = {}): Promise<Mesa> {
+    const policy = opts.policy ?? loadConfig(env.configDir, { mailboxAddresses: env.mailboxAddresses });
+    const store = await Store.open(env.dataDir, policy.desk.ticketPrefix, env.databaseUrl);
+    return new Mesa(env, { ...opts, env }, store, policy);
   }
 
   /** Every channel's way in: one raw message, one committed outcome (or a retry-later error). */
@@ -206,7 +208,7 @@ export class Mesa {
     if (!this.env.imap || !this.env.smtp) {
       this.log.info({ event: 'mesa.embedded_defaults', ...mode }, `Mesa en modo local: correo entrante desde ${this.env.imap ? 'IMAP' : join(this.env.dataDir, 'inbox')}, saliente ${this.env.smtp ? 'por SMTP' : `a ${join(this.env.dataDir, 'outbox')}`}`);
     }
-    this.dispatcher.start();
+    await this.dispatcher.start();
     if (this.scheduleSweep) {
       // Catch up at once on whatever fell due while Mesa was down, then every minute.
       void this.runSweep();
@@ -220,7 +222,7 @@ export class Mesa {
     }
     // Where the panel's token comes from (never the token itself): an operator needs to know.
     const panelToken = this.env.panelTokenSource === 'env' ? 'MESA_PANEL_TOKEN' : join(this.env.dataDir, 'panel.token');
-    this.log.info({ event: 'mesa.started', secretSource: this.env.secretSource, panelToken, ...mode }, `Mesa iniciada; panel en ${this.env.linkBaseUrl}/panel (token en ${panelToken})`);
+    this.log.info({ event: 'mesa.started', database: this.store.location, secretSource: this.env.secretSource, panelToken, ...mode }, `Mesa iniciada; panel en ${this.env.linkBaseUrl}/panel (token en ${panelToken})`);
   }
 
   /** One sweep at the shell's "now"; a failure is logged and the next tick tries again. */
@@ -271,25 +273,25 @@ export class Mesa {
     if (!flushed) {
       // A send is still in flight and will settle its rows when it returns: the store stays open
       // for it (the process is exiting; SQLite needs no close to stay consistent).
-      this.log.warn({ event: 'mesa.flush_timeout', timeoutMs: this.flushTimeoutMs, backlog: this.store.reports.outboxBacklog() }, 'la cola de salida no terminó a tiempo; se enviará al reiniciar');
+      this.log.warn({ event: 'mesa.flush_timeout', timeoutMs: this.flushTimeoutMs, backlog: await this.store.reports.outboxBacklog().catch(() => null) }, 'la cola de salida no terminó a tiempo; se enviará al reiniciar');
     } else {
-      this.store.close();
+      await this.store.close();
     }
     this.log.info({ event: 'mesa.stopped' }, 'Mesa detenida');
   }
 
-  health(): Record<string, unknown> {
+  async health(): Promise<Record<string, unknown>> {
     return {
       imap: this.pollers.map((p) => ({ mailbox: p.mailbox, ...p.poller.stats })),
-      outbox: this.store.outbox.counts(),
-      quarantine: this.store.reports.openQuarantine(),
+      outbox: await this.store.outbox.counts(),
+      quarantine: await this.store.reports.openQuarantine(),
     };
   }
 
   /** `/readyz`: see src/http/readiness.ts. */
-  readiness(): Readiness {
+  readiness(): Promise<Readiness> {
     return checkReadiness({
-      db: this.store.db,
+      store: this.store,
       stopping: this.stopping !== null,
       mailboxes: this.pollers.map((p) => ({ mailbox: p.mailbox, stats: p.poller.stats })),
       intakeMode: this.dropFolder ? `carpeta local ${this.dropFolder.dir}` : 'sin buzones IMAP',
@@ -298,6 +300,7 @@ export class Mesa {
       secrets: [
         ...Object.values(this.env.mailboxCredentials).map((c) => c.password),
         this.env.smtp?.password ?? '', this.env.twilio?.authToken ?? '', this.env.secret, this.env.panelToken,
+        this.env.databaseUrl === null ? '' : new URL(this.env.databaseUrl).password,
       ].filter((s) => s.length > 0),
     });
   }

@@ -57,32 +57,32 @@ export function createMetrics(store: Store, sources: MetricSources = { mailboxes
 
   new Gauge({
     name: 'mesa_tickets_open', help: 'Open tickets by state, severity and level', labelNames: ['state', 'severity', 'level'] as const, registers: [registry],
-    collect() {
+    async collect() {
       this.reset();
-      for (const r of reports.openTickets()) this.set({ state: r.state, severity: String(r.severity), level: String(r.level) }, r.n);
+      for (const r of await reports.openTickets()) this.set({ state: r.state, severity: String(r.severity), level: String(r.level) }, r.n);
     },
   });
   new Gauge({
     name: 'mesa_outbox_messages', help: 'Outbox rows by status', labelNames: ['status'] as const, registers: [registry],
-    collect() {
-      for (const [status, n] of Object.entries(store.outbox.counts())) this.set({ status }, n);
+    async collect() {
+      for (const [status, n] of Object.entries(await store.outbox.counts())) this.set({ status }, n);
     },
   });
   new Gauge({
     name: 'mesa_outbox_backlog', help: 'Outbound messages waiting to be sent (pending, retrying or being sent)', registers: [registry],
-    collect() { this.set(reports.outboxBacklog()); },
+    async collect() { this.set(await reports.outboxBacklog()); },
   });
   new Gauge({
     name: 'mesa_outbox_failed', help: 'Outbound messages that failed for good, by channel', labelNames: ['channel'] as const, registers: [registry],
-    collect() {
+    async collect() {
       this.reset();
       for (const channel of ['email', 'sms']) this.set({ channel }, 0);
-      for (const r of reports.outboxFailedByChannel()) this.set({ channel: r.channel }, r.n);
+      for (const r of await reports.outboxFailedByChannel()) this.set({ channel: r.channel }, r.n);
     },
   });
   new Gauge({
     name: 'mesa_quarantine_open', help: 'Quarantined messages not yet resolved', registers: [registry],
-    collect() { this.set(reports.openQuarantine()); },
+    async collect() { this.set(await reports.openQuarantine()); },
   });
   new Gauge({
     name: 'mesa_imap_connected', help: 'Whether each IMAP mailbox is connected (1) or not (0)', labelNames: ['mailbox'] as const, registers: [registry],
@@ -109,16 +109,14 @@ class Tally<R extends object> {
   private after = 0;
   private readonly totals = new Map<string, { row: R; n: number }>();
 
-  constructor(private readonly since: (after: number) => { upTo: number; rows: Array<R & { n: number }> }, private readonly key: (r: R) => string) {}
+  /** The refresh in flight: scrapes that overlap wait for it, so no rows are counted twice. */
+  private refreshing: Promise<void> = Promise.resolve();
 
-  values<L extends Record<string, string>>(labels: (r: R) => L, keep: (r: R) => boolean = () => true): Array<{ labels: L; n: number }> {
-    const { upTo, rows } = this.since(this.after);
-    for (const r of rows) {
-      const k = this.key(r);
-      const entry = this.totals.get(k);
-      if (entry) entry.n += r.n; else this.totals.set(k, { row: r, n: r.n });
-    }
-    this.after = Math.max(this.after, upTo);
+  constructor(private readonly since: (after: number) => Promise<{ upTo: number; rows: Array<R & { n: number }> }>, private readonly key: (r: R) => string) {}
+
+  async values<L extends Record<string, string>>(labels: (r: R) => L, keep: (r: R) => boolean = () => true): Promise<Array<{ labels: L; n: number }>> {
+    this.refreshing = this.refreshing.catch(() => {}).then(() => this.refresh());
+    await this.refreshing;
     // Several label sets may fold into one (e.g. a breach by kind only): sum them.
     const out = new Map<string, { labels: L; n: number }>();
     for (const { row, n } of this.totals.values()) {
@@ -130,18 +128,29 @@ class Tally<R extends object> {
     }
     return [...out.values()];
   }
+
+  private async refresh(): Promise<void> {
+    const { upTo, rows } = await this.since(this.after);
+    for (const r of rows) {
+      const k = this.key(r);
+      const entry = this.totals.get(k);
+      if (entry) entry.n += r.n; else this.totals.set(k, { row: r, n: r.n });
+    }
+    this.after = Math.max(this.after, upTo);
+  }
 }
 
 /**
  * A counter whose value is read from the database at scrape time (it survives restarts). Exposed
  * with the counter type so rate() and increase() apply.
  */
-function dbCounter<L extends string>(registry: Registry, name: string, help: string, labelNames: readonly L[], read: () => Array<{ labels: Record<L, string>; n: number }>): void {
+function dbCounter<L extends string>(registry: Registry, name: string, help: string, labelNames: readonly L[], read: () => Promise<Array<{ labels: Record<L, string>; n: number }>>): void {
   new Counter<L>({
     name, help, labelNames, registers: [registry],
-    collect() {
+    async collect() {
+      const values = await read();
       this.reset();
-      for (const { labels, n } of read()) if (n > 0) this.inc(labels as never, n);
+      for (const { labels, n } of values) if (n > 0) this.inc(labels as never, n);
     },
   });
 }

@@ -62,7 +62,7 @@ describe('Prometheus metrics', () => {
     expect(metric(s, 'mesa_tickets_open', { state: 'nuevo', severity: '1', level: '2' })).toBe(1);
     expect(metric(s, 'mesa_tickets_open', { state: 'nuevo', severity: '4', level: '1' })).toBe(1);
     expect(s.filter((x) => x.name === 'mesa_tickets_open').reduce((a, x) => a + x.value, 0)).toBe(2);
-    const pending = t.mesa.store.outbox.counts().pending;
+    const pending = (await t.mesa.store.outbox.counts()).pending;
     expect(pending).toBeGreaterThan(2);
     expect(metric(s, 'mesa_outbox_backlog')).toBe(pending);
     expect(metric(s, 'mesa_outbox_messages', { status: 'pending' })).toBe(pending);

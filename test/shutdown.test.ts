@@ -40,7 +40,7 @@ describe('graceful stop', () => {
     await expect(received).resolves.toMatchObject({ result: 'ticket_created' });
     await stopped;
     expect(smtp.to('ana@cliente.mx')).toHaveLength(1);
-    expect(t.mesa.store.db.open).toBe(false);
+    expect(t.mesa.store.isOpen).toBe(false);
     rmSync(t.dataDir, { recursive: true, force: true });
   });
 
@@ -53,7 +53,7 @@ describe('graceful stop', () => {
     const lines: string[] = [];
     const log = createLogger({ level: 'info', pretty: false, destination: new Writable({ write(chunk: Buffer, _enc, cb) { lines.push(...chunk.toString().trim().split('\n')); cb(); } }) });
     const env = readEnvironment(testEnv(dataDir, { smtp: { port: (silent.address() as AddressInfo).port } as SmtpSink }));
-    const mesa = Mesa.open(env, { log, listen: false, scheduleSweep: false, policy: testPolicy(), smtp: { connectionTimeoutMs: 60_000 }, flushTimeoutMs: 200 });
+    const mesa = await Mesa.open(env, { log, listen: false, scheduleSweep: false, policy: testPolicy(), smtp: { connectionTimeoutMs: 60_000 }, flushTimeoutMs: 200 });
     try {
       await mesa.start();
       await mesa.receive(mail('stop-2'), pipe);
@@ -63,14 +63,14 @@ describe('graceful stop', () => {
       expect(events).toContain('mesa.flush_timeout');
       expect(events[events.length - 1]).toBe('mesa.stopped');
       // The store stays open for the send still in flight; its row is still to be sent.
-      expect(mesa.store.db.open).toBe(true);
-      expect(mesa.store.outbox.counts().sent).toBe(0);
+      expect(mesa.store.isOpen).toBe(true);
+      expect((await mesa.store.outbox.counts()).sent).toBe(0);
     } finally {
       // Refuse new sessions and cut the hanging ones: the sends fail, their rows go back to the queue.
       silent.close();
       for (const s of sockets) s.destroy();
-      await waitFor(() => mesa.store.outbox.counts().sending === 0, 'the hung sends to settle');
-      mesa.store.close();
+      await waitFor(async () => (await mesa.store.outbox.counts()).sending === 0, 'the hung sends to settle');
+      await mesa.store.close();
       rmSync(dataDir, { recursive: true, force: true });
     }
   });

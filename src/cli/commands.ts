@@ -11,7 +11,9 @@ import { previewTemplate, type PreviewPart } from './templates-preview.ts';
 import type { Locale } from '../domain/policy.ts';
 import { table, when } from './format.ts';
 import type { Progress } from './progress.ts';
-import { OPEN_STATES, type TicketFilter, type TicketState } from '../store/ticket-repo.ts';
+import { OPEN_STATES, type TicketState } from '../domain/ticket.ts';
+import type { TicketFilter } from '../store/ticket-repo.ts';
+import { Store } from '../store/store.ts';
 import type { QuarantineRow } from '../store/intake-state-repo.ts';
 
 export interface Io { out: (s: string) => void; err: (s: string) => void }
@@ -51,12 +53,12 @@ function describeDecision(a: EmailAnalysis): Record<string, unknown> {
 }
 
 export async function explainCommand(env: Environment, file: string, opts: { json?: boolean; mailbox?: string }, io: Io): Promise<number> {
-  const mesa = Mesa.open(env, { log: silentLogger(), listen: false });
+  const mesa = await Mesa.open(env, { log: silentLogger(), listen: false });
   try {
     const raw = readFileSync(file);
     const mail = await parseMail(raw, mesa.policy.desk.messageIdDomain);
     const now = mesa.clock();
-    const a = analyzeEmail(mail, mailboxFor(mail, mesa.policy, opts.mailbox ?? null), mesa.intake.pipelineContext, now);
+    const a = await analyzeEmail(mail, mailboxFor(mail, mesa.policy, opts.mailbox ?? null), mesa.intake.pipelineContext, now);
     const x = explanation(a);
     if (opts.json) { io.out(JSON.stringify(x, null, 2)); return EX.OK; }
     const c = x.classification as { severity: number; type: string; category: string; level: number; decidedBy: Record<string, string> };
@@ -79,13 +81,13 @@ export async function explainCommand(env: Environment, file: string, opts: { jso
     ].join('\n'));
     return EX.OK;
   } finally {
-    mesa.store.close();
+    await mesa.store.close();
   }
 }
 
 export async function ingestCommand(env: Environment, raw: Buffer, opts: { mailbox?: string; json?: boolean }, io: Io, log: Logger): Promise<number> {
   if (raw.length === 0) { io.err('mesa ingest: entrada vacía (se esperaba un mensaje RFC 5322 en stdin)'); return EX.DATAERR; }
-  const mesa = Mesa.open(env, { log, listen: false });
+  const mesa = await Mesa.open(env, { log, listen: false });
   try {
     if (opts.mailbox && !mesa.policy.mailboxes.some((m) => m.id === opts.mailbox)) {
       io.err(`mesa ingest: buzón desconocido "${opts.mailbox}" (configurados: ${mesa.policy.mailboxes.map((m) => m.id).join(', ')})`);
@@ -98,7 +100,7 @@ export async function ingestCommand(env: Environment, raw: Buffer, opts: { mailb
     io.err(`mesa ingest: ${(err as Error).message} — el servidor de correo debe reintentar`);
     return err instanceof IntakeRetryLater || isTemporary(err) ? EX.TEMPFAIL : EX.SOFTWARE;
   } finally {
-    mesa.store.close();
+    await mesa.store.close();
   }
 }
 
@@ -152,12 +154,12 @@ export function ticketFilter(opts: TicketsListOptions): TicketFilter | string {
   return filter;
 }
 
-export function ticketsListCommand(env: Environment, opts: TicketsListOptions, io: Io): number {
+export async function ticketsListCommand(env: Environment, opts: TicketsListOptions, io: Io): Promise<number> {
   const filter = ticketFilter(opts);
   if (typeof filter === 'string') { io.err(`mesa tickets list: ${filter}`); return EX.USAGE; }
-  const mesa = Mesa.open(env, { log: silentLogger(), listen: false });
+  const mesa = await Mesa.open(env, { log: silentLogger(), listen: false });
   try {
-    const rows = mesa.store.tickets.list(filter);
+    const rows = await mesa.store.tickets.list(filter);
     if (opts.json) { io.out(JSON.stringify(rows.map((r) => publicTicket({ ...r })))); return EX.OK; }
     const now = mesa.clock();
     io.out(rows.length === 0 ? 'Sin tickets.' : table([
@@ -166,20 +168,20 @@ export function ticketsListCommand(env: Environment, opts: TicketsListOptions, i
     ]));
     return EX.OK;
   } finally {
-    mesa.store.close();
+    await mesa.store.close();
   }
 }
 
-export function ticketsShowCommand(env: Environment, key: string, opts: { json?: boolean }, io: Io): number {
-  const mesa = Mesa.open(env, { log: silentLogger(), listen: false });
+export async function ticketsShowCommand(env: Environment, key: string, opts: { json?: boolean }, io: Io): Promise<number> {
+  const mesa = await Mesa.open(env, { log: silentLogger(), listen: false });
   try {
-    const t = mesa.store.tickets.byKey(key);
+    const t = await mesa.store.tickets.byKey(key);
     if (!t) { io.err(`mesa: no existe el ticket ${key}`); return EX.NOINPUT; }
-    const contact = mesa.store.tickets.contact(t.contact_id);
-    const events = mesa.store.tickets.events(t.id);
-    const etrs = mesa.store.tickets.etrHistory(t.id);
-    const messages = mesa.store.messages.forTicket(t.id);
-    const outbox = mesa.store.db.prepare('SELECT id, moment, recipient, status, attempts, last_error, created_at, sent_at FROM outbox WHERE ticket_id = ? ORDER BY id').all(t.id) as Array<Record<string, unknown>>;
+    const contact = await mesa.store.tickets.contact(t.contact_id);
+    const events = await mesa.store.tickets.events(t.id);
+    const etrs = await mesa.store.tickets.etrHistory(t.id);
+    const messages = await mesa.store.messages.forTicket(t.id);
+    const outbox = await mesa.store.outbox.forTicket(t.id);
     if (opts.json) {
       io.out(JSON.stringify({ ticket: publicTicket({ ...t, contact_email: contact?.email ?? null, contact_name: contact?.name ?? '' }), statusUrl: statusUrl(env.linkBaseUrl, env.secret, t.key), classification: JSON.parse(t.classification_json), etrHistory: etrs, events: events.map((e) => ({ ...e, data: JSON.parse(e.data_json), data_json: undefined })), messages, outbox }, null, 2));
       return EX.OK;
@@ -220,7 +222,7 @@ export function ticketsShowCommand(env: Environment, key: string, opts: { json?:
     ].join('\n'));
     return EX.OK;
   } finally {
-    mesa.store.close();
+    await mesa.store.close();
   }
 }
 
@@ -229,10 +231,10 @@ function publicTicket(t: { cc_json: string; classification_json: string } & Reco
   return { ...rest, cc: JSON.parse(cc_json) };
 }
 
-export function quarantineListCommand(env: Environment, opts: { json?: boolean; all?: boolean }, io: Io): number {
-  const mesa = Mesa.open(env, { log: silentLogger(), listen: false });
+export async function quarantineListCommand(env: Environment, opts: { json?: boolean; all?: boolean }, io: Io): Promise<number> {
+  const mesa = await Mesa.open(env, { log: silentLogger(), listen: false });
   try {
-    const rows = mesa.store.intake.listQuarantine(Boolean(opts.all));
+    const rows = await mesa.store.intake.listQuarantine(Boolean(opts.all));
     if (opts.json) { io.out(JSON.stringify(rows)); return EX.OK; }
     const now = mesa.clock();
     io.out(rows.length === 0 ? 'Cuarentena vacía.' : table([
@@ -241,35 +243,35 @@ export function quarantineListCommand(env: Environment, opts: { json?: boolean; 
     ]));
     return EX.OK;
   } finally {
-    mesa.store.close();
+    await mesa.store.close();
   }
 }
 
 /** Runs a quarantined message through the pipeline again (after a fix to config or code). */
 export async function quarantineRetryCommand(env: Environment, id: string, opts: { json?: boolean }, io: Io, log: Logger): Promise<number> {
-  const mesa = Mesa.open(env, { log, listen: false });
+  const mesa = await Mesa.open(env, { log, listen: false });
   try {
-    const q = mesa.store.intake.quarantined(Number(id));
+    const q = await mesa.store.intake.quarantined(Number(id));
     if (!q) { io.err(`mesa: no existe la entrada de cuarentena ${id}`); return EX.NOINPUT; }
     if (q.resolved_at !== null) { io.err(`mesa: la entrada ${id} ya fue resuelta`); return EX.USAGE; }
     const outcome = await retryQuarantined(mesa, q);
     io.out(opts.json ? JSON.stringify(outcome) : `#${id}: ${describeOutcome(outcome)}`);
     return outcome.result === 'quarantined' ? EX.DATAERR : EX.OK;
   } finally {
-    mesa.store.close();
+    await mesa.store.close();
   }
 }
 
 /** One quarantined entry through the pipeline again; on an error the entry is left open as it was. */
 async function retryQuarantined(mesa: Mesa, q: QuarantineRow): Promise<IntakeOutcome> {
-  const raw = mesa.store.blobs.get(q.raw_sha256);
+  const raw = await mesa.store.blobs.get(q.raw_sha256);
   const now = mesa.clock();
   // Close the entry first so that the retry may quarantine the message afresh if it fails again.
-  mesa.store.transaction(() => { mesa.store.intake.resolveQuarantine(q.id, now.getTime()); mesa.store.intake.clearFailures(q.raw_sha256); });
+  await mesa.store.transaction(async () => { await mesa.store.intake.resolveQuarantine(q.id, now.getTime()); await mesa.store.intake.clearFailures(q.raw_sha256); });
   try {
     return await mesa.receive(raw, { kind: 'retry', mailbox: q.mailbox });
   } catch (err) {
-    mesa.store.transaction(() => mesa.store.db.prepare('UPDATE quarantine SET resolved_at = NULL WHERE id = ?').run(q.id));
+    await mesa.store.intake.reopenQuarantine(q.id);
     throw err;
   }
 }
@@ -282,9 +284,9 @@ async function retryQuarantined(mesa: Mesa, q: QuarantineRow): Promise<IntakeOut
  * 70 when some failed with an error.
  */
 export async function quarantineRetryAllCommand(env: Environment, opts: { json?: boolean }, io: Io, log: Logger, progress: (total: number) => Progress): Promise<number> {
-  const mesa = Mesa.open(env, { log, listen: false });
+  const mesa = await Mesa.open(env, { log, listen: false });
   try {
-    const entries = mesa.store.intake.listQuarantine();
+    const entries = await mesa.store.intake.listQuarantine();
     if (entries.length === 0) {
       io.out(opts.json ? '[]' : 'Cuarentena vacía: nada que reintentar.');
       return EX.OK;
@@ -314,25 +316,40 @@ export async function quarantineRetryAllCommand(env: Environment, opts: { json?:
     }
     return errors > 0 ? EX.SOFTWARE : again > 0 ? EX.DATAERR : EX.OK;
   } finally {
-    mesa.store.close();
+    await mesa.store.close();
   }
 }
 
-export function templatesPreviewCommand(env: Environment, moment: string, opts: { ticket: string; locale?: string; part?: string }, io: Io): number {
-  const mesa = Mesa.open(env, { log: silentLogger(), listen: false });
+export async function templatesPreviewCommand(env: Environment, moment: string, opts: { ticket: string; locale?: string; part?: string }, io: Io): Promise<number> {
+  const mesa = await Mesa.open(env, { log: silentLogger(), listen: false });
   try {
     const locale = (opts.locale ?? mesa.policy.desk.locale) as Locale;
     if (!mesa.renderer.locales().includes(locale)) { io.err(`mesa: idioma desconocido "${locale}" (disponibles: ${mesa.renderer.locales().join(', ')})`); return EX.USAGE; }
     const part = (opts.part ?? 'all') as PreviewPart;
     if (!['subject', 'text', 'html', 'sms', 'all'].includes(part)) { io.err(`mesa: parte desconocida "${part}" (subject, text, html, sms, all)`); return EX.USAGE; }
-    const ticket = mesa.store.tickets.byKey(opts.ticket);
+    const ticket = await mesa.store.tickets.byKey(opts.ticket);
     if (!ticket) { io.err(`mesa: no existe el ticket ${opts.ticket}`); return EX.NOINPUT; }
     io.out(previewTemplate({
-      renderer: mesa.renderer, policy: mesa.policy, moment, locale, ticket, contact: mesa.store.tickets.contact(ticket.contact_id),
+      renderer: mesa.renderer, policy: mesa.policy, moment, locale, ticket, contact: await mesa.store.tickets.contact(ticket.contact_id),
       now: mesa.clock(), businessClock: mesa.clocks.business, part, statusUrl: statusUrl(env.linkBaseUrl, env.secret, ticket.key),
     }));
     return EX.OK;
   } finally {
-    mesa.store.close();
+    await mesa.store.close();
+  }
+}
+
+/**
+ * `mesa migrate`: brings the database's schema up to date and exits, for deployments that
+ * migrate before rolling instances out (every start migrates too, one instance at a time).
+ */
+export async function migrateCommand(env: Environment, io: Io): Promise<number> {
+  const store = await Store.open(env.dataDir, '', env.databaseUrl);
+  try {
+    const v = await store.schemaVersion();
+    io.out(`${store.location}: esquema versión ${v.current} de ${v.known} (al día)`);
+    return EX.OK;
+  } finally {
+    await store.close();
   }
 }

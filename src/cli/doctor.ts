@@ -5,9 +5,8 @@
  * or flagged, nothing is sent). Every network check has a timeout. Passwords and tokens never
  * appear in the output, even when a server quotes them back.
  */
-import Database from 'better-sqlite3';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { ImapFlow } from 'imapflow';
 import nodemailer from 'nodemailer';
 import twilio from 'twilio';
@@ -15,13 +14,12 @@ import { TEMPLATES_DIR } from '../app.ts';
 import { ConfigError, loadConfig } from '../config/load-config.ts';
 import type { Environment } from '../config/environment.ts';
 import type { DeskPolicy } from '../domain/policy.ts';
-import { checkDatabaseWritable } from '../http/readiness.ts';
 import { PageRenderer } from '../http/page-renderer.ts';
 import { TemplateRenderer } from '../outbound/template-renderer.ts';
 import { smtpConnectionOptions } from '../outbound/email-senders.ts';
 import { RedirectingRequestClient } from '../outbound/twilio-redirect.ts';
 import { VoiceRenderer } from '../outbound/voice-renderer.ts';
-import { MIGRATIONS } from '../store/migrations.ts';
+import { Store } from '../store/store.ts';
 import { EX } from './exit-codes.ts';
 import type { Io } from './commands.ts';
 
@@ -94,7 +92,7 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorCheck[]> {
 
   // 3. Data dir and database.
   if (!env) add('database', 'Base de datos', 'skipped', 'omitido: la configuración no es válida');
-  else add('database', 'Base de datos', ...checkDatabase(env.dataDir));
+  else add('database', 'Base de datos', ...(await checkDatabase(env.dataDir)));
 
   // 4. Each IMAP mailbox.
   if (!env || !policy) {
@@ -148,7 +146,7 @@ export async function doctorCommand(opts: { json?: boolean; timeout?: string }, 
 type Result = [Verdict, string];
 
 /** The data dir takes a file; the database, when it exists, opens, has a schema this Mesa knows and takes the write lock. */
-function checkDatabase(dataDir: string): Result {
+async function checkDatabase(dataDir: string): Promise<Result> {
   const probe = join(dataDir, `.mesa-doctor-${process.pid}`);
   try {
     mkdirSync(dataDir, { recursive: true });
@@ -157,24 +155,18 @@ function checkDatabase(dataDir: string): Result {
   } catch (err) {
     return ['fail', `no se puede escribir en ${dataDir}: ${(err as Error).message}`];
   }
-  const file = join(dataDir, 'mesa.db');
-  if (!existsSync(file)) return ['ok', `${dirname(file)} admite escritura; ${file} se creará al iniciar`];
-  let db: Database.Database | null = null;
-  try {
-    // Opened directly rather than through openDatabase(): the doctor reports pending migrations, it does not apply them.
-    db = new Database(file, { fileMustExist: true });
-    db.pragma('busy_timeout = 2000');
-    const version = db.pragma('user_version', { simple: true }) as number;
-    if (version > MIGRATIONS.length) return ['fail', `${file}: esquema versión ${version}, más nuevo que este Mesa (${MIGRATIONS.length}); actualice Mesa`];
-    const writable = checkDatabaseWritable(db);
-    if (!writable.ok) return ['fail', `${file}: ${writable.detail}`];
-    const pending = MIGRATIONS.length - version;
-    return ['ok', `${file}: esquema versión ${version}${pending === 0 ? ' (al día)' : `, ${pending} ${pending === 1 ? 'migración se aplicará' : 'migraciones se aplicarán'} al iniciar`}; admite escritura`];
-  } catch (err) {
-    return ['fail', `${file}: ${(err as Error).message}`];
-  } finally {
-    db?.close();
+  const db = await Store.inspect(dataDir);
+  if (db === null) return ['ok', `${dataDir} admite escritura; ${join(dataDir, 'mesa.db')} se creará al iniciar`];
+  if (db.version === null || db.write === null) {
+    if (db.version !== null) return ['fail', `${db.where}: esquema versión ${db.version}, más nuevo que este Mesa (${db.known}); actualice Mesa`];
+    return ['fail', `${db.where}: ${db.write?.ok === false ? db.write.message : 'no se pudo leer'}`];
   }
+  if (!db.write.ok) {
+    const why = db.write.kind === 'busy' ? 'ocupada por otro proceso' : db.write.engineCode === 'SQLITE_READONLY' ? 'de solo lectura' : 'sin escritura';
+    return ['fail', `${db.where}: base de datos ${why}: ${db.write.message}`];
+  }
+  const pending = db.known - db.version;
+  return ['ok', `${db.where}: esquema versión ${db.version}${pending === 0 ? ' (al día)' : `, ${pending} ${pending === 1 ? 'migración se aplicará' : 'migraciones se aplicarán'} al iniciar`}; admite escritura`];
 }
 
 async function checkImap(server: NonNullable<Environment['imap']>, cred: { user: string; password: string }, folder: string, timeoutMs: number): Promise<Result> {

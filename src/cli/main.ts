@@ -5,7 +5,8 @@ import { readEnvironment, type Environment } from '../config/environment.ts';
 import { Mesa } from '../app.ts';
 import { createLogger } from '../log.ts';
 import { EX } from './exit-codes.ts';
-import { explainCommand, ingestCommand, quarantineListCommand, quarantineRetryAllCommand, quarantineRetryCommand, templatesPreviewCommand, ticketsListCommand, ticketsShowCommand, type Io, type TicketsListOptions } from './commands.ts';
+import { isStoreError } from '../store/errors.ts';
+import { explainCommand, ingestCommand, migrateCommand, quarantineListCommand, quarantineRetryAllCommand, quarantineRetryCommand, templatesPreviewCommand, ticketsListCommand, ticketsShowCommand, type Io, type TicketsListOptions } from './commands.ts';
 import { doctorCommand } from './doctor.ts';
 import { startProgress } from './progress.ts';
 
@@ -22,6 +23,7 @@ async function run(fn: () => number | Promise<number>): Promise<void> {
     process.exitCode = await fn();
   } catch (err) {
     if (err instanceof ConfigError) { io.err(err.message); process.exitCode = EX.CONFIG; return; }
+    if (isStoreError(err, 'unavailable', 'busy')) { io.err(`mesa: ${err.message}`); process.exitCode = EX.UNAVAILABLE; return; }
     io.err(`mesa: ${(err as Error).message}`);
     process.exitCode = EX.SOFTWARE;
   }
@@ -36,7 +38,7 @@ const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
 
 program.command('start').description('inicia el servicio (IMAP o carpeta local, despachador de salida, HTTP)').action(() => run(async () => {
   const log = createLogger();
-  const mesa = Mesa.open(environment(), { log });
+  const mesa = await Mesa.open(environment(), { log });
   // Graceful shutdown on the first SIGTERM/SIGINT (see Mesa.stop: intake stops, the batch in
   // flight commits, the outbox sends what is due, IMAP and HTTP close); a second signal while
   // stopping exits at once — what is not committed is simply redone at the next start.
@@ -50,7 +52,7 @@ program.command('start').description('inicia el servicio (IMAP o carpeta local, 
     }
     stopping = true;
     log.info({ event: 'mesa.stopping', signal }, 'deteniendo (otra señal para salir de inmediato)');
-    mesa.stop().then(() => EX.OK, (err: Error) => {
+    void mesa.stop().then(() => EX.OK, (err: Error) => {
       log.error({ event: 'mesa.stop_failed', error: err.message }, 'fallo al detener');
       return EX.SOFTWARE;
     }).then(markStopped);
@@ -74,6 +76,9 @@ program.command('start').description('inicia el servicio (IMAP o carpeta local, 
 program.command('doctor').description('revisa la configuración, las plantillas, la base de datos y la conexión a IMAP, SMTP y Twilio')
   .option('--json', 'resultado en JSON').option('--timeout <segundos>', 'espera máxima por cada servidor', '10')
   .action((opts: { json?: boolean; timeout?: string }) => run(() => doctorCommand(opts, io, environment, process.env.MESA_TWILIO_API_URL || undefined)));
+
+program.command('migrate').description('aplica las migraciones pendientes del esquema de la base de datos y termina')
+  .action(() => run(() => migrateCommand(environment(), io)));
 
 program.command('ingest').description('procesa un mensaje RFC 5322 leído de stdin (entrega por tubería del servidor de correo)')
   .option('--mailbox <id>', 'buzón al que llegó (por defecto: según los destinatarios)')

@@ -2,7 +2,7 @@ import type { SlaClock } from '../domain/business-time.ts';
 import type { DeskPolicy, Level, Locale } from '../domain/policy.ts';
 import { levelName, messageContext, type ContextExtras } from '../outbound/message-context.ts';
 import type { RenderedMessage, TemplateRenderer } from '../outbound/template-renderer.ts';
-import type { ContactRow, TicketRow } from '../store/ticket-repo.ts';
+import type { ContactRow, TicketRow } from '../domain/ticket.ts';
 
 /**
  * `mesa templates preview MOMENT --ticket KEY [--locale en]`: renders one moment for a stored

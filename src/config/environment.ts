@@ -6,6 +6,11 @@ import { ConfigError } from './load-config.ts';
 /** Deployment settings and secrets, from the environment (see `.env.example`). */
 export interface Environment {
   dataDir: string;
+  /**
+   * MESA_DATABASE_URL: a `postgres://` URL puts the desk in PostgreSQL (several instances share
+   * it); null keeps it in SQLite under the data dir. May hold a password: never logged.
+   */
+  databaseUrl: string | null;
   configDir: string;
   httpPort: number;
   publicUrl: string | null;
@@ -35,6 +40,10 @@ export function readEnvironment(env: Env = process.env, cwd = process.cwd()): En
   const abs = (p: string): string => (isAbsolute(p) ? p : resolve(cwd, p));
   const dataDir = abs(value(env, 'MESA_DATA_DIR') ?? './data');
   const configDir = abs(value(env, 'MESA_CONFIG_DIR') ?? './config');
+  const databaseUrl = value(env, 'MESA_DATABASE_URL') ?? null;
+  if (databaseUrl !== null && !/^postgres(ql)?:\/\/[^/]/i.test(databaseUrl)) {
+    problems.push('environment: MESA_DATABASE_URL: not a postgres:// URL (postgres://user:password@host:port/database); leave it unset for SQLite in the data dir');
+  }
   const port = (name: string, fallback: number): number => {
     const v = value(env, name);
     if (v === undefined) return fallback;
@@ -84,7 +93,7 @@ export function readEnvironment(env: Env = process.env, cwd = process.cwd()): En
   const { secret, source } = loadSecret('MESA_SECRET', value(env, 'MESA_SECRET'), join(dataDir, 'secret.key'));
   const panel = loadSecret('MESA_PANEL_TOKEN', value(env, 'MESA_PANEL_TOKEN'), join(dataDir, 'panel.token'));
   const linkBaseUrl = (publicUrl ?? `http://localhost:${httpPort || 8080}`).replace(/\/+$/, '');
-  return { dataDir, configDir, httpPort, publicUrl, secret, secretSource: source, panelToken: panel.secret, panelTokenSource: panel.source, linkBaseUrl, trustProxy, imap, mailboxCredentials, mailboxAddresses, smtp, twilio };
+  return { dataDir, databaseUrl, configDir, httpPort, publicUrl, secret, secretSource: source, panelToken: panel.secret, panelTokenSource: panel.source, linkBaseUrl, trustProxy, imap, mailboxCredentials, mailboxAddresses, smtp, twilio };
 }
 
 /** `false`, or a comma list of addresses, CIDRs and fastify's names (default `loopback`). */

@@ -2,7 +2,7 @@ import type { AgentCommand, ParsedAgentReply } from '../domain/agent-commands.ts
 import type { DeskPolicy, Level, Locale, Person } from '../domain/policy.ts';
 import { nextUpdateAfter } from '../domain/sla.ts';
 import type { Store } from '../store/store.ts';
-import type { TicketRow } from '../store/ticket-repo.ts';
+import type { TicketRow } from '../domain/ticket.ts';
 import type { Notices, StoredAttachment } from './notices.ts';
 import type { TicketLifecycle } from './ticket-lifecycle.ts';
 
@@ -29,7 +29,7 @@ interface AttachmentRelay {
 export class AgentActions {
   constructor(private readonly deps: { store: Store; policy: DeskPolicy; lifecycle: TicketLifecycle; notices: Notices }) {}
 
-  apply(ticket: TicketRow, person: Person, reply: ParsedAgentReply, now: Date, opts: { attachments?: ReplyAttachment[] } = {}): { ticket: TicketRow; relayed: boolean; internal: boolean } {
+  async apply(ticket: TicketRow, person: Person, reply: ParsedAgentReply, now: Date, opts: { attachments?: ReplyAttachment[] } = {}): Promise<{ ticket: TicketRow; relayed: boolean; internal: boolean }> {
     const { store, lifecycle, notices } = this.deps;
     const actor = `agent:${person.email}`;
     const t = now.getTime();
@@ -41,29 +41,29 @@ export class AgentActions {
     // Files alone are an answer too: they go out with a line that says so.
     const text = words || (files && files.pending.length > 0 ? ATTACHMENTS_ONLY_TEXT[this.deps.policy.desk.locale](files.pending.length) : '');
     let row = ticket;
-    if (row.state === 'nuevo') row = lifecycle.save(row, { state: 'en_atencion' }, now);
+    if (row.state === 'nuevo') row = await lifecycle.save(row, { state: 'en_atencion' }, now);
     let toldCustomer = false;
     for (const cmd of reply.commands) {
-      row = this.command(row, cmd, { person, actor, internal, text, now, files });
+      row = await this.command(row, cmd, { person, actor, internal, text, now, files });
       toldCustomer ||= (cmd.kind === 'pending' || cmd.kind === 'resolved') && !internal;
     }
     if (!files) {
-      store.tickets.event(row.id, t, actor, 'internal_note', { length: text.length, ...(attachments.length > 0 ? { attachments: attachments.length } : {}) });
+      await store.tickets.event(row.id, t, actor, 'internal_note', { length: text.length, ...(attachments.length > 0 ? { attachments: attachments.length } : {}) });
       return { ticket: row, relayed: false, internal: true };
     }
     if (text && !toldCustomer) {
-      notices.toCustomer(row, 'agent-reply', now, { extras: { replyText: text }, attachments: takeAttachments(files) });
-      store.tickets.event(row.id, t, actor, 'agent_reply_relayed', { channel: row.customer_channel, ...attachmentFacts(files) }, withheldNote(files));
+      await notices.toCustomer(row, 'agent-reply', now, { extras: { replyText: text }, attachments: takeAttachments(files) });
+      await store.tickets.event(row.id, t, actor, 'agent_reply_relayed', { channel: row.customer_channel, ...attachmentFacts(files) }, withheldNote(files));
       toldCustomer = true;
     } else if (attachments.length > 0) {
       // The words went out with #pendiente or #resuelto (or nothing went out at all): the files'
       // fate is recorded all the same.
-      store.tickets.event(row.id, t, actor, toldCustomer ? 'agent_reply_relayed' : 'agent_attachments_withheld', { channel: row.customer_channel, ...attachmentFacts(files) }, withheldNote(files));
+      await store.tickets.event(row.id, t, actor, toldCustomer ? 'agent_reply_relayed' : 'agent_attachments_withheld', { channel: row.customer_channel, ...attachmentFacts(files) }, withheldNote(files));
     }
     if (toldCustomer) {
       // A human answered: the first response is met and the update cadence restarts from here.
       const sev = this.deps.policy.severities[row.severity];
-      row = lifecycle.save(lifecycle.reload(row.id), {
+      row = await lifecycle.save(await lifecycle.reload(row.id), {
         first_responded_at: row.first_responded_at ?? t,
         next_update_due_at: row.state === 'en_atencion' || row.state === 'nuevo' ? nextUpdateAfter(sev, lifecycle.clockOf(row), now)?.getTime() ?? null : row.next_update_due_at,
       }, now);
@@ -84,7 +84,7 @@ export class AgentActions {
     return plan;
   }
 
-  private command(row: TicketRow, cmd: AgentCommand, c: { person: Person; actor: string; internal: boolean; text: string; now: Date; files: AttachmentRelay | null }): TicketRow {
+  private async command(row: TicketRow, cmd: AgentCommand, c: { person: Person; actor: string; internal: boolean; text: string; now: Date; files: AttachmentRelay | null }): Promise<TicketRow> {
     const { store, lifecycle, notices } = this.deps;
     const t = c.now.getTime();
     switch (cmd.kind) {
@@ -92,9 +92,9 @@ export class AgentActions {
         return row;
       case 'severity':
         // With a public text the relayed reply carries the new ETR: no separate notice.
-        return lifecycle.changeSeverity(row, cmd.severity, c.now, c.actor, `#severidad ${cmd.severity}`, { notifyCustomer: !c.internal && !c.text });
+        return await lifecycle.changeSeverity(row, cmd.severity, c.now, c.actor, `#severidad ${cmd.severity}`, { notifyCustomer: !c.internal && !c.text });
       case 'etr':
-        return lifecycle.changeEtr(row, { at: cmd.at, source: 'agent', baseMinutes: 0, reason: `fijado por ${c.person.name} (#etr ${cmd.text})` }, c.now, {
+        return await lifecycle.changeEtr(row, { at: cmd.at, source: 'agent', baseMinutes: 0, reason: `fijado por ${c.person.name} (#etr ${cmd.text})` }, c.now, {
           actor: c.actor, notifyCustomer: !c.internal && !c.text,
           // The customer never learns who on the desk set it (DESIGN §2: level 1 is their contact).
           customerReason: `revisada por nuestro equipo de ${this.deps.policy.levels[row.level].name}`,
@@ -102,29 +102,29 @@ export class AgentActions {
       case 'escalate': {
         const to = (cmd.level ?? Math.min(3, row.level + 1)) as Level;
         if (to <= row.level) {
-          store.tickets.event(row.id, t, c.actor, 'escalation_ignored', { level: row.level, requested: to }, 'el ticket ya está en ese nivel o uno superior');
+          await store.tickets.event(row.id, t, c.actor, 'escalation_ignored', { level: row.level, requested: to }, 'el ticket ya está en ese nivel o uno superior');
           return row;
         }
-        return lifecycle.escalate(row, to, c.now, `escalado por ${c.person.name}`, c.actor);
+        return await lifecycle.escalate(row, to, c.now, `escalado por ${c.person.name}`, c.actor);
       }
       case 'assign':
-        store.tickets.event(row.id, t, c.actor, 'assigned', { to: cmd.who });
-        return lifecycle.save(row, { assignee: cmd.who }, c.now);
+        await store.tickets.event(row.id, t, c.actor, 'assigned', { to: cmd.who });
+        return await lifecycle.save(row, { assignee: cmd.who }, c.now);
       case 'pending': {
-        const paused = lifecycle.pause(row, c.now, c.actor, 'se pidió información al cliente');
-        if (!c.internal) notices.toCustomer(paused, 'customer-request-info', c.now, { extras: { replyText: c.text }, attachments: takeAttachments(c.files) });
+        const paused = await lifecycle.pause(row, c.now, c.actor, 'se pidió información al cliente');
+        if (!c.internal) await notices.toCustomer(paused, 'customer-request-info', c.now, { extras: { replyText: c.text }, attachments: takeAttachments(c.files) });
         return paused;
       }
       case 'resolved': {
-        const resolved = lifecycle.resolve(row, c.now, c.actor);
-        if (!c.internal) notices.toCustomer(resolved, 'customer-resolved', c.now, { extras: { replyText: c.text }, attachments: takeAttachments(c.files) });
+        const resolved = await lifecycle.resolve(row, c.now, c.actor);
+        if (!c.internal) await notices.toCustomer(resolved, 'customer-resolved', c.now, { extras: { replyText: c.text }, attachments: takeAttachments(c.files) });
         return resolved;
       }
       case 'close':
-        store.tickets.event(row.id, t, c.actor, 'closed', { from: row.state });
-        return lifecycle.save(row.state === 'resuelto' ? row : lifecycle.resolve(row, c.now, c.actor), { state: 'cerrado' }, c.now);
+        await store.tickets.event(row.id, t, c.actor, 'closed', { from: row.state });
+        return await lifecycle.save(row.state === 'resuelto' ? row : await lifecycle.resolve(row, c.now, c.actor), { state: 'cerrado' }, c.now);
       case 'reopen':
-        return row.state === 'resuelto' || row.state === 'cerrado' ? lifecycle.reopen(row, c.now, c.actor, 'reabierto por un agente') : row;
+        return row.state === 'resuelto' || row.state === 'cerrado' ? await lifecycle.reopen(row, c.now, c.actor, 'reabierto por un agente') : row;
     }
   }
 }

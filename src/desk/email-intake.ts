@@ -1,5 +1,6 @@
 import type { BounceInfo } from '../domain/bounce.ts';
 import { MesaError } from '../errors.ts';
+import { isTransientStoreError } from '../store/errors.ts';
 import type { InboundMail } from '../domain/mail.ts';
 import type { DeskPolicy } from '../domain/policy.ts';
 import { parseMail } from '../intake/email/parse-mail.ts';
@@ -75,7 +76,7 @@ export class EmailIntake {
     // Outside the transaction: file writes and the async MIME parse.
     const staged: Staged[] = [];
     for (const { raw, origin } of items) {
-      const rawSha = store.blobs.put(raw);
+      const rawSha = await store.blobs.put(raw);
       try {
         staged.push({ origin, rawSha, mail: await parseMail(raw, policy.desk.messageIdDomain), parseError: null });
       } catch (err) {
@@ -86,21 +87,21 @@ export class EmailIntake {
     const warnings: Array<() => void> = [];
     let failure: { index: number; error: unknown } | null = null;
     try {
-      store.transaction(() => {
+      await store.transaction(async () => {
         for (const [index, s] of staged.entries()) {
-          if (s.mail === null) { outcomes.push({ outcome: this.quarantine(s, now, 'parse_failed', s.parseError), s }); continue; }
+          if (s.mail === null) { outcomes.push({ outcome: await this.quarantine(s, now, 'parse_failed', s.parseError), s }); continue; }
           try {
-            outcomes.push({ outcome: store.transaction(() => this.commitOne(s, s.mail as InboundMail, now)), s });
+            outcomes.push({ outcome: await store.transaction(async () => await this.commitOne(s, s.mail as InboundMail, now)), s });
           } catch (err) {
             if (isTransient(err)) { failure = { index, error: err }; return; }
             const detail = describeError(err);
-            const attempts = store.intake.recordFailure(s.rawSha, detail, now.getTime());
+            const attempts = await store.intake.recordFailure(s.rawSha, detail, now.getTime());
             if (attempts < policy.intake.maxAttempts) {
               warnings.push(() => log.warn({ event: 'intake.failed', rawSha: s.rawSha, attempts, reason: 'processing_failed', error: detail }, 'fallo al procesar; se reintentará'));
               failure = { index, error: new IntakeRetryLater(`processing_failed: ${detail}`) };
               return;
             }
-            outcomes.push({ outcome: this.quarantine(s, now, 'processing_failed', err), s });
+            outcomes.push({ outcome: await this.quarantine(s, now, 'processing_failed', err), s });
           }
         }
       });
@@ -123,16 +124,16 @@ export class EmailIntake {
   }
 
   /** One parsed message, inside its savepoint: dedupe, analyse, write, advance the cursor. */
-  private commitOne(s: Staged, mail: InboundMail, now: Date): IntakeOutcome {
+  private async commitOne(s: Staged, mail: InboundMail, now: Date): Promise<IntakeOutcome> {
     const { store, policy } = this.deps;
-    if (store.messages.inboundExists(mail.messageId)) {
-      this.advanceCursor(s.origin, now);
+    if (await store.messages.inboundExists(mail.messageId)) {
+      await this.advanceCursor(s.origin, now);
       return { result: 'duplicate', messageId: mail.messageId };
     }
-    const analysis = analyzeEmail(mail, mailboxFor(mail, policy, s.origin.mailbox), this.deps.pipeline, now);
-    const result = this.commit(analysis, s.rawSha, s.origin, now);
-    store.intake.clearFailures(s.rawSha);
-    this.advanceCursor(s.origin, now);
+    const analysis = await analyzeEmail(mail, mailboxFor(mail, policy, s.origin.mailbox), this.deps.pipeline, now);
+    const result = await this.commit(analysis, s.rawSha, s.origin, now);
+    await store.intake.clearFailures(s.rawSha);
+    await this.advanceCursor(s.origin, now);
     return result;
   }
 
@@ -140,20 +141,20 @@ export class EmailIntake {
    * A message that cannot be parsed, or failed `maxAttempts` times, is quarantined with its
    * reason (the raw source stays in the blob store) and the cursor moves past it.
    */
-  private quarantine(s: Staged, now: Date, reason: string, err: unknown): IntakeOutcome {
+  private async quarantine(s: Staged, now: Date, reason: string, err: unknown): Promise<IntakeOutcome> {
     const { store } = this.deps;
     const detail = describeError(err);
-    store.intake.recordFailure(s.rawSha, detail, now.getTime());
-    const quarantineId = store.intake.quarantine({ origin: s.origin.kind, mailbox: s.origin.mailbox, rawSha: s.rawSha, reason, detail }, now.getTime());
-    this.advanceCursor(s.origin, now);
+    await store.intake.recordFailure(s.rawSha, detail, now.getTime());
+    const quarantineId = await store.intake.quarantine({ origin: s.origin.kind, mailbox: s.origin.mailbox, rawSha: s.rawSha, reason, detail }, now.getTime());
+    await this.advanceCursor(s.origin, now);
     return { result: 'quarantined', quarantineId, reason };
   }
 
-  private advanceCursor(origin: IntakeOrigin, now: Date): void {
-    if (origin.kind === 'imap') this.deps.store.intake.advanceCursor(origin.mailbox, origin.uidValidity, origin.uid, now.getTime());
+  private async advanceCursor(origin: IntakeOrigin, now: Date): Promise<void> {
+    if (origin.kind === 'imap') await this.deps.store.intake.advanceCursor(origin.mailbox, origin.uidValidity, origin.uid, now.getTime());
   }
 
-  private commit(a: EmailAnalysis, rawSha: string, origin: IntakeOrigin, now: Date): IntakeOutcome {
+  private async commit(a: EmailAnalysis, rawSha: string, origin: IntakeOrigin, now: Date): Promise<IntakeOutcome> {
     const { store } = this.deps;
     const t = now.getTime();
     const d = a.decision;
@@ -166,58 +167,58 @@ export class EmailIntake {
       case 'quarantine': {
         // No message row: `quarantine retry` must be able to run it again. A re-read while the
         // entry is open finds it by content hash instead.
-        const quarantineId = store.intake.quarantine({ origin: origin.kind, mailbox: a.mailbox.id, rawSha, reason: d.reason, detail: 'message has no usable From address' }, t);
+        const quarantineId = await store.intake.quarantine({ origin: origin.kind, mailbox: a.mailbox.id, rawSha, reason: d.reason, detail: 'message has no usable From address' }, t);
         return { result: 'quarantined', quarantineId, reason: d.reason };
       }
       case 'bounce': {
         const b = d.bounce;
-        this.storeMessage({ ...base, ticketId: d.ticketId, author: 'bounce', automaticKind: 'bounce', automaticReason: a.automatic.reason }, a, t);
+        await this.storeMessage({ ...base, ticketId: d.ticketId, author: 'bounce', automaticKind: 'bounce', automaticReason: a.automatic.reason }, a, t);
         const report = deliveryReportKind(b);
-        const bounced = b.originalMessageId ? store.outbox.byMessageId(b.originalMessageId) : undefined;
-        if (bounced && report === 'failed') store.outbox.markBounced(bounced.id, `${b.status ?? ''} ${b.diagnostic ?? ''}`.trim().slice(0, 500));
+        const bounced = b.originalMessageId ? await store.outbox.byMessageId(b.originalMessageId) : undefined;
+        if (bounced && report === 'failed') await store.outbox.markBounced(bounced.id, `${b.status ?? ''} ${b.diagnostic ?? ''}`.trim().slice(0, 500));
         const recipient = b.recipient ?? bounced?.recipient ?? null;
-        if (b.hard && recipient && report === 'failed') store.intake.suppress(recipient, 'hard_bounce', b.status, a.mail.messageId, t);
+        if (b.hard && recipient && report === 'failed') await store.intake.suppress(recipient, 'hard_bounce', b.status, a.mail.messageId, t);
         // A relayed agent answer that bounced: the people working the ticket must know, since
         // the customer did not get it.
         if (bounced && report === 'failed' && d.ticketId !== null && bounced.moment === 'agent-reply') {
-          const ticket = this.deps.lifecycle.reload(d.ticketId);
-          this.deps.notices.toLevel(ticket, ticket.level, 'agent-delivery-failed', now, {
+          const ticket = await this.deps.lifecycle.reload(d.ticketId);
+          await this.deps.notices.toLevel(ticket, ticket.level, 'agent-delivery-failed', now, {
             rejection: { problems: [], reason: `${b.status ?? ''} ${b.diagnostic ?? ''}`.trim().slice(0, 300) || null, help: '' },
           });
         }
         if (d.ticketId !== null) {
-          store.tickets.event(d.ticketId, t, 'system', `delivery_${report}`, { recipient, status: b.status, hard: b.hard, bouncedMessageId: b.originalMessageId, diagnostic: b.diagnostic?.slice(0, 300) ?? null },
+          await store.tickets.event(d.ticketId, t, 'system', `delivery_${report}`, { recipient, status: b.status, hard: b.hard, bouncedMessageId: b.originalMessageId, diagnostic: b.diagnostic?.slice(0, 300) ?? null },
             report === 'failed' ? (b.hard ? 'rebote permanente' : 'rebote temporal') : null);
         }
-        return { result: 'bounce_recorded', ticketKey: d.ticketId === null ? null : (store.tickets.byId(d.ticketId)?.key ?? null), hard: b.hard };
+        return { result: 'bounce_recorded', ticketKey: d.ticketId === null ? null : ((await store.tickets.byId(d.ticketId))?.key ?? null), hard: b.hard };
       }
       case 'record_automatic': {
-        this.storeMessage({ ...base, ticketId: d.ticketId, author: 'automatic', automaticKind: d.verdict.kind, automaticReason: d.verdict.reason }, a, t);
-        if (d.ticketId !== null) store.tickets.event(d.ticketId, t, 'system', 'automatic_mail_recorded', { kind: d.verdict.kind, messageId: a.mail.messageId }, d.verdict.reason);
-        return { result: 'automatic_recorded', kind: d.verdict.kind, ticketKey: d.ticketId === null ? null : (store.tickets.byId(d.ticketId)?.key ?? null) };
+        await this.storeMessage({ ...base, ticketId: d.ticketId, author: 'automatic', automaticKind: d.verdict.kind, automaticReason: d.verdict.reason }, a, t);
+        if (d.ticketId !== null) await store.tickets.event(d.ticketId, t, 'system', 'automatic_mail_recorded', { kind: d.verdict.kind, messageId: a.mail.messageId }, d.verdict.reason);
+        return { result: 'automatic_recorded', kind: d.verdict.kind, ticketKey: d.ticketId === null ? null : ((await store.tickets.byId(d.ticketId))?.key ?? null) };
       }
       case 'new_ticket':
-        return this.createTicket(a, base, d, now);
+        return await this.createTicket(a, base, d, now);
       case 'agent_reply': {
         const { lifecycle, agents, notices, clocks } = this.deps;
-        const ticket = lifecycle.reload(d.ticket.ticketId);
-        const attachments = this.storeMessage({ ...base, ticketId: ticket.id, author: 'agent', automaticKind: null, automaticReason: null }, a, t);
+        const ticket = await lifecycle.reload(d.ticket.ticketId);
+        const attachments = await this.storeMessage({ ...base, ticketId: ticket.id, author: 'agent', automaticKind: null, automaticReason: null }, a, t);
         const parsed = parseAgentReply(a.visible.text, { now, timeZone: this.deps.policy.desk.timeZone, addBusinessMinutes: (from, minutes) => clocks.business.addBusinessMinutes(from, minutes) });
         if (parsed.errors.length > 0) {
           // A malformed command changes nothing: the agent is told what was wrong, once.
-          store.tickets.event(ticket.id, t, `agent:${d.person.email}`, 'agent_command_rejected', { errors: parsed.errors });
-          notices.toPerson(ticket, d.person, 'agent-error', now, { rejection: { problems: parsed.errors, reason: null, help: COMMAND_HELP[this.deps.policy.desk.locale] } });
+          await store.tickets.event(ticket.id, t, `agent:${d.person.email}`, 'agent_command_rejected', { errors: parsed.errors });
+          await notices.toPerson(ticket, d.person, 'agent-error', now, { rejection: { problems: parsed.errors, reason: null, help: COMMAND_HELP[this.deps.policy.desk.locale] } });
           return { result: 'agent_rejected', ticketKey: ticket.key, reason: 'invalid_command' };
         }
-        const applied = agents.apply(ticket, d.person, parsed, now, { attachments });
+        const applied = await agents.apply(ticket, d.person, parsed, now, { attachments });
         return { result: 'agent_reply', ticketKey: ticket.key, relayed: applied.relayed, internal: applied.internal, commands: parsed.commands.map((c) => c.kind) };
       }
       case 'agent_rejected': {
         // Recorded, never relayed, nothing changed. The notice goes to the agent concerned, never
         // to a stranger who may be holding a forwarded token.
-        this.storeMessage({ ...base, ticketId: d.ticket?.ticketId ?? null, author: 'system', automaticKind: null, automaticReason: `agent_rejected:${d.reason}` }, a, t);
+        await this.storeMessage({ ...base, ticketId: d.ticket?.ticketId ?? null, author: 'system', automaticKind: null, automaticReason: `agent_rejected:${d.reason}` }, a, t);
         if (d.ticket) {
-          store.tickets.event(d.ticket.ticketId, t, `sender:${a.mail.from?.address ?? ''}`, 'agent_reply_rejected', {
+          await store.tickets.event(d.ticket.ticketId, t, `sender:${a.mail.from?.address ?? ''}`, 'agent_reply_rejected', {
             reason: d.reason, agent: d.person?.email ?? null,
             ...(d.reason === 'not_authenticated' && a.authentication && !a.authentication.pass ? { authentication: { result: a.authentication.reason, seen: a.authentication.seen } } : {}),
           });
@@ -228,48 +229,48 @@ export class EmailIntake {
             : d.reason === 'not_authenticated'
               ? `no se pudo autenticar el mensaje: nuestro servidor de correo no confirmó (con DKIM ni SPF) que viniera del dominio de su dirección ${a.mail.from?.address ?? ''}. Responda desde su cuenta de correo habitual, no desde otro servicio que envíe en su nombre`
               : 'la respuesta no llegó a su dirección de respuesta firmada (responda directamente al aviso de Mesa, sin cambiar el destinatario)';
-          this.deps.notices.toPerson(this.deps.lifecycle.reload(d.ticket.ticketId), d.person, 'agent-error', now, { rejection: { problems: [], reason, help: COMMAND_HELP[this.deps.policy.desk.locale] } });
+          await this.deps.notices.toPerson(await this.deps.lifecycle.reload(d.ticket.ticketId), d.person, 'agent-error', now, { rejection: { problems: [], reason, help: COMMAND_HELP[this.deps.policy.desk.locale] } });
         }
         return { result: 'agent_rejected', ticketKey: d.ticket?.key ?? null, reason: d.reason };
       }
       case 'follow_up': {
         const ticketId = d.ticket.ticketId;
-        this.storeMessage({ ...base, ticketId, author: 'customer', automaticKind: null, automaticReason: null }, a, t);
-        store.tickets.event(ticketId, t, `customer:${a.mail.from?.address ?? ''}`, 'customer_message', { messageId: a.mail.messageId, via: a.thread.ticket ? (a.thread as { via: string }).via : null });
-        let ticket = this.deps.lifecycle.reload(ticketId);
+        await this.storeMessage({ ...base, ticketId, author: 'customer', automaticKind: null, automaticReason: null }, a, t);
+        await store.tickets.event(ticketId, t, `customer:${a.mail.from?.address ?? ''}`, 'customer_message', { messageId: a.mail.messageId, via: a.thread.ticket ? (a.thread as { via: string }).via : null });
+        let ticket = await this.deps.lifecycle.reload(ticketId);
         if (d.reopen) {
-          ticket = this.deps.lifecycle.reopen(ticket, now, 'system', 'respuesta del cliente dentro de la ventana de reapertura');
+          ticket = await this.deps.lifecycle.reopen(ticket, now, 'system', 'respuesta del cliente dentro de la ventana de reapertura');
         } else if (ticket.state === 'esperando_cliente') {
           // The answer the desk was waiting for: the clock runs again.
-          ticket = this.deps.lifecycle.resume(ticket, now, `customer:${a.mail.from?.address ?? ''}`, 'respuesta del cliente');
+          ticket = await this.deps.lifecycle.resume(ticket, now, `customer:${a.mail.from?.address ?? ''}`, 'respuesta del cliente');
         } else {
-          store.tickets.touch(ticketId, t);
+          await store.tickets.touch(ticketId, t);
         }
         // The people working the ticket see the customer's words where they work: their mail.
-        this.deps.notices.toLevel(ticket, ticket.level, 'agent-customer-reply', now, { replyText: a.visible.text || a.mail.text });
+        await this.deps.notices.toLevel(ticket, ticket.level, 'agent-customer-reply', now, { replyText: a.visible.text || a.mail.text });
         let acknowledged = false;
         if (d.ack.send) {
-          ticket = this.deps.lifecycle.ensureFutureEtr(ticket, now);
-          acknowledged = this.deps.notices.toCustomer(ticket, d.ack.moment, now, { inReplyTo: a.mail }) !== null;
+          ticket = await this.deps.lifecycle.ensureFutureEtr(ticket, now);
+          acknowledged = await this.deps.notices.toCustomer(ticket, d.ack.moment, now, { inReplyTo: a.mail }) !== null;
         } else {
-          store.tickets.event(ticketId, t, 'system', 'ack_skipped', { reason: d.ack.reason });
+          await store.tickets.event(ticketId, t, 'system', 'ack_skipped', { reason: d.ack.reason });
         }
         return { result: 'follow_up', ticketKey: d.ticket.key, reopened: d.reopen, acknowledged };
       }
     }
   }
 
-  private createTicket(a: EmailAnalysis, base: Omit<Parameters<Store['messages']['insert']>[0], 'ticketId' | 'author' | 'automaticKind' | 'automaticReason'>, d: Extract<EmailAnalysis['decision'], { kind: 'new_ticket' }>, now: Date): IntakeOutcome {
+  private async createTicket(a: EmailAnalysis, base: Omit<Parameters<Store['messages']['insert']>[0], 'ticketId' | 'author' | 'automaticKind' | 'automaticReason'>, d: Extract<EmailAnalysis['decision'], { kind: 'new_ticket' }>, now: Date): Promise<IntakeOutcome> {
     const { store, policy, clocks, lifecycle, notices } = this.deps;
     const t = now.getTime();
     const from = a.mail.from as NonNullable<InboundMail['from']>;
-    const contact = store.tickets.contactForEmail(from.address, from.name, t);
+    const contact = await store.tickets.contactForEmail(from.address, from.name, t);
     const c = a.classification;
     const sev = policy.severities[c.severity];
-    const { etr, ...sla } = lifecycle.initialSla(c.severity, c.category, now);
+    const { etr, ...sla } = await lifecycle.initialSla(c.severity, c.category, now);
     const ours = new Set(policy.mailboxes.map((m) => m.address));
     const cc = [...a.mail.to, ...a.mail.cc].map((x) => x.address).filter((x) => !ours.has(x.replace(/\+[^@]*@/, '@')) && x !== from.address);
-    const { id, key } = store.tickets.create({
+    const { id, key } = await store.tickets.create({
       channel: 'email', mailbox: a.mailbox.id, contactId: contact.id,
       subject: a.mail.subject || '(sin asunto)',
       description: a.visible.text || a.mail.text,
@@ -279,23 +280,23 @@ export class EmailIntake {
       ...sla,
       reopenedFromId: d.previous?.ticketId ?? null,
     }, t);
-    this.storeMessage({ ...base, ticketId: id, author: 'customer', automaticKind: null, automaticReason: null }, a, t);
-    store.tickets.event(id, t, `customer:${from.address}`, 'created', {
+    await this.storeMessage({ ...base, ticketId: id, author: 'customer', automaticKind: null, automaticReason: null }, a, t);
+    await store.tickets.event(id, t, `customer:${from.address}`, 'created', {
       channel: 'email', mailbox: a.mailbox.id, messageId: a.mail.messageId, severity: c.severity, type: c.type, category: c.category, level: c.level,
       ...(d.previous ? { previousTicket: d.previous.key } : {}),
       ...(a.thread.ticket === null && a.thread.ignoredSubjectTag ? { ignoredSubjectTag: a.thread.ignoredSubjectTag } : {}),
     }, `clasificación: severidad ${c.decidedBy.severity}`);
-    store.tickets.recordEtr(id, t, etr.at.getTime(), etr.source, etr.reason);
-    if (d.previous) store.tickets.event(d.previous.ticketId, t, 'system', 'follow_up_ticket_opened', { newTicket: key }, 'mensaje del cliente después del cierre');
-    const ticket = lifecycle.reload(id);
+    await store.tickets.recordEtr(id, t, etr.at.getTime(), etr.source, etr.reason);
+    if (d.previous) await store.tickets.event(d.previous.ticketId, t, 'system', 'follow_up_ticket_opened', { newTicket: key }, 'mensaje del cliente después del cierre');
+    const ticket = await lifecycle.reload(id);
     let acknowledged = false;
     if (d.ack.send) {
       const afterHours = sev.clock === 'business' && !clocks.business.isOpen(now);
-      acknowledged = notices.toCustomer(ticket, afterHours ? 'ack-after-hours' : 'ack', now, { inReplyTo: a.mail }) !== null;
+      acknowledged = await notices.toCustomer(ticket, afterHours ? 'ack-after-hours' : 'ack', now, { inReplyTo: a.mail }) !== null;
     } else {
-      store.tickets.event(id, t, 'system', 'ack_skipped', { reason: d.ack.reason });
+      await store.tickets.event(id, t, 'system', 'ack_skipped', { reason: d.ack.reason });
     }
-    notices.toLevel(ticket, ticket.level, 'agent-new-ticket', now, {
+    await notices.toLevel(ticket, ticket.level, 'agent-new-ticket', now, {
       classification: c.reasons.map((r) => ({ rule: r.rule, matched: r.matched })),
       ...(d.previous ? { history: [{ at: now, text: `Continúa el ticket ${d.previous.key}` }] } : {}),
     });
@@ -306,15 +307,15 @@ export class EmailIntake {
    * The message row and its attachments (content kept up to the configured size); returns the
    * attachments as recorded, `sha256` null where the content was not kept.
    */
-  private storeMessage(m: Parameters<Store['messages']['insert']>[0], a: EmailAnalysis, t: number): ReplyAttachment[] {
+  private async storeMessage(m: Parameters<Store['messages']['insert']>[0], a: EmailAnalysis, t: number): Promise<ReplyAttachment[]> {
     const { store, policy } = this.deps;
-    const rowId = store.messages.insert(m, t);
+    const rowId = await store.messages.insert(m, t);
     const recorded: ReplyAttachment[] = [];
     for (const att of a.mail.attachments) {
       if (att.related) continue;
       const keep = att.size <= policy.intake.attachmentMaxBytes;
-      const row = { filename: att.filename, contentType: att.contentType, size: att.size, sha256: keep ? store.blobs.put(att.content) : null };
-      store.messages.addAttachment(rowId, row);
+      const row = { filename: att.filename, contentType: att.contentType, size: att.size, sha256: keep ? await store.blobs.put(att.content) : null };
+      await store.messages.addAttachment(rowId, row);
       recorded.push(row);
     }
     return recorded;
@@ -342,13 +343,16 @@ export class IntakeRetryLater extends MesaError {
   }
 }
 
-/** Lock contention and I/O trouble are the environment's fault, not the message's. */
+/**
+ * A busy or unreachable database and file-system trouble (`EIO`, `ENOSPC`…) are the
+ * environment's fault, not the message's: it is offered again, never quarantined for them.
+ */
 function isTransient(err: unknown): boolean {
-  const code = (err as { code?: string }).code ?? '';
-  return code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED' || code === 'SQLITE_IOERR' || code === 'SQLITE_FULL' || /^E[A-Z]+$/.test(code);
+  if (isTransientStoreError(err)) return true;
+  return /^E[A-Z]+$/.test((err as { code?: string }).code ?? '');
 }
 
 function describeError(err: unknown): string {
-  const e = err as { name?: string; message?: string; code?: string };
-  return `${e.code ?? e.name ?? 'Error'}: ${(e.message ?? String(err)).split('\n')[0]?.slice(0, 300)}`;
+  const e = err as { name?: string; message?: string; code?: string; engineCode?: string | null };
+  return `${e.engineCode ?? e.code ?? e.name ?? 'Error'}: ${(e.message ?? String(err)).split('\n')[0]?.slice(0, 300)}`;
 }

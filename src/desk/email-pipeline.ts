@@ -42,7 +42,7 @@ export interface PipelineContext {
   own: OwnIdentity;
 }
 
-export function analyzeEmail(mail: InboundMail, mailbox: MailboxPolicy, ctx: PipelineContext, now: Date): EmailAnalysis {
+export async function analyzeEmail(mail: InboundMail, mailbox: MailboxPolicy, ctx: PipelineContext, now: Date): Promise<EmailAnalysis> {
   const { policy, store } = ctx;
   // 2. automatic mail?
   const automatic = detectAutomatic(mail, ctx.own);
@@ -54,9 +54,9 @@ export function analyzeEmail(mail: InboundMail, mailbox: MailboxPolicy, ctx: Pip
     mailboxAddresses: policy.mailboxes.map((m) => m.address),
   });
   const thread = resolveThread({
-    byToken: threadKeys.tokenTicketKey ? candidateByKey(store, threadKeys.tokenTicketKey) : null,
-    byReference: candidate(store.messages.ticketByReference(threadKeys.referencedIds)),
-    bySubject: threadKeys.subjectTicketKeys[0] ? candidateByKey(store, threadKeys.subjectTicketKeys[0]) : null,
+    byToken: threadKeys.tokenTicketKey ? await candidateByKey(store, threadKeys.tokenTicketKey) : null,
+    byReference: candidate(await store.messages.ticketByReference(threadKeys.referencedIds)),
+    bySubject: threadKeys.subjectTicketKeys[0] ? await candidateByKey(store, threadKeys.subjectTicketKeys[0]) : null,
   }, mail.from?.address ?? null);
   // 5. visible text
   const visible = visibleText({ text: mail.text, html: mail.html });
@@ -70,12 +70,12 @@ export function analyzeEmail(mail: InboundMail, mailbox: MailboxPolicy, ctx: Pip
   // For a refused agent reply the subject tag may name the ticket: it only decides which ticket
   // the refusal is recorded on (nothing changes), so trusting it is harmless here.
   const agentKey = agent.kind === 'none' ? null : agent.ticketKey ?? threadKeys.subjectTicketKeys[0] ?? null;
-  const agentTicket = agentKey ? candidateByKey(store, agentKey) : null;
+  const agentTicket = agentKey ? await candidateByKey(store, agentKey) : null;
   const agentAddress = agent.kind === 'agent' || agent.kind === 'rejected' ? agent.person?.email ?? null : null;
   // 7. decide
   const windowStart = now.getTime() - policy.outbound.autoReplyLimit.windowMinutes * 60_000;
-  const bounced = bounce?.originalMessageId ? store.outbox.byMessageId(bounce.originalMessageId) : undefined;
-  const lastFollowUpAck = thread.ticket ? store.outbox.lastQueuedAt(thread.ticket.ticketId, 'ack-followup') : null;
+  const bounced = bounce?.originalMessageId ? await store.outbox.byMessageId(bounce.originalMessageId) : undefined;
+  const lastFollowUpAck = thread.ticket ? await store.outbox.lastQueuedAt(thread.ticket.ticketId, 'ack-followup') : null;
   const decision = decideIntake({
     from,
     automatic,
@@ -83,12 +83,12 @@ export function analyzeEmail(mail: InboundMail, mailbox: MailboxPolicy, ctx: Pip
     bouncedTicketId: bounced?.ticket_id ?? null,
     thread,
     fromOurselves: from !== null && ctx.own.ownAddresses.includes(from),
-    senderSuppressed: from !== null && store.intake.isSuppressed(from),
-    recentAutoReplies: from === null ? 0 : store.outbox.countRecent(from, AUTO_REPLY_MOMENTS, windowStart),
+    senderSuppressed: from !== null && await store.intake.isSuppressed(from),
+    recentAutoReplies: from === null ? 0 : await store.outbox.countRecent(from, AUTO_REPLY_MOMENTS, windowStart),
     lastFollowUpAckAt: lastFollowUpAck === null ? null : new Date(lastFollowUpAck),
     agent,
     agentTicket,
-    recentAgentErrors: agentAddress === null ? 0 : store.outbox.countRecent(agentAddress, ['agent-error'], windowStart),
+    recentAgentErrors: agentAddress === null ? 0 : await store.outbox.countRecent(agentAddress, ['agent-error'], windowStart),
     now,
   }, {
     reopenWindowDays: policy.desk.reopenWindowDays,
@@ -113,10 +113,10 @@ function agentAuthentication(mail: InboundMail, from: string | null, directory: 
 /** Moments that are automatic replies, counted for the per-recipient rate limit. */
 export const AUTO_REPLY_MOMENTS = ['ack', 'ack-after-hours', 'ack-followup', 'ack-reopened'];
 
-function candidateByKey(store: Store, key: string): ThreadCandidate | null {
-  const t = store.tickets.byKey(key);
+async function candidateByKey(store: Store, key: string): Promise<ThreadCandidate | null> {
+  const t = await store.tickets.byKey(key);
   if (!t) return null;
-  const c = store.tickets.contact(t.contact_id);
+  const c = await store.tickets.contact(t.contact_id);
   return { ticketId: t.id, key: t.key, state: t.state, customerEmail: c?.email ?? null, cc: JSON.parse(t.cc_json) as string[], resolvedAt: t.resolved_at === null ? null : new Date(t.resolved_at) };
 }
 

@@ -8,7 +8,7 @@ import { messageContext, type ContextExtras } from '../outbound/message-context.
 import type { AttachmentRef, OutgoingEmail } from '../outbound/outgoing-email.ts';
 import type { TemplateRenderer } from '../outbound/template-renderer.ts';
 import type { Store } from '../store/store.ts';
-import type { TicketRow } from '../store/ticket-repo.ts';
+import type { TicketRow } from '../domain/ticket.ts';
 import { describeEvent, QUIET_EVENTS } from './event-text.ts';
 import type { SlaClocks } from './sla-clocks.ts';
 
@@ -41,74 +41,74 @@ export class Notices {
    * `attachments` go with an email (an SMS cannot carry them: the caller records that).
    * Returns the outbox id (the first one when a long SMS went out in parts), or null if skipped.
    */
-  toCustomer(ticket: TicketRow, moment: string, now: Date, opts: { inReplyTo?: InboundMail | null; extras?: ContextExtras; attachments?: StoredAttachment[] } = {}): number | null {
+  async toCustomer(ticket: TicketRow, moment: string, now: Date, opts: { inReplyTo?: InboundMail | null; extras?: ContextExtras; attachments?: StoredAttachment[] } = {}): Promise<number | null> {
     const { store } = this.deps;
-    const contact = store.tickets.contact(ticket.contact_id);
+    const contact = await store.tickets.contact(ticket.contact_id);
     const t = now.getTime();
     if (ticket.customer_channel === 'sms') {
-      if (!contact?.phone) return this.skip(ticket, moment, t, 'no_phone');
-      return this.queueSms(ticket, moment, contact.phone, now, opts.extras ?? {}, { toCustomer: true })[0] ?? null;
+      if (!contact?.phone) return await this.skip(ticket, moment, t, 'no_phone');
+      return (await this.queueSms(ticket, moment, contact.phone, now, opts.extras ?? {}, { toCustomer: true }))[0] ?? null;
     }
-    if (!contact?.email) return this.skip(ticket, moment, t, 'no_email');
-    if (store.intake.isSuppressed(contact.email)) return this.skip(ticket, moment, t, 'suppressed');
-    const thread = this.customerThread(ticket, opts.inReplyTo ?? null);
+    if (!contact?.email) return await this.skip(ticket, moment, t, 'no_email');
+    if (await store.intake.isSuppressed(contact.email)) return await this.skip(ticket, moment, t, 'suppressed');
+    const thread = await this.customerThread(ticket, opts.inReplyTo ?? null);
     const automatic = moment.startsWith('ack') ? 'auto-replied' : 'auto-generated';
-    const id = this.queueEmail(ticket, moment, { address: contact.email, name: contact.name }, now, {
+    const id = await this.queueEmail(ticket, moment, { address: contact.email, name: contact.name }, now, {
       ...opts.extras, customer: { fullName: contact.name, email: contact.email, phone: contact.phone, ...opts.extras?.customer },
     }, { token: signToken(this.deps.secret, ticket.key, { kind: 'customer' }), ...thread, autoSubmitted: automatic }, opts.attachments ?? []);
-    if (moment !== 'ack' && moment !== 'ack-after-hours') store.tickets.update(ticket.id, { last_customer_update_at: t }, t);
+    if (moment !== 'ack' && moment !== 'ack-after-hours') await store.tickets.update(ticket.id, { last_customer_update_at: t }, t);
     return id;
   }
 
   /** To every person of a level (email; SMS too when the severity asks for it). */
-  toLevel(ticket: TicketRow, level: Level, moment: string, now: Date, extras: ContextExtras = {}): number[] {
-    return this.toPeople(ticket, this.deps.policy.levels[level].people, moment, now, extras);
+  async toLevel(ticket: TicketRow, level: Level, moment: string, now: Date, extras: ContextExtras = {}): Promise<number[]> {
+    return await this.toPeople(ticket, this.deps.policy.levels[level].people, moment, now, extras);
   }
 
   /** To one person (an agent's error notice). */
-  toPerson(ticket: TicketRow, person: Person, moment: string, now: Date, extras: ContextExtras = {}): number[] {
-    return this.toPeople(ticket, [person], moment, now, extras);
+  async toPerson(ticket: TicketRow, person: Person, moment: string, now: Date, extras: ContextExtras = {}): Promise<number[]> {
+    return await this.toPeople(ticket, [person], moment, now, extras);
   }
 
   /** To the "responsables" above level 3. */
-  toResponsables(ticket: TicketRow, moment: string, now: Date, extras: ContextExtras = {}): number[] {
-    return this.toPeople(ticket, this.deps.policy.responsables, moment, now, extras);
+  async toResponsables(ticket: TicketRow, moment: string, now: Date, extras: ContextExtras = {}): Promise<number[]> {
+    return await this.toPeople(ticket, this.deps.policy.responsables, moment, now, extras);
   }
 
   /** The ticket's recent history as notices show it. */
-  history(ticket: TicketRow): ContextExtras['history'] {
+  async history(ticket: TicketRow): Promise<ContextExtras['history']> {
     const locale = this.deps.policy.desk.locale;
-    return this.deps.store.tickets.events(ticket.id)
+    return (await this.deps.store.tickets.events(ticket.id))
       .filter((e) => !QUIET_EVENTS.has(e.type))
       .slice(-HISTORY_LINES)
       .map((e) => ({ at: new Date(e.at), text: describeEvent({ ...e, data: JSON.parse(e.data_json) as Record<string, unknown> }, locale) }));
   }
 
-  private toPeople(ticket: TicketRow, people: Person[], moment: string, now: Date, extras: ContextExtras): number[] {
+  private async toPeople(ticket: TicketRow, people: Person[], moment: string, now: Date, extras: ContextExtras): Promise<number[]> {
     const { store, policy, renderer } = this.deps;
-    const contact = store.tickets.contact(ticket.contact_id);
+    const contact = await store.tickets.contact(ticket.contact_id);
     const customer = { fullName: contact?.name ?? '', email: contact?.email ?? null, phone: contact?.phone ?? null };
     const sms = policy.severities[ticket.severity].sms && renderer.hasPart(policy.desk.locale, moment, 'sms');
     const root = `${ticket.key.toLowerCase()}.hilo@${policy.desk.messageIdDomain}`;
     const ids: number[] = [];
     for (const person of people) {
       const x = { ...extras, recipientName: person.name, customer };
-      ids.push(this.queueEmail(ticket, moment, { address: person.email, name: person.name }, now, x, {
+      ids.push(await this.queueEmail(ticket, moment, { address: person.email, name: person.name }, now, x, {
         // Signed for this agent: issue 5 accepts a reply only with this token AND this From.
         token: signToken(this.deps.secret, ticket.key, { kind: 'agent', address: person.email }),
         // A synthetic root keeps every notice about one ticket in one thread in agents' clients.
         inReplyTo: root, references: [root], autoSubmitted: 'auto-generated',
       }));
-      if (sms && person.phone) ids.push(...this.queueSms(ticket, moment, person.phone, now, x, { toCustomer: false }));
+      if (sms && person.phone) ids.push(...await this.queueSms(ticket, moment, person.phone, now, x, { toCustomer: false }));
     }
     return ids;
   }
 
-  private queueEmail(ticket: TicketRow, moment: string, to: { address: string; name: string }, now: Date, extras: ContextExtras,
-    h: { token: string; inReplyTo: string | null; references: string[]; autoSubmitted: string }, attachments: StoredAttachment[] = []): number {
+  private async queueEmail(ticket: TicketRow, moment: string, to: { address: string; name: string }, now: Date, extras: ContextExtras,
+    h: { token: string; inReplyTo: string | null; references: string[]; autoSubmitted: string }, attachments: StoredAttachment[] = []): Promise<number> {
     const { store, policy, renderer } = this.deps;
     const mailbox = this.mailboxOf(ticket);
-    const rendered = renderer.render(policy.desk.locale, moment, this.context(ticket, now, extras));
+    const rendered = renderer.render(policy.desk.locale, moment, await this.context(ticket, now, extras));
     const messageId = `${ticket.key.toLowerCase()}.${moment}.${now.getTime().toString(36)}.${randomBytes(4).toString('hex')}@${policy.desk.messageIdDomain}`;
     const email: OutgoingEmail = {
       from: { name: policy.outbound.fromName, address: mailbox.address },
@@ -125,14 +125,14 @@ export class Notices {
       ...(attachments.length > 0 ? { attachments } : {}),
     };
     const t = now.getTime();
-    const outboxId = store.outbox.enqueue({ ticketId: ticket.id, channel: 'email', moment, recipient: to.address, messageId, payload: email }, t);
-    const rowId = store.messages.insert({
+    const outboxId = await store.outbox.enqueue({ ticketId: ticket.id, channel: 'email', moment, recipient: to.address, messageId, payload: email }, t);
+    const rowId = await store.messages.insert({
       ticketId: ticket.id, direction: 'out', channel: 'email', mailbox: mailbox.id, messageId, fromAddress: mailbox.address,
       to: [to.address], subject: rendered.subject, author: 'system', automaticKind: null, automaticReason: null,
       visibleText: null, bodyText: rendered.text, rawSha256: null,
     }, t);
-    for (const a of attachments) store.messages.addAttachment(rowId, a);
-    store.tickets.event(ticket.id, t, 'system', 'message_queued', {
+    for (const a of attachments) await store.messages.addAttachment(rowId, a);
+    await store.tickets.event(ticket.id, t, 'system', 'message_queued', {
       moment, channel: 'email', to: to.address, outboxId, messageId, etrAt: ticket.etr_at,
       ...(attachments.length > 0 ? { attachments: attachments.map((a) => a.filename ?? a.sha256.slice(0, 12)) } : {}),
     });
@@ -152,9 +152,9 @@ export class Notices {
    * exists for — an acknowledgment's ETR — so a template-only SMS goes out whole. Agents'
    * notices are never fitted: they point to the email that carries the details.
    */
-  private queueSms(ticket: TicketRow, moment: string, phone: string, now: Date, extras: ContextExtras, opts: { toCustomer: boolean }): number[] {
+  private async queueSms(ticket: TicketRow, moment: string, phone: string, now: Date, extras: ContextExtras, opts: { toCustomer: boolean }): Promise<number[]> {
     const { store, policy, renderer } = this.deps;
-    const context = this.context(ticket, now, extras);
+    const context = await this.context(ticket, now, extras);
     const rendered = renderer.render(policy.desk.locale, moment, context);
     if (rendered.sms === null) throw new Error(`template ${moment} has no sms.hbs`);
     // The renderer collapses whitespace in SMS; the agent's words appear there collapsed too.
@@ -166,25 +166,27 @@ export class Notices {
     const t = now.getTime();
     const base = `${ticket.key.toLowerCase()}.${moment}.${t.toString(36)}.${randomBytes(4).toString('hex')}`;
     const n = fitted.parts.length;
-    return fitted.parts.map((body, i) => {
+    const ids: number[] = [];
+    for (const [i, body] of fitted.parts.entries()) {
       const ref = n > 1 ? `${base}.${i + 1}` : base;
-      const outboxId = store.outbox.enqueue({ ticketId: ticket.id, channel: 'sms', moment, recipient: phone, messageId: null, payload: { to: phone, body, ref } }, t);
-      store.tickets.event(ticket.id, t, 'system', 'message_queued', {
+      const outboxId = await store.outbox.enqueue({ ticketId: ticket.id, channel: 'sms', moment, recipient: phone, messageId: null, payload: { to: phone, body, ref } }, t);
+      await store.tickets.event(ticket.id, t, 'system', 'message_queued', {
         moment, channel: 'sms', to: phone, outboxId, etrAt: ticket.etr_at,
         ...(fitted.kind === 'as_is' ? {} : { fitted: fitted.kind, part: i + 1, parts: n }),
       });
-      return outboxId;
-    });
+      ids.push(outboxId);
+    }
+    return ids;
   }
 
-  private skip(ticket: TicketRow, moment: string, t: number, reason: string): null {
-    this.deps.store.tickets.event(ticket.id, t, 'system', 'message_skipped', { moment, reason });
+  private async skip(ticket: TicketRow, moment: string, t: number, reason: string): Promise<null> {
+    await this.deps.store.tickets.event(ticket.id, t, 'system', 'message_skipped', { moment, reason });
     return null;
   }
 
-  private context(ticket: TicketRow, now: Date, extras: ContextExtras) {
+  private async context(ticket: TicketRow, now: Date, extras: ContextExtras): Promise<ReturnType<typeof messageContext>> {
     const { store, policy, clocks } = this.deps;
-    const contact = store.tickets.contact(ticket.contact_id);
+    const contact = await store.tickets.contact(ticket.contact_id);
     const d = (ms: number | null): Date | null => (ms === null ? null : new Date(ms));
     return messageContext({
       policy,
@@ -209,9 +211,9 @@ export class Notices {
   }
 
   /** The customer's thread: under their message when answering one, else under the last one. */
-  private customerThread(ticket: TicketRow, parent: InboundMail | null): { inReplyTo: string | null; references: string[] } {
+  private async customerThread(ticket: TicketRow, parent: InboundMail | null): Promise<{ inReplyTo: string | null; references: string[] }> {
     if (parent) return { inReplyTo: parent.messageId, references: [...parent.references, parent.messageId].slice(-MAX_REFERENCES) };
-    const ids = this.deps.store.messages.customerThreadIds(ticket.id);
+    const ids = await this.deps.store.messages.customerThreadIds(ticket.id);
     return { inReplyTo: ids.at(-1) ?? null, references: ids.slice(-MAX_REFERENCES) };
   }
 }

@@ -5,7 +5,7 @@ import { parseTicketKey } from '../domain/ticket-key.ts';
 import type { Logger } from '../log.ts';
 import type { CallRow } from '../store/call-repo.ts';
 import type { Store } from '../store/store.ts';
-import type { ContactRow, TicketRow } from '../store/ticket-repo.ts';
+import type { ContactRow, TicketRow } from '../domain/ticket.ts';
 import type { Notices } from './notices.ts';
 import type { TicketLifecycle } from './ticket-lifecycle.ts';
 
@@ -31,49 +31,49 @@ export class PhoneIntake {
   }
 
   /** First sight of a call: its row, and the caller's open ticket if they have one. */
-  startCall(callSid: string, fromRaw: string | null, now: Date): { call: CallRow; openTicket: TicketRow | null } {
+  async startCall(callSid: string, fromRaw: string | null, now: Date): Promise<{ call: CallRow; openTicket: TicketRow | null }> {
     const { store } = this.deps;
-    return store.transaction(() => {
-      const call = this.touch(callSid, fromRaw, now);
-      const contact = call.from_e164 ? store.tickets.contactByPhone(call.from_e164) : undefined;
-      const openTicket = contact ? store.tickets.openTicketOf(contact.id) ?? null : null;
+    return await store.transaction(async () => {
+      const call = await this.touch(callSid, fromRaw, now);
+      const contact = call.from_e164 ? await store.tickets.contactByPhone(call.from_e164) : undefined;
+      const openTicket = contact ? await store.tickets.openTicketOf(contact.id) ?? null : null;
       return { call, openTicket };
     });
   }
 
-  chooseMenu(callSid: string, fromRaw: string | null, choice: string, now: Date): void {
+  async chooseMenu(callSid: string, fromRaw: string | null, choice: string, now: Date): Promise<void> {
     const { store } = this.deps;
-    store.transaction(() => {
-      this.touch(callSid, fromRaw, now);
-      store.calls.update(callSid, { menu_choice: choice }, now.getTime());
+    await store.transaction(async () => {
+      await this.touch(callSid, fromRaw, now);
+      await store.calls.update(callSid, { menu_choice: choice }, now.getTime());
     });
   }
 
   /** Any webhook may be the first one a call sends (a restart, a lost request): create its row. */
-  private touch(callSid: string, fromRaw: string | null, now: Date): CallRow {
+  private async touch(callSid: string, fromRaw: string | null, now: Date): Promise<CallRow> {
     // Known call: its number was normalised when the row was made.
-    const known = this.deps.store.calls.bySid(callSid);
+    const known = await this.deps.store.calls.bySid(callSid);
     if (known) return known;
     const caller = this.caller(fromRaw);
-    return this.deps.store.calls.touch(callSid, { raw: fromRaw, e164: caller.kind === 'e164' ? caller.e164 : null }, now.getTime());
+    return await this.deps.store.calls.touch(callSid, { raw: fromRaw, e164: caller.kind === 'e164' ? caller.e164 : null }, now.getTime());
   }
 
-  ticketByKey(key: string): TicketRow | undefined {
-    return this.deps.store.tickets.byKey(key);
+  async ticketByKey(key: string): Promise<TicketRow | undefined> {
+    return await this.deps.store.tickets.byKey(key);
   }
 
   /** The ticket a call already produced, if any (for the fallback URL). */
-  ticketOfCall(callSid: string): TicketRow | undefined {
-    const call = this.deps.store.calls.bySid(callSid);
-    return call?.ticket_id ? this.deps.store.tickets.byId(call.ticket_id) : undefined;
+  async ticketOfCall(callSid: string): Promise<TicketRow | undefined> {
+    const call = await this.deps.store.calls.bySid(callSid);
+    return call?.ticket_id ? await this.deps.store.tickets.byId(call.ticket_id) : undefined;
   }
 
   /** A ticket by the digits a caller keyed in (`123` or `000123`). */
-  ticketByDigits(digits: string): TicketRow | undefined {
+  async ticketByDigits(digits: string): Promise<TicketRow | undefined> {
     const clean = digits.replace(/\D/g, '');
     if (clean.length === 0 || clean.length > 12) return undefined;
     const key = `${this.deps.policy.desk.ticketPrefix}-${clean.padStart(6, '0')}`;
-    return parseTicketKey(this.deps.policy.desk.ticketPrefix, key) === null ? undefined : this.deps.store.tickets.byKey(key);
+    return parseTicketKey(this.deps.policy.desk.ticketPrefix, key) === null ? undefined : await this.deps.store.tickets.byKey(key);
   }
 
   /**
@@ -81,14 +81,14 @@ export class PhoneIntake {
    * acknowledged by SMS through the outbox, the level notified. A second request for the same
    * CallSid returns the same ticket.
    */
-  ticketForCall(callSid: string, fromRaw: string | null, input: { speech?: string | null; confidence?: number | null; recording?: { sid: string; url: string; seconds: number | null } | null }, now: Date): { ticket: TicketRow; created: boolean } {
+  async ticketForCall(callSid: string, fromRaw: string | null, input: { speech?: string | null; confidence?: number | null; recording?: { sid: string; url: string; seconds: number | null } | null }, now: Date): Promise<{ ticket: TicketRow; created: boolean }> {
     const { store } = this.deps;
-    const result = store.transaction(() => {
-      const call = this.touch(callSid, fromRaw, now);
-      if (input.speech) store.calls.update(callSid, { speech: input.speech, speech_confidence: input.confidence ?? null }, now.getTime());
-      if (input.recording) store.calls.update(callSid, { recording_sid: input.recording.sid, recording_url: input.recording.url, recording_seconds: input.recording.seconds }, now.getTime());
-      if (call.ticket_id !== null) return { ticket: this.deps.lifecycle.reload(call.ticket_id), created: false };
-      const ticket = this.createTicket(store.calls.bySid(callSid) as CallRow, now, { abandoned: false });
+    const result = await store.transaction(async () => {
+      const call = await this.touch(callSid, fromRaw, now);
+      if (input.speech) await store.calls.update(callSid, { speech: input.speech, speech_confidence: input.confidence ?? null }, now.getTime());
+      if (input.recording) await store.calls.update(callSid, { recording_sid: input.recording.sid, recording_url: input.recording.url, recording_seconds: input.recording.seconds }, now.getTime());
+      if (call.ticket_id !== null) return { ticket: await this.deps.lifecycle.reload(call.ticket_id), created: false };
+      const ticket = await this.createTicket(await store.calls.bySid(callSid) as CallRow, now, { abandoned: false });
       return { ticket, created: true };
     });
     if (result.created) this.deps.onOutbox?.();
@@ -96,14 +96,14 @@ export class PhoneIntake {
   }
 
   /** Adds what the caller said to their open ticket instead of opening a new one. */
-  addToTicket(callSid: string, ticket: TicketRow, input: { speech?: string | null; recording?: { sid: string; url: string; seconds: number | null } | null }, now: Date): TicketRow {
+  async addToTicket(callSid: string, ticket: TicketRow, input: { speech?: string | null; recording?: { sid: string; url: string; seconds: number | null } | null }, now: Date): Promise<TicketRow> {
     const { store } = this.deps;
-    return store.transaction(() => {
-      const call = store.calls.bySid(callSid);
+    return await store.transaction(async () => {
+      const call = await store.calls.bySid(callSid);
       if (call?.ticket_id === ticket.id) return ticket;
-      store.calls.update(callSid, { ticket_id: ticket.id, ...(input.speech ? { speech: input.speech } : {}), ...(input.recording ? { recording_sid: input.recording.sid, recording_url: input.recording.url, recording_seconds: input.recording.seconds } : {}) }, now.getTime());
-      store.tickets.event(ticket.id, now.getTime(), `caller:${call?.from_e164 ?? 'anónimo'}`, 'customer_call', { callSid, speech: Boolean(input.speech), recording: input.recording?.sid ?? null });
-      return this.deps.lifecycle.reload(ticket.id);
+      await store.calls.update(callSid, { ticket_id: ticket.id, ...(input.speech ? { speech: input.speech } : {}), ...(input.recording ? { recording_sid: input.recording.sid, recording_url: input.recording.url, recording_seconds: input.recording.seconds } : {}) }, now.getTime());
+      await store.tickets.event(ticket.id, now.getTime(), `caller:${call?.from_e164 ?? 'anónimo'}`, 'customer_call', { callSid, speech: Boolean(input.speech), recording: input.recording?.sid ?? null });
+      return await this.deps.lifecycle.reload(ticket.id);
     });
   }
 
@@ -112,38 +112,38 @@ export class PhoneIntake {
    * exists leaves an "llamada abandonada" ticket marked for a call-back — once per caller per
    * hour, so a caller who tries three times does not make three tickets.
    */
-  statusCallback(callSid: string, status: string, durationSeconds: number | null, fromRaw: string | null, now: Date): { abandonedTicket: TicketRow | null } {
+  async statusCallback(callSid: string, status: string, durationSeconds: number | null, fromRaw: string | null, now: Date): Promise<{ abandonedTicket: TicketRow | null }> {
     const { store } = this.deps;
     const t = now.getTime();
-    const result = store.transaction(() => {
-      this.touch(callSid, fromRaw, now);
-      store.calls.advanceStatus(callSid, status, durationSeconds, t);
-      const call = store.calls.bySid(callSid) as CallRow;
+    const result = await store.transaction(async () => {
+      await this.touch(callSid, fromRaw, now);
+      await store.calls.advanceStatus(callSid, status, durationSeconds, t);
+      const call = await store.calls.bySid(callSid) as CallRow;
       if (call.status_rank < 9 || call.ticket_id !== null || call.abandoned) return { abandonedTicket: null };
       if (call.recording_sid || call.speech) {
         // The caller described the problem but hung up before the ticket was made: make it.
-        return { abandonedTicket: this.createTicket(call, now, { abandoned: false }) };
+        return { abandonedTicket: await this.createTicket(call, now, { abandoned: false }) };
       }
-      store.calls.update(callSid, { abandoned: 1 }, t);
+      await store.calls.update(callSid, { abandoned: 1 }, t);
       if (call.from_e164) {
-        const earlier = store.calls.recentCallbackFrom(call.from_e164, t - HOUR_MS);
+        const earlier = await store.calls.recentCallbackFrom(call.from_e164, t - HOUR_MS);
         if (earlier?.ticket_id) {
-          store.tickets.event(earlier.ticket_id, t, `caller:${call.from_e164}`, 'call_abandoned_again', { callSid });
+          await store.tickets.event(earlier.ticket_id, t, `caller:${call.from_e164}`, 'call_abandoned_again', { callSid });
           return { abandonedTicket: null };
         }
       }
-      store.calls.update(callSid, { callback_requested: 1 }, t);
-      return { abandonedTicket: this.createTicket(store.calls.bySid(callSid) as CallRow, now, { abandoned: true }) };
+      await store.calls.update(callSid, { callback_requested: 1 }, t);
+      return { abandonedTicket: await this.createTicket(await store.calls.bySid(callSid) as CallRow, now, { abandoned: true }) };
     });
     if (result.abandonedTicket) this.deps.onOutbox?.();
     return result;
   }
 
-  private createTicket(call: CallRow, now: Date, opts: { abandoned: boolean }): TicketRow {
+  private async createTicket(call: CallRow, now: Date, opts: { abandoned: boolean }): Promise<TicketRow> {
     const { store, policy, lifecycle, notices } = this.deps;
     const t = now.getTime();
     const choice = MENU[call.menu_choice ?? ''] ?? MENU['2'] as (typeof MENU)['2'];
-    const contact = this.contactFor(call, t);
+    const contact = await this.contactFor(call, t);
     const speech = (call.speech ?? '').trim();
     const description = opts.abandoned
       ? 'Llamada abandonada antes de describir el problema. Devolver la llamada.'
@@ -155,26 +155,26 @@ export class PhoneIntake {
     }, policy.classification.rules, policy.classification.minimumScore);
     const who = call.from_e164 ?? 'número oculto';
     const subject = opts.abandoned ? `Llamada abandonada de ${who}` : `Llamada de ${who}: ${speech ? shorten(speech, 60) : choice.label}`;
-    const { etr, ...sla } = lifecycle.initialSla(c.severity, c.category, now);
-    const { id } = store.tickets.create({
+    const { etr, ...sla } = await lifecycle.initialSla(c.severity, c.category, now);
+    const { id } = await store.tickets.create({
       channel: 'phone', mailbox: null, contactId: contact.id, subject, description,
       severity: c.severity, type: c.type, category: c.category, level: c.level,
       customerChannel: 'sms', cc: [], classification: { ...c, menuChoice: call.menu_choice, callSid: call.call_sid, callbackRequested: opts.abandoned },
       ...sla, reopenedFromId: null,
     }, t);
-    store.calls.update(call.call_sid, { ticket_id: id }, t);
-    store.tickets.event(id, t, `caller:${who}`, 'created', { channel: 'phone', callSid: call.call_sid, menuChoice: call.menu_choice, severity: c.severity, type: c.type, category: c.category, level: c.level, callback: opts.abandoned },
+    await store.calls.update(call.call_sid, { ticket_id: id }, t);
+    await store.tickets.event(id, t, `caller:${who}`, 'created', { channel: 'phone', callSid: call.call_sid, menuChoice: call.menu_choice, severity: c.severity, type: c.type, category: c.category, level: c.level, callback: opts.abandoned },
       opts.abandoned ? 'llamada abandonada: devolver la llamada' : `clasificación: severidad ${c.decidedBy.severity}`);
-    store.tickets.recordEtr(id, t, etr.at.getTime(), etr.source, etr.reason);
-    const ticket = lifecycle.reload(id);
-    if (!opts.abandoned) notices.toCustomer(ticket, 'ack-phone', now);
-    notices.toLevel(ticket, ticket.level, 'agent-new-ticket', now, { classification: c.reasons.map((r) => ({ rule: r.rule, matched: r.matched })) });
-    return lifecycle.reload(id);
+    await store.tickets.recordEtr(id, t, etr.at.getTime(), etr.source, etr.reason);
+    const ticket = await lifecycle.reload(id);
+    if (!opts.abandoned) await notices.toCustomer(ticket, 'ack-phone', now);
+    await notices.toLevel(ticket, ticket.level, 'agent-new-ticket', now, { classification: c.reasons.map((r) => ({ rule: r.rule, matched: r.matched })) });
+    return await lifecycle.reload(id);
   }
 
-  private contactFor(call: CallRow, t: number): ContactRow {
+  private async contactFor(call: CallRow, t: number): Promise<ContactRow> {
     const { store } = this.deps;
-    return call.from_e164 ? store.tickets.contactForPhone(call.from_e164, t) : store.tickets.anonymousContact('Número oculto', t);
+    return call.from_e164 ? await store.tickets.contactForPhone(call.from_e164, t) : await store.tickets.anonymousContact('Número oculto', t);
   }
 }
 

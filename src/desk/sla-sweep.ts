@@ -2,7 +2,7 @@ import { dueActions, type SweepAction } from '../domain/sla.ts';
 import type { DeskPolicy } from '../domain/policy.ts';
 import type { Logger } from '../log.ts';
 import type { Store } from '../store/store.ts';
-import type { TicketRow } from '../store/ticket-repo.ts';
+import type { TicketRow } from '../domain/ticket.ts';
 import type { Notices } from './notices.ts';
 import { snapshotOf, type TicketLifecycle } from './ticket-lifecycle.ts';
 
@@ -33,10 +33,10 @@ export class SlaSweep {
     const t = now.getTime();
     let after = 0;
     for (;;) {
-      const ids = this.deps.store.tickets.dueIds(t, after, batch);
+      const ids = await this.deps.store.tickets.dueIds(t, after, batch);
       if (ids.length === 0) break;
       for (const id of ids) {
-        const done = this.deps.store.transaction(() => this.sweepTicket(id, now));
+        const done = await this.deps.store.transaction(async () => await this.sweepTicket(id, now));
         if (done.length > 0) result.tickets++;
         for (const a of done) result.actions[a.kind]++;
       }
@@ -49,61 +49,61 @@ export class SlaSweep {
   }
 
   /** One ticket, inside its transaction. Returns the actions carried out. */
-  private sweepTicket(id: number, now: Date): SweepAction[] {
+  private async sweepTicket(id: number, now: Date): Promise<SweepAction[]> {
     const { lifecycle } = this.deps;
-    let ticket = this.deps.store.tickets.byId(id);
+    let ticket = await this.deps.store.tickets.byId(id);
     if (!ticket || ticket.next_action_at === null || ticket.next_action_at > now.getTime()) return [];
     const actions = dueActions(snapshotOf(ticket), now);
-    for (const action of actions) ticket = this.apply(ticket, action, now);
+    for (const action of actions) ticket = await this.apply(ticket, action, now);
     // Whatever was due is handled; store the next deadline (also repairs a stale next_action_at).
-    lifecycle.save(ticket, {}, now);
+    await lifecycle.save(ticket, {}, now);
     return actions;
   }
 
-  private apply(ticket: TicketRow, a: SweepAction, now: Date): TicketRow {
+  private async apply(ticket: TicketRow, a: SweepAction, now: Date): Promise<TicketRow> {
     const { store, lifecycle, notices, policy } = this.deps;
     const t = now.getTime();
     switch (a.kind) {
       case 'first_response_breach': {
-        store.tickets.event(ticket.id, t, 'system', 'first_response_breached', { dueAt: a.dueAt.getTime() }, 'sin primera respuesta de un agente');
-        const updated = lifecycle.save(ticket, { first_response_breached_at: t }, now);
-        const extras = { breach: { kind: 'first_response' as const, dueAt: a.dueAt }, history: notices.history(updated) };
-        notices.toLevel(updated, updated.level, 'breach-notice', now, extras);
-        notices.toResponsables(updated, 'breach-notice', now, extras);
+        await store.tickets.event(ticket.id, t, 'system', 'first_response_breached', { dueAt: a.dueAt.getTime() }, 'sin primera respuesta de un agente');
+        const updated = await lifecycle.save(ticket, { first_response_breached_at: t }, now);
+        const extras = { breach: { kind: 'first_response' as const, dueAt: a.dueAt }, history: await notices.history(updated) };
+        await notices.toLevel(updated, updated.level, 'breach-notice', now, extras);
+        await notices.toResponsables(updated, 'breach-notice', now, extras);
         return updated;
       }
       case 'warn': {
-        store.tickets.event(ticket.id, t, 'system', 'level_warning', { level: a.level, percent: policy.sla.warnAtPercent, escalatesAt: a.escalatesAt.getTime() });
-        const updated = lifecycle.save(ticket, { warning_due_at: null }, now);
-        notices.toLevel(updated, a.level, 'level-warning', now, { warning: { percent: policy.sla.warnAtPercent, escalatesAt: a.escalatesAt } });
+        await store.tickets.event(ticket.id, t, 'system', 'level_warning', { level: a.level, percent: policy.sla.warnAtPercent, escalatesAt: a.escalatesAt.getTime() });
+        const updated = await lifecycle.save(ticket, { warning_due_at: null }, now);
+        await notices.toLevel(updated, a.level, 'level-warning', now, { warning: { percent: policy.sla.warnAtPercent, escalatesAt: a.escalatesAt } });
         return updated;
       }
       case 'escalate':
-        return lifecycle.escalate(ticket, a.to, now, `sin resolución dentro del tiempo del nivel ${a.from}`);
+        return await lifecycle.escalate(ticket, a.to, now, `sin resolución dentro del tiempo del nivel ${a.from}`);
       case 'resolution_breach': {
-        store.tickets.event(ticket.id, t, 'system', 'resolution_breached', { dueAt: a.dueAt.getTime(), level: ticket.level }, 'objetivo de resolución vencido');
-        const updated = lifecycle.save(ticket, { resolution_breached_at: t }, now);
+        await store.tickets.event(ticket.id, t, 'system', 'resolution_breached', { dueAt: a.dueAt.getTime(), level: ticket.level }, 'objetivo de resolución vencido');
+        const updated = await lifecycle.save(ticket, { resolution_breached_at: t }, now);
         const extras = {
           breach: { kind: 'resolution' as const, dueAt: a.dueAt },
           escalation: { fromLevel: updated.level, toLevel: 4, reason: 'objetivo de resolución vencido' },
-          history: notices.history(updated),
+          history: await notices.history(updated),
         };
         // Past level 3 there is no one left to escalate to: the "responsables" are told.
-        notices.toResponsables(updated, 'breach-notice', now, extras);
+        await notices.toResponsables(updated, 'breach-notice', now, extras);
         return updated;
       }
       case 'customer_update': {
         const sev = policy.severities[ticket.severity];
-        store.tickets.event(ticket.id, t, 'system', 'customer_update_sent', {});
-        notices.toCustomer(ticket, 'customer-update', now);
+        await store.tickets.event(ticket.id, t, 'system', 'customer_update_sent', {});
+        await notices.toCustomer(ticket, 'customer-update', now);
         const clock = lifecycle.clockOf(ticket);
         const next = sev.customerUpdateMinutes === null ? null : clock.addBusinessMinutes(now, sev.customerUpdateMinutes).getTime();
-        return lifecycle.save(lifecycle.reload(ticket.id), { next_update_due_at: next }, now);
+        return await lifecycle.save(await lifecycle.reload(ticket.id), { next_update_due_at: next }, now);
       }
       case 'etr_expired': {
         // Never show an ETR in the past: estimate again and tell the customer.
-        const etr = lifecycle.estimate(ticket, now, { why: 'el ETR anterior venció sin resolución' });
-        return lifecycle.changeEtr(ticket, etr, now, { actor: 'system', notifyCustomer: true });
+        const etr = await lifecycle.estimate(ticket, now, { why: 'el ETR anterior venció sin resolución' });
+        return await lifecycle.changeEtr(ticket, etr, now, { actor: 'system', notifyCustomer: true });
       }
     }
   }

@@ -2,7 +2,7 @@ import { estimateEtr, type EtrEstimate } from '../domain/etr.ts';
 import type { DeskPolicy, Level, Severity } from '../domain/policy.ts';
 import { initialDeadlines, levelDeadlines, nextActionAt, nextUpdateAfter, pauseDeadlines, resumeDeadlines, type SlaDeadlines, type SlaSnapshot } from '../domain/sla.ts';
 import type { Store } from '../store/store.ts';
-import { isOpenState, type NewTicket, type TicketRow, type TicketUpdate } from '../store/ticket-repo.ts';
+import { isOpenState, type NewTicket, type TicketRow, type TicketUpdate } from '../domain/ticket.ts';
 import type { Notices } from './notices.ts';
 import type { SlaClocks } from './sla-clocks.ts';
 
@@ -17,12 +17,12 @@ export class TicketLifecycle {
   constructor(private readonly deps: { store: Store; policy: DeskPolicy; clocks: SlaClocks; notices: Notices }) {}
 
   /** Deadlines and first ETR for a new ticket, ready for `TicketRepo.create`. */
-  initialSla(severity: Severity, category: string, now: Date): Pick<NewTicket, 'etrAt' | 'warningDueAt' | 'firstResponseDueAt' | 'nextEscalationDueAt' | 'nextUpdateDueAt' | 'resolutionDueAt' | 'nextActionAt'> & { etr: EtrEstimate } {
+  async initialSla(severity: Severity, category: string, now: Date): Promise<Pick<NewTicket, 'etrAt' | 'warningDueAt' | 'firstResponseDueAt' | 'nextEscalationDueAt' | 'nextUpdateDueAt' | 'resolutionDueAt' | 'nextActionAt'> & { etr: EtrEstimate }> {
     const { policy, clocks } = this.deps;
     const sev = policy.severities[severity];
     const clock = clocks.forSeverity(severity);
     const d = initialDeadlines(sev, clock, now, policy.sla);
-    const etr = this.estimate({ severity, category, created_at: now.getTime(), paused_minutes: 0 }, now, {});
+    const etr = await this.estimate({ severity, category, created_at: now.getTime(), paused_minutes: 0 }, now, {});
     const next = nextActionAt({ ...d, state: 'nuevo', level: 1, etrAt: etr.at, firstRespondedAt: null, firstResponseBreachedAt: null, resolutionBreachedAt: null });
     return {
       etr,
@@ -33,7 +33,7 @@ export class TicketLifecycle {
   }
 
   /** The ETR estimate for a ticket as it stands (history of comparable tickets, or the target). */
-  estimate(t: Pick<TicketRow, 'severity' | 'category' | 'created_at' | 'paused_minutes'>, now: Date, opts: { escalationBudgetMinutes?: number | null; why?: string }): EtrEstimate {
+  async estimate(t: Pick<TicketRow, 'severity' | 'category' | 'created_at' | 'paused_minutes'>, now: Date, opts: { escalationBudgetMinutes?: number | null; why?: string }): Promise<EtrEstimate> {
     const { policy, clocks, store } = this.deps;
     const since = now.getTime() - policy.etr.windowDays * DAY_MS;
     return estimateEtr({
@@ -42,7 +42,7 @@ export class TicketLifecycle {
       now,
       createdAt: new Date(t.created_at),
       pausedMinutes: t.paused_minutes,
-      history: store.tickets.resolutionHistory(t.severity, t.category, since),
+      history: await store.tickets.resolutionHistory(t.severity, t.category, since),
       ...opts,
     }, policy.etr);
   }
@@ -52,40 +52,40 @@ export class TicketLifecycle {
    * reason is the desk's own record (it may name the agent); `customerReason`, when given, is
    * what the customer reads instead.
    */
-  changeEtr(ticket: TicketRow, etr: EtrEstimate, now: Date, opts: { actor: string; notifyCustomer: boolean; customerReason?: string | null }): TicketRow {
+  async changeEtr(ticket: TicketRow, etr: EtrEstimate, now: Date, opts: { actor: string; notifyCustomer: boolean; customerReason?: string | null }): Promise<TicketRow> {
     const { store } = this.deps;
     const t = now.getTime();
     const previous = ticket.etr_at;
-    store.tickets.recordEtr(ticket.id, t, etr.at.getTime(), etr.source, etr.reason);
-    store.tickets.event(ticket.id, t, opts.actor, 'etr_changed', { from: previous, to: etr.at.getTime(), source: etr.source }, etr.reason);
-    const updated = this.save(ticket, { etr_at: etr.at.getTime() }, now);
+    await store.tickets.recordEtr(ticket.id, t, etr.at.getTime(), etr.source, etr.reason);
+    await store.tickets.event(ticket.id, t, opts.actor, 'etr_changed', { from: previous, to: etr.at.getTime(), source: etr.source }, etr.reason);
+    const updated = await this.save(ticket, { etr_at: etr.at.getTime() }, now);
     if (!opts.notifyCustomer) return updated;
-    this.deps.notices.toCustomer(updated, 'customer-etr-change', now, { extras: { previousEtrAt: new Date(previous), etrReason: opts.customerReason === undefined ? etr.reason : opts.customerReason } });
+    await this.deps.notices.toCustomer(updated, 'customer-etr-change', now, { extras: { previousEtrAt: new Date(previous), etrReason: opts.customerReason === undefined ? etr.reason : opts.customerReason } });
     // That message is the customer's news: the update cadence restarts from it.
     const sev = this.deps.policy.severities[updated.severity];
-    return this.save(this.reload(updated.id), { next_update_due_at: ms(nextUpdateAfter(sev, this.clockOf(updated), now)) }, now);
+    return await this.save(await this.reload(updated.id), { next_update_due_at: ms(nextUpdateAfter(sev, this.clockOf(updated), now)) }, now);
   }
 
   /** Moves the ticket to the next level: new budget, ETR re-estimated, everyone told. */
-  escalate(ticket: TicketRow, to: Level, now: Date, reason: string, actor = 'system'): TicketRow {
+  async escalate(ticket: TicketRow, to: Level, now: Date, reason: string, actor = 'system'): Promise<TicketRow> {
     const { policy, clocks, store, notices } = this.deps;
     const from = ticket.level;
     const sev = policy.severities[ticket.severity];
     const clock = clocks.forSeverity(ticket.severity);
     const t = now.getTime();
     const lv = levelDeadlines(sev, to, clock, now, policy.sla);
-    store.tickets.event(ticket.id, t, actor, 'escalated', { from, to }, reason);
-    let updated = this.save(ticket, { level: to, level_since: t, warning_due_at: ms(lv.warningDueAt), next_escalation_due_at: ms(lv.nextEscalationDueAt) }, now);
+    await store.tickets.event(ticket.id, t, actor, 'escalated', { from, to }, reason);
+    let updated = await this.save(ticket, { level: to, level_since: t, warning_due_at: ms(lv.warningDueAt), next_escalation_due_at: ms(lv.nextEscalationDueAt) }, now);
     const budget = sev.escalateAfterMinutes[to] ?? null;
     const previousEtr = new Date(updated.etr_at);
-    const etr = this.estimate(updated, now, { escalationBudgetMinutes: budget, why: `escalamiento al nivel ${to}` });
-    updated = this.changeEtr(updated, etr, now, { actor, notifyCustomer: false });
-    const extras = { escalation: { fromLevel: from, toLevel: to, reason }, previousEtrAt: previousEtr, etrReason: etr.reason, history: notices.history(updated) };
-    notices.toLevel(updated, to, 'level-escalation', now, extras);
-    notices.toLevel(updated, from, 'level-escalated-away', now, extras);
-    notices.toCustomer(updated, 'customer-escalation', now, { extras });
+    const etr = await this.estimate(updated, now, { escalationBudgetMinutes: budget, why: `escalamiento al nivel ${to}` });
+    updated = await this.changeEtr(updated, etr, now, { actor, notifyCustomer: false });
+    const extras = { escalation: { fromLevel: from, toLevel: to, reason }, previousEtrAt: previousEtr, etrReason: etr.reason, history: await notices.history(updated) };
+    await notices.toLevel(updated, to, 'level-escalation', now, extras);
+    await notices.toLevel(updated, from, 'level-escalated-away', now, extras);
+    await notices.toCustomer(updated, 'customer-escalation', now, { extras });
     // The escalation notice is the customer's news for now: the update cadence restarts from it.
-    return this.save(this.reload(updated.id), { next_update_due_at: ms(nextUpdateAfter(sev, clock, now)) }, now);
+    return await this.save(await this.reload(updated.id), { next_update_due_at: ms(nextUpdateAfter(sev, clock, now)) }, now);
   }
 
   /**
@@ -93,7 +93,7 @@ export class TicketLifecycle {
    * moments it counts from (creation, the level's start, the last customer update), the ETR is
    * re-estimated and the customer told.
    */
-  changeSeverity(ticket: TicketRow, severity: Severity, now: Date, actor: string, reason: string, opts: { notifyCustomer?: boolean } = {}): TicketRow {
+  async changeSeverity(ticket: TicketRow, severity: Severity, now: Date, actor: string, reason: string, opts: { notifyCustomer?: boolean } = {}): Promise<TicketRow> {
     if (ticket.severity === severity) return ticket;
     const { policy, clocks, store } = this.deps;
     const sev = policy.severities[severity];
@@ -103,8 +103,8 @@ export class TicketLifecycle {
     // Time already paused is added back so that waiting for the customer stays excluded.
     const from = (d: Date, minutes: number): number => clock.addBusinessMinutes(d, minutes + ticket.paused_minutes).getTime();
     const lv = levelDeadlines(sev, ticket.level, clock, new Date(ticket.level_since), policy.sla);
-    store.tickets.event(ticket.id, t, actor, 'severity_changed', { from: ticket.severity, to: severity }, reason);
-    const updated = this.save(ticket, {
+    await store.tickets.event(ticket.id, t, actor, 'severity_changed', { from: ticket.severity, to: severity }, reason);
+    const updated = await this.save(ticket, {
       severity,
       first_response_due_at: ticket.first_responded_at === null ? from(created, sev.firstResponseMinutes) : ticket.first_response_due_at,
       resolution_due_at: from(created, sev.resolutionMinutes),
@@ -112,55 +112,55 @@ export class TicketLifecycle {
       next_escalation_due_at: ms(lv.nextEscalationDueAt),
       next_update_due_at: ms(nextUpdateAfter(sev, clock, new Date(ticket.last_customer_update_at ?? ticket.created_at))),
     }, now);
-    const etr = this.estimate(updated, now, { why: `cambio de severidad ${ticket.severity} → ${severity}` });
-    return this.changeEtr(updated, etr, now, { actor, notifyCustomer: opts.notifyCustomer ?? true });
+    const etr = await this.estimate(updated, now, { why: `cambio de severidad ${ticket.severity} → ${severity}` });
+    return await this.changeEtr(updated, etr, now, { actor, notifyCustomer: opts.notifyCustomer ?? true });
   }
 
   /**
    * Called before a message is rendered outside the sweep: an ETR that passed since the last
    * sweep is re-estimated first, so no message ever shows a date in the past.
    */
-  ensureFutureEtr(ticket: TicketRow, now: Date): TicketRow {
+  async ensureFutureEtr(ticket: TicketRow, now: Date): Promise<TicketRow> {
     if (ticket.etr_at > now.getTime() || !isOpenState(ticket.state)) return ticket;
-    return this.changeEtr(ticket, this.estimate(ticket, now, { why: 'el ETR anterior venció sin resolución' }), now, { actor: 'system', notifyCustomer: false });
+    return await this.changeEtr(ticket, await this.estimate(ticket, now, { why: 'el ETR anterior venció sin resolución' }), now, { actor: 'system', notifyCustomer: false });
   }
 
   /** The clock stops while the desk waits for the customer (`esperando_cliente`). */
-  pause(ticket: TicketRow, now: Date, actor: string, reason: string | null = null): TicketRow {
+  async pause(ticket: TicketRow, now: Date, actor: string, reason: string | null = null): Promise<TicketRow> {
     if (ticket.paused_at !== null) return ticket;
     const clock = this.deps.clocks.forSeverity(ticket.severity);
     // The ETR is kept as "minutes left" too: the customer's wait is not the desk's delay.
     const remaining = { ...pauseDeadlines(deadlinesOf(ticket), clock, now), etr: Math.max(0, clock.businessMinutesBetween(now, new Date(ticket.etr_at))) };
-    this.deps.store.tickets.event(ticket.id, now.getTime(), actor, 'paused', {}, reason);
-    return this.save(ticket, { state: 'esperando_cliente', paused_at: now.getTime(), paused_remaining_json: JSON.stringify(remaining) }, now);
+    await this.deps.store.tickets.event(ticket.id, now.getTime(), actor, 'paused', {}, reason);
+    return await this.save(ticket, { state: 'esperando_cliente', paused_at: now.getTime(), paused_remaining_json: JSON.stringify(remaining) }, now);
   }
 
   /** The clock runs again; the time paused is recorded and every deadline shifts by it. */
-  resume(ticket: TicketRow, now: Date, actor: string, reason: string | null = null): TicketRow {
+  async resume(ticket: TicketRow, now: Date, actor: string, reason: string | null = null): Promise<TicketRow> {
     if (ticket.paused_at === null) return ticket;
     const clock = this.deps.clocks.forSeverity(ticket.severity);
     const remaining = JSON.parse(ticket.paused_remaining_json ?? '{}') as Parameters<typeof resumeDeadlines>[0] & { etr?: number };
     const d = resumeDeadlines(remaining, clock, now);
     const pausedFor = clock.businessMinutesBetween(new Date(ticket.paused_at), now);
     const t = now.getTime();
-    this.deps.store.tickets.event(ticket.id, t, actor, 'resumed', { pausedMinutes: pausedFor }, reason);
-    const updated = this.save(ticket, {
+    await this.deps.store.tickets.event(ticket.id, t, actor, 'resumed', { pausedMinutes: pausedFor }, reason);
+    const updated = await this.save(ticket, {
       state: 'en_atencion', paused_at: null, paused_remaining_json: null, paused_minutes: ticket.paused_minutes + pausedFor,
       warning_due_at: ms(d.warningDueAt), next_escalation_due_at: ms(d.nextEscalationDueAt), next_update_due_at: ms(d.nextUpdateDueAt),
       first_response_due_at: ms(d.firstResponseDueAt), resolution_due_at: ms(d.resolutionDueAt),
     }, now);
     const etrAt = clock.addBusinessMinutes(now, Math.max(1, remaining.etr ?? 0));
     if (etrAt.getTime() === updated.etr_at) return updated;
-    return this.changeEtr(updated, { at: etrAt, source: 'target', baseMinutes: 0, reason: `se reanuda tras esperar al cliente ${Math.round(pausedFor)} min; el ETR se recorre lo mismo` }, now, { actor, notifyCustomer: false });
+    return await this.changeEtr(updated, { at: etrAt, source: 'target', baseMinutes: 0, reason: `se reanuda tras esperar al cliente ${Math.round(pausedFor)} min; el ETR se recorre lo mismo` }, now, { actor, notifyCustomer: false });
   }
 
   /** Resolved: the clock stops for good and the resolution time feeds future ETR estimates. */
-  resolve(ticket: TicketRow, now: Date, actor: string, reason: string | null = null): TicketRow {
+  async resolve(ticket: TicketRow, now: Date, actor: string, reason: string | null = null): Promise<TicketRow> {
     const clock = this.deps.clocks.forSeverity(ticket.severity);
     const paused = ticket.paused_at === null ? 0 : clock.businessMinutesBetween(new Date(ticket.paused_at), now);
     const minutes = Math.max(0, clock.businessMinutesBetween(new Date(ticket.created_at), now) - ticket.paused_minutes - paused);
-    this.deps.store.tickets.event(ticket.id, now.getTime(), actor, 'resolved', { businessMinutes: minutes }, reason);
-    return this.save(ticket, {
+    await this.deps.store.tickets.event(ticket.id, now.getTime(), actor, 'resolved', { businessMinutes: minutes }, reason);
+    return await this.save(ticket, {
       state: 'resuelto', resolved_at: now.getTime(), resolution_business_minutes: minutes, paused_at: null, paused_remaining_json: null,
       paused_minutes: ticket.paused_minutes + paused,
       // A resolution answers the customer: it counts as the first response if none came before.
@@ -169,36 +169,38 @@ export class TicketLifecycle {
   }
 
   /** A customer reply to a resolved ticket inside the reopen window: the clocks start again. */
-  reopen(ticket: TicketRow, now: Date, actor: string, reason: string): TicketRow {
+  async reopen(ticket: TicketRow, now: Date, actor: string, reason: string): Promise<TicketRow> {
     const { policy, clocks, store } = this.deps;
     const sev = policy.severities[ticket.severity];
     const clock = clocks.forSeverity(ticket.severity);
     const t = now.getTime();
     const lv = levelDeadlines(sev, ticket.level, clock, now, policy.sla);
-    store.tickets.event(ticket.id, t, actor, 'reopened', { from: ticket.state, to: 'en_atencion' }, reason);
-    const updated = this.save(ticket, {
+    await store.tickets.event(ticket.id, t, actor, 'reopened', { from: ticket.state, to: 'en_atencion' }, reason);
+    const updated = await this.save(ticket, {
       state: 'en_atencion', resolved_at: null, resolution_business_minutes: null, level_since: t,
       warning_due_at: ms(lv.warningDueAt), next_escalation_due_at: ms(lv.nextEscalationDueAt),
       next_update_due_at: ms(nextUpdateAfter(sev, clock, now)),
       resolution_due_at: clock.addBusinessMinutes(now, sev.resolutionMinutes).getTime(), resolution_breached_at: null,
     }, now);
-    return this.changeEtr(updated, this.estimate(updated, now, { why: 'reapertura' }), now, { actor, notifyCustomer: false });
+    return await this.changeEtr(updated, await this.estimate(updated, now, { why: 'reapertura' }), now, { actor, notifyCustomer: false });
   }
 
-  /** Applies changes and recomputes `next_action_at` from the result; returns the fresh row. */
-  save(ticket: TicketRow, changes: TicketUpdate, now: Date): TicketRow {
+  /** Applies changes and recomputes `next_action_at` from the result; returns the row as stored. */
+  async save(ticket: TicketRow, changes: TicketUpdate, now: Date): Promise<TicketRow> {
     const merged = { ...ticket, ...changes } as TicketRow;
     const next = nextActionAt(snapshotOf(merged));
-    this.deps.store.tickets.update(ticket.id, { ...changes, next_action_at: ms(next) }, now.getTime());
-    return this.reload(ticket.id);
+    const nextAction = ms(next);
+    await this.deps.store.tickets.update(ticket.id, { ...changes, next_action_at: nextAction }, now.getTime());
+    // The row as it now stands, without reading it back: the update wrote exactly these values.
+    return { ...merged, next_action_at: nextAction, updated_at: now.getTime() };
   }
 
   clockOf(ticket: Pick<TicketRow, 'severity'>) {
     return this.deps.clocks.forSeverity(ticket.severity);
   }
 
-  reload(id: number): TicketRow {
-    const row = this.deps.store.tickets.byId(id);
+  async reload(id: number): Promise<TicketRow> {
+    const row = await this.deps.store.tickets.byId(id);
     if (!row) throw new Error(`ticket ${id} vanished inside its transaction`);
     return row;
   }

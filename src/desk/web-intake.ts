@@ -3,7 +3,7 @@ import type { DeskPolicy } from '../domain/policy.ts';
 import { subjectFromDescription, urgencyChoice, type PortalSubmission, type UrgencyChoice } from '../domain/portal-form.ts';
 import type { Logger } from '../log.ts';
 import type { Store } from '../store/store.ts';
-import type { TicketRow } from '../store/ticket-repo.ts';
+import type { TicketRow } from '../domain/ticket.ts';
 import { AUTO_REPLY_MOMENTS } from './email-pipeline.ts';
 import type { Notices } from './notices.ts';
 import type { SlaClocks } from './sla-clocks.ts';
@@ -50,23 +50,23 @@ export class WebIntake {
   constructor(private readonly deps: WebIntakeDeps) {}
 
   /** The ticket an earlier POST of this form made, if any (read-only). */
-  ticketOfSubmission(nonce: string): TicketRow | undefined {
-    const id = this.deps.store.web.submissionTicket(nonce);
-    return id === undefined ? undefined : this.deps.store.tickets.byId(id);
+  async ticketOfSubmission(nonce: string): Promise<TicketRow | undefined> {
+    const id = await this.deps.store.web.submissionTicket(nonce);
+    return id === undefined ? undefined : await this.deps.store.tickets.byId(id);
   }
 
-  submit(form: WebSubmission, now: Date): WebSubmitResult {
+  async submit(form: WebSubmission, now: Date): Promise<WebSubmitResult> {
     const { store, policy, log } = this.deps;
     const choice = urgencyChoice(form.urgency);
     if (!choice) throw new Error(`unknown urgency ${form.urgency}`);
     // Outside the transaction, like email: a content-addressed file write; an orphan is harmless.
     const att = form.attachment;
     const keep = att !== null && att.content !== null && att.size <= policy.intake.attachmentMaxBytes;
-    const sha = keep ? store.blobs.put(att.content as Buffer) : null;
-    const result = store.transaction((): WebSubmitResult => {
-      const earlier = store.web.submissionTicket(form.nonce);
-      if (earlier !== undefined) return { ticket: this.deps.lifecycle.reload(earlier), created: false, acknowledged: false, classification: null };
-      return this.create(form, choice, sha, now);
+    const sha = keep ? await store.blobs.put(att.content as Buffer) : null;
+    const result = await store.transaction(async (): Promise<WebSubmitResult> => {
+      const earlier = await store.web.submissionTicket(form.nonce);
+      if (earlier !== undefined) return { ticket: await this.deps.lifecycle.reload(earlier), created: false, acknowledged: false, classification: null };
+      return await this.create(form, choice, sha, now);
     });
     if (result.created) {
       log.info({ event: 'web.ticket_created', ticketKey: result.ticket.key, severity: result.ticket.severity, urgency: form.urgency, acknowledged: result.acknowledged, attachment: att ? (sha ? 'stored' : 'over_limit') : 'none' }, 'ticket creado desde el portal');
@@ -77,11 +77,11 @@ export class WebIntake {
     return result;
   }
 
-  private create(form: WebSubmission, choice: UrgencyChoice, sha: string | null, now: Date): WebSubmitResult {
+  private async create(form: WebSubmission, choice: UrgencyChoice, sha: string | null, now: Date): Promise<WebSubmitResult> {
     const { store, policy, clocks, lifecycle, notices } = this.deps;
     const t = now.getTime();
-    const contact = store.tickets.contactForEmail(form.email, form.name, t);
-    if (form.phone && !contact.phone) store.web.fillContactPhone(contact.id, form.phone);
+    const contact = await store.tickets.contactForEmail(form.email, form.name, t);
+    if (form.phone && !contact.phone) await store.web.fillContactPhone(contact.id, form.phone);
     // The customer's urgency is one input: the starting point where no rule decides, and for an
     // outage a floor the rules can only raise (classify's channel hint).
     const c = classify({
@@ -90,44 +90,44 @@ export class WebIntake {
       ...(choice.severityHint ? { severityHint: { severity: choice.severityHint, reason: `formulario web: ${choice.label.toLowerCase()}` } } : {}),
     }, policy.classification.rules, policy.classification.minimumScore);
     const subject = subjectFromDescription(form.description);
-    const { etr, ...sla } = lifecycle.initialSla(c.severity, c.category, now);
-    const { id } = store.tickets.create({
+    const { etr, ...sla } = await lifecycle.initialSla(c.severity, c.category, now);
+    const { id } = await store.tickets.create({
       channel: 'web', mailbox: null, contactId: contact.id, subject, description: form.description,
       severity: c.severity, type: c.type, category: c.category, level: c.level,
       customerChannel: 'email', cc: [],
       classification: { ...c, urgency: choice.value },
       ...sla, reopenedFromId: null,
     }, t);
-    store.web.recordSubmission(form.nonce, id, t);
-    const rowId = store.messages.insert({
+    await store.web.recordSubmission(form.nonce, id, t);
+    const rowId = await store.messages.insert({
       ticketId: id, direction: 'in', channel: 'web', mailbox: null, messageId: `web.${form.nonce}@${policy.desk.messageIdDomain}`,
       fromAddress: form.email, to: [], subject, author: 'customer', automaticKind: null, automaticReason: null,
       visibleText: form.description, bodyText: form.description, rawSha256: null,
     }, t);
     if (form.attachment) {
-      store.messages.addAttachment(rowId, { filename: form.attachment.filename, contentType: form.attachment.contentType, size: form.attachment.size, sha256: sha });
+      await store.messages.addAttachment(rowId, { filename: form.attachment.filename, contentType: form.attachment.contentType, size: form.attachment.size, sha256: sha });
     }
-    store.tickets.event(id, t, `customer:${form.email}`, 'created', {
+    await store.tickets.event(id, t, `customer:${form.email}`, 'created', {
       channel: 'web', urgency: choice.value, severity: c.severity, type: c.type, category: c.category, level: c.level,
       ...(form.attachment ? { attachment: { stored: sha !== null, size: form.attachment.size } } : {}),
     }, `clasificación: severidad ${c.decidedBy.severity}`);
-    store.tickets.recordEtr(id, t, etr.at.getTime(), etr.source, etr.reason);
-    const ticket = lifecycle.reload(id);
+    await store.tickets.recordEtr(id, t, etr.at.getTime(), etr.source, etr.reason);
+    const ticket = await lifecycle.reload(id);
     // The same gates as an email acknowledgment: a suppressed address is skipped by the notices,
     // and automatic replies to one address are rate-limited (the form could otherwise make us
     // mail anyone, any number of times).
     const windowStart = t - policy.outbound.autoReplyLimit.windowMinutes * 60_000;
     let acknowledged = false;
-    if (store.outbox.countRecent(form.email, AUTO_REPLY_MOMENTS, windowStart) >= policy.outbound.autoReplyLimit.count) {
-      store.tickets.event(id, t, 'system', 'ack_skipped', { reason: 'rate_limited' });
+    if (await store.outbox.countRecent(form.email, AUTO_REPLY_MOMENTS, windowStart) >= policy.outbound.autoReplyLimit.count) {
+      await store.tickets.event(id, t, 'system', 'ack_skipped', { reason: 'rate_limited' });
     } else {
       const afterHours = policy.severities[c.severity].clock === 'business' && !clocks.business.isOpen(now);
-      acknowledged = notices.toCustomer(ticket, afterHours ? 'ack-after-hours' : 'ack', now) !== null;
+      acknowledged = await notices.toCustomer(ticket, afterHours ? 'ack-after-hours' : 'ack', now) !== null;
     }
     // The agents see the customer's own view of urgency beside the rules that fired.
-    notices.toLevel(ticket, ticket.level, 'agent-new-ticket', now, {
+    await notices.toLevel(ticket, ticket.level, 'agent-new-ticket', now, {
       classification: [{ rule: 'urgencia del cliente (formulario web)', matched: [choice.label] }, ...c.reasons.map((r) => ({ rule: r.rule, matched: r.matched }))],
     });
-    return { ticket: lifecycle.reload(id), created: true, acknowledged, classification: c };
+    return { ticket: await lifecycle.reload(id), created: true, acknowledged, classification: c };
   }
 }

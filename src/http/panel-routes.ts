@@ -86,7 +86,7 @@ function panelScope(scope: FastifyInstance, web: WebDeps): void {
   scope.get('/', async (request, reply) => {
     const now = web.clock();
     const filters = parsePanelFilters(request.query as Record<string, unknown>);
-    const rows = web.store.tickets.listOpen({ ...filters, limit: LIST_LIMIT }).map((t) => panelRowView(policy, t, now));
+    const rows = (await web.store.tickets.listOpen({ ...filters, limit: LIST_LIMIT })).map((t) => panelRowView(policy, t, now));
     const option = (value: string, label: string, current: number | undefined) => ({ value, label, selected: value === String(current ?? '') });
     return html(reply, 200, 'panel', {
       title: 'Tickets abiertos', wide: true,
@@ -100,16 +100,16 @@ function panelScope(scope: FastifyInstance, web: WebDeps): void {
 
   scope.get<{ Params: { key: string } }>('/tickets/:key', async (request, reply) => {
     const key = request.params.key.toUpperCase();
-    const ticket = key.length <= 40 ? web.store.tickets.byKey(key) : undefined;
+    const ticket = key.length <= 40 ? await web.store.tickets.byKey(key) : undefined;
     if (!ticket) return html(reply, 404, 'not-found', { title: 'Ticket no encontrado', panel: true });
     const now = web.clock();
-    const contact = web.store.tickets.contact(ticket.contact_id);
+    const contact = await web.store.tickets.contact(ticket.contact_id);
     const view = panelTicketView({
       policy, ticket, contact, now,
-      etrHistory: web.store.tickets.etrHistory(ticket.id),
-      events: web.store.tickets.events(ticket.id),
-      messages: web.store.tickets.messagesOf(ticket.id),
-      sms: contact?.phone ? web.store.tickets.smsTo(ticket.id, contact.phone) : [],
+      etrHistory: await web.store.tickets.etrHistory(ticket.id),
+      events: await web.store.tickets.events(ticket.id),
+      messages: await web.store.tickets.messagesOf(ticket.id),
+      sms: contact?.phone ? await web.store.tickets.smsTo(ticket.id, contact.phone) : [],
     });
     return html(reply, 200, 'panel-ticket', { title: `${view.key} · Panel`, wide: true, ticket: view, statusPath: statusPath(web.secret, ticket.key) });
   });

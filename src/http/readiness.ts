@@ -1,4 +1,4 @@
-import type { Db } from '../store/database.ts';
+import type { Store } from '../store/store.ts';
 
 /** One line of `/readyz`: what was checked, whether it passed, and why not (in Spanish, no secrets). */
 export interface ReadinessCheck {
@@ -16,32 +16,29 @@ export interface Readiness {
 }
 
 export interface ReadinessInput {
-  db: Db;
+  store: Pick<Store, 'probeWrite' | 'engineName'>;
   /** Set once shutdown has begun: a stopping instance takes no more traffic. */
   stopping: boolean;
   mailboxes: Array<{ mailbox: string; stats: { connected: boolean; reconnects: number; lastError: string | null } }>;
   /** How intake works when there is no IMAP (the drop folder), for the report. */
   intakeMode: string;
-  outboxBacklog: () => number;
+  outboxBacklog: () => Promise<number>;
   backlogLimit: number;
   /** Strings never to show (passwords, tokens), replaced wherever an error text quotes them. */
   secrets: readonly string[];
 }
-
-/** How long the readiness probe waits for another process's write lock before calling the database busy. */
-const DB_LOCK_WAIT_MS = 1_000;
 
 /**
  * `/readyz`: whether this instance can do its job now. Ready when the database takes the write
  * lock, every IMAP mailbox is connected and the outbox backlog is within
  * `operations.readyOutboxBacklog`. Each failing check is named, with the reason.
  */
-export function checkReadiness(input: ReadinessInput): Readiness {
+export async function checkReadiness(input: ReadinessInput): Promise<Readiness> {
   // A very short "secret" would blank out ordinary words; real ones are longer.
   const scrub = (text: string): string => input.secrets.reduce((t, s) => (s.length >= 6 ? t.split(s).join('***') : t), text);
   const checks: ReadinessCheck[] = [];
   if (input.stopping) checks.push({ name: 'process', ok: false, detail: 'Mesa se está deteniendo' });
-  checks.push(checkDatabaseWritable(input.db, scrub));
+  checks.push(await checkDatabaseWritable(input.store, scrub));
   if (input.mailboxes.length === 0) {
     checks.push({ name: 'intake', ok: true, detail: input.intakeMode });
   }
@@ -52,7 +49,7 @@ export function checkReadiness(input: ReadinessInput): Readiness {
       : { ...base, ok: false, detail: `sin conexión${base.lastError ? `: ${base.lastError}` : ' (conectando)'}` });
   }
   try {
-    const backlog = input.outboxBacklog();
+    const backlog = await input.outboxBacklog();
     checks.push({ name: 'outbox', ok: backlog <= input.backlogLimit, backlog, limit: input.backlogLimit,
       detail: backlog <= input.backlogLimit ? `${backlog} por enviar` : `${backlog} mensajes por enviar (límite ${input.backlogLimit})` });
   } catch (err) {
@@ -63,26 +60,14 @@ export function checkReadiness(input: ReadinessInput): Readiness {
 }
 
 /**
- * Proves the database can be written now: takes the write lock (`BEGIN IMMEDIATE`, which fails
- * on a read-only file or a lock held by another process past the wait) and rolls back at once.
- * Synchronous like every other statement in this process, so it never interleaves with one of
- * our own transactions.
+ * Proves the database can be written now: the store takes the write lock and rolls back at once
+ * (SQLite: `BEGIN IMMEDIATE`, which fails on a read-only file or a lock held by another process
+ * past a short wait).
  */
-export function checkDatabaseWritable(db: Db, scrub: (s: string) => string = (s) => s): ReadinessCheck {
-  if (!db.open) return { name: 'database', ok: false, detail: 'la base de datos está cerrada' };
-  if (db.inTransaction) return { name: 'database', ok: true, detail: 'transacción en curso' };
-  const previous = db.pragma('busy_timeout', { simple: true }) as number;
-  try {
-    db.pragma(`busy_timeout = ${Math.min(previous, DB_LOCK_WAIT_MS)}`);
-    db.exec('BEGIN IMMEDIATE');
-    db.exec('ROLLBACK');
-    return { name: 'database', ok: true, detail: 'admite escritura' };
-  } catch (err) {
-    if (db.inTransaction) db.exec('ROLLBACK');
-    const e = err as { code?: string; message?: string };
-    const why = e.code === 'SQLITE_BUSY' ? 'ocupada por otro proceso' : e.code === 'SQLITE_READONLY' ? 'de solo lectura' : 'sin escritura';
-    return { name: 'database', ok: false, detail: `base de datos ${why}: ${scrub(e.message ?? String(err))}`, code: e.code ?? null };
-  } finally {
-    db.pragma(`busy_timeout = ${previous}`);
-  }
+export async function checkDatabaseWritable(store: Pick<Store, 'probeWrite' | 'engineName'>, scrub: (s: string) => string = (s) => s): Promise<ReadinessCheck> {
+  const probe = await store.probeWrite();
+  if (probe.ok) return { name: 'database', ok: true, engine: store.engineName, detail: 'admite escritura' };
+  if (probe.kind === 'closed') return { name: 'database', ok: false, engine: store.engineName, detail: probe.message };
+  const why = probe.kind === 'busy' ? 'ocupada por otro proceso' : probe.engineCode === 'SQLITE_READONLY' ? 'de solo lectura' : 'sin escritura';
+  return { name: 'database', ok: false, engine: store.engineName, detail: `base de datos ${why}: ${scrub(probe.message)}`, code: probe.engineCode };
 }

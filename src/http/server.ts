@@ -8,9 +8,9 @@ export interface HttpServerDeps {
   store: Store;
   registry: Registry;
   /** What `/healthz` adds to `ok: true`: counts for a person looking, not a probe's verdict. */
-  health: () => Record<string, unknown>;
+  health: () => Promise<Record<string, unknown>>;
   /** `/readyz`: database writable, mailboxes connected, outbox backlog within its limit. */
-  readiness?: () => Readiness;
+  readiness?: () => Promise<Readiness>;
   /** When given, webhook and portal latency is recorded in it. */
   metrics?: Pick<Metrics, 'webhookSeconds'>;
   /**
@@ -43,14 +43,14 @@ export function buildHttpServer(deps: HttpServerDeps): FastifyInstance {
   }
   app.get('/healthz', async (_req, reply) => {
     try {
-      deps.store.db.prepare('SELECT 1').get();
+      await deps.store.ping();
     } catch (err) {
       return reply.code(503).send({ ok: false, error: (err as Error).message });
     }
-    return { ok: true, ...deps.health() };
+    return { ok: true, ...(await deps.health()) };
   });
   app.get('/readyz', async (_req, reply) => {
-    const r = deps.readiness?.() ?? { ready: true, failing: [], checks: [] };
+    const r = (await deps.readiness?.()) ?? { ready: true, failing: [], checks: [] };
     reply.header('cache-control', 'no-store');
     return reply.code(r.ready ? 200 : 503).send(r);
   });

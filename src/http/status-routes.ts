@@ -16,17 +16,17 @@ export function registerStatusRoutes(app: FastifyInstance, web: WebDeps): void {
     const key = request.params.key.toUpperCase();
     const token = request.params.token;
     const valid = key.length <= 40 && token.length <= 64 && verifyStatusToken(web.secret, key, token);
-    const ticket = valid ? web.store.tickets.byKey(key) : undefined;
+    const ticket = valid ? await web.store.tickets.byKey(key) : undefined;
     if (!ticket) return notFound(reply);
     const now = web.clock();
-    const contact = web.store.tickets.contact(ticket.contact_id);
+    const contact = await web.store.tickets.contact(ticket.contact_id);
     const view = publicTicketView({
       policy: web.policy,
       ticket,
       contact,
-      etrHistory: web.store.tickets.etrHistory(ticket.id),
-      messages: web.store.tickets.messagesOf(ticket.id),
-      sms: contact?.phone ? web.store.tickets.smsTo(ticket.id, contact.phone) : [],
+      etrHistory: await web.store.tickets.etrHistory(ticket.id),
+      messages: await web.store.tickets.messagesOf(ticket.id),
+      sms: contact?.phone ? await web.store.tickets.smsTo(ticket.id, contact.phone) : [],
       statusToken: token.toLowerCase(),
       now,
     });

@@ -43,7 +43,7 @@ export class SmtpSender implements EmailSender {
   }
 
   async send(email: OutgoingEmail): Promise<void> {
-    const attachments = loadAttachments(email, this.blobs);
+    const attachments = await loadAttachments(email, this.blobs);
     try {
       // Compose the whole message into one buffer first and hand it over raw: streamed
       // composition writes the socket once per MIME chunk, and on this path the write syscalls
@@ -78,7 +78,7 @@ export class FileSender implements EmailSender {
   }
 
   async send(email: OutgoingEmail): Promise<void> {
-    const info = (await this.transport.sendMail(toMailOptions(email, loadAttachments(email, this.blobs)))) as unknown as { message: Buffer };
+    const info = (await this.transport.sendMail(toMailOptions(email, await loadAttachments(email, this.blobs)))) as unknown as { message: Buffer };
     const safeId = email.messageId.replace(/[^A-Za-z0-9._-]/g, '_');
     const file = join(this.dir, `${safeId}.eml`);
     writeFileSync(`${file}.tmp`, info.message);
@@ -89,19 +89,20 @@ export class FileSender implements EmailSender {
 }
 
 /** Where senders read attachment content from: the store's content-addressed blobs. */
-export interface BlobReader { get(sha256: string): Buffer }
+export interface BlobReader { get(sha256: string): Promise<Buffer> }
 
 /**
  * The attachments an email references, read from the blob store at send time and checked
  * against their content address. A blob that is gone will not come back (a permanent failure,
  * kept and reported like any other); other read errors are retried.
  */
-export function loadAttachments(email: OutgoingEmail, blobs: BlobReader): LoadedAttachment[] {
-  return (email.attachments ?? []).map((ref) => {
+export async function loadAttachments(email: OutgoingEmail, blobs: BlobReader): Promise<LoadedAttachment[]> {
+  const loaded: LoadedAttachment[] = [];
+  for (const ref of email.attachments ?? []) {
     const id = ref.sha256.slice(0, 12);
     let content: Buffer;
     try {
-      content = blobs.get(ref.sha256);
+      content = await blobs.get(ref.sha256);
     } catch (err) {
       const code = (err as { code?: string }).code ?? 'EIO';
       throw new SendError(`attachment ${id} unreadable: ${code}`, code === 'ENOENT' || code === 'EISDIR');
@@ -109,8 +110,9 @@ export function loadAttachments(email: OutgoingEmail, blobs: BlobReader): Loaded
     if (createHash('sha256').update(content).digest('hex') !== ref.sha256) {
       throw new SendError(`attachment ${id} does not match its content address`, true);
     }
-    return { ref, content };
-  });
+    loaded.push({ ref, content });
+  }
+  return loaded;
 }
 
 /**

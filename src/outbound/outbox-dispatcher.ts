@@ -37,9 +37,9 @@ export class OutboxDispatcher {
     this.opts = { leaseSeconds: 300, batchSize: 10, idlePollMs: 5_000, ...opts };
   }
 
-  start(): void {
+  async start(): Promise<void> {
     this.stopped = false;
-    this.recoverDeadLeases();
+    await this.recoverDeadLeases();
     this.kick();
   }
 
@@ -48,12 +48,12 @@ export class OutboxDispatcher {
    * would wait for the lease to run out; on the same host we can tell at once that the owner
    * process is gone and take its rows back.
    */
-  private recoverDeadLeases(): void {
+  private async recoverDeadLeases(): Promise<void> {
     const now = this.clock().getTime();
-    for (const owner of this.store.outbox.leaseOwnersOn(hostname())) {
+    for (const owner of await this.store.outbox.leaseOwnersOn(hostname())) {
       const pid = Number(owner.slice(owner.lastIndexOf(':') + 1));
       if (pid === process.pid || isAlive(pid)) continue;
-      const n = this.store.transaction(() => this.store.outbox.releaseLeases(owner, now));
+      const n = await this.store.outbox.releaseLeases(owner, now);
       this.log.warn({ event: 'outbox.lease_recovered', owner, rows: n }, 'filas de un despachador caído devueltas a la cola');
     }
   }
@@ -62,7 +62,9 @@ export class OutboxDispatcher {
   kick(): void {
     if (this.stopped) return;
     if (this.running) { this.again = true; return; }
-    this.running = this.runPasses().finally(() => {
+    this.running = this.runPasses().catch((err: unknown) => {
+      this.log.warn({ event: 'outbox.pass_failed', error: (err as Error).message }, 'falló una pasada de la cola de salida; se reintentará');
+    }).finally(() => {
       this.running = null;
       this.schedule();
     });
@@ -85,10 +87,21 @@ export class OutboxDispatcher {
 
   private schedule(): void {
     if (this.stopped) return;
+    this.store.outbox.nextDueAt().then((next) => {
+      if (this.stopped || this.running) return;
+      const wait = next === null ? this.opts.idlePollMs : Math.min(this.opts.idlePollMs, Math.max(0, next - this.clock().getTime()));
+      this.arm(wait);
+    }, (err: unknown) => {
+      // The database is away: look again after the idle interval (it may be back by then).
+      this.log.warn({ event: 'outbox.schedule_failed', error: (err as Error).message }, 'no se pudo consultar la cola de salida');
+      this.arm(this.opts.idlePollMs);
+    });
+  }
+
+  private arm(waitMs: number): void {
+    if (this.stopped) return;
     if (this.timer) clearTimeout(this.timer);
-    const next = this.store.outbox.nextDueAt();
-    const wait = next === null ? this.opts.idlePollMs : Math.min(this.opts.idlePollMs, Math.max(0, next - this.clock().getTime()));
-    this.timer = setTimeout(() => this.kick(), wait);
+    this.timer = setTimeout(() => this.kick(), waitMs);
     this.timer.unref();
   }
 
@@ -106,10 +119,10 @@ export class OutboxDispatcher {
    */
   private async pass(): Promise<number> {
     const now = this.clock().getTime();
-    const rows = this.store.transaction(() => this.store.outbox.claimDue(now, this.opts.batchSize, this.opts.leaseSeconds * 1000, this.owner));
+    const rows = await this.store.outbox.claimDue(now, this.opts.batchSize, this.opts.leaseSeconds * 1000, this.owner);
     if (rows.length === 0) return 0;
     const settlements = await Promise.all(rows.map((row) => this.deliver(row)));
-    this.store.transaction(() => { for (const s of settlements) s.commit(); });
+    await this.store.transaction(async () => { for (const s of settlements) await s.commit(); });
     for (const s of settlements) s.log();
     return rows.length;
   }
@@ -131,7 +144,7 @@ export class OutboxDispatcher {
   }
 
   /** Sends one row; returns what to write (inside the batch's transaction) and what to log after. */
-  private async deliver(row: OutboxRow): Promise<{ commit: () => void; log: () => void }> {
+  private async deliver(row: OutboxRow): Promise<{ commit: () => Promise<void>; log: () => void }> {
     const base = { outboxId: row.id, channel: row.channel, moment: row.moment, ticketId: row.ticket_id, attempts: row.attempts };
     try {
       const { sender, providerId } = await this.send(row);

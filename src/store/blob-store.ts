@@ -1,21 +1,38 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { SqlExecutor } from './sql.ts';
+
+/** Content-addressed bytes (raw messages, attachments, recordings), named by their SHA-256. */
+export interface BlobStore {
+  /** Stores the bytes (once: the same content is stored once) and returns their SHA-256. */
+  put(content: Buffer): Promise<string>;
+  get(sha: string): Promise<Buffer>;
+  has(sha: string): Promise<boolean>;
+}
+
+export function sha256Hex(content: Buffer): string {
+  return createHash('sha256').update(content).digest('hex');
+}
+
+export function isBlobId(sha: string): boolean {
+  return /^[0-9a-f]{64}$/.test(sha);
+}
 
 /**
- * Content-addressed files: raw messages and attachments are stored once under their SHA-256
- * (`ab/abcdef…`: 256 folders hold millions of files comfortably on ext4 and XFS). Written
- * before the transaction that references them, via a temp file and
- * rename, so a crash leaves either the whole file or nothing; an orphan is harmless.
+ * The SQLite engine's blobs: files (`ab/abcdef…`: 256 folders hold millions of files comfortably
+ * on ext4 and XFS). Written before the transaction that references them, via a temp file and
+ * rename, so a crash leaves either the whole file or nothing; an orphan is harmless. The file
+ * calls are synchronous on purpose: a few KB each, cheaper than a trip through the thread pool.
  */
-export class BlobStore {
+export class FileBlobStore implements BlobStore {
   /** Fan-out directories known to exist, so a put costs one stat, not a mkdir too. */
   private readonly madeDirs = new Set<string>();
 
   constructor(private readonly dir: string) {}
 
-  put(content: Buffer): string {
-    const sha = createHash('sha256').update(content).digest('hex');
+  async put(content: Buffer): Promise<string> {
+    const sha = sha256Hex(content);
     const path = this.pathOf(sha);
     if (!existsSync(path)) {
       const sub = join(this.dir, sha.slice(0, 2));
@@ -30,16 +47,42 @@ export class BlobStore {
     return sha;
   }
 
-  get(sha: string): Buffer {
-    if (!/^[0-9a-f]{64}$/.test(sha)) throw new Error('invalid blob id');
+  async get(sha: string): Promise<Buffer> {
+    if (!isBlobId(sha)) throw new Error('invalid blob id');
     return readFileSync(this.pathOf(sha));
   }
 
-  has(sha: string): boolean {
-    return /^[0-9a-f]{64}$/.test(sha) && existsSync(this.pathOf(sha));
+  async has(sha: string): Promise<boolean> {
+    return isBlobId(sha) && existsSync(this.pathOf(sha));
   }
 
   pathOf(sha: string): string {
     return join(this.dir, sha.slice(0, 2), sha);
+  }
+}
+
+/**
+ * Blobs in the database itself (PostgreSQL), so instances on several hosts need no shared disk.
+ * Written outside the transaction that references them, like the files: an orphan is harmless.
+ */
+export class SqlBlobStore implements BlobStore {
+  constructor(private readonly sql: SqlExecutor, private readonly clock: () => number = Date.now) {}
+
+  async put(content: Buffer): Promise<string> {
+    const sha = sha256Hex(content);
+    await this.sql.run('INSERT INTO blobs (sha256, content, created_at) VALUES (?, ?, ?) ON CONFLICT (sha256) DO NOTHING', [sha, content, this.clock()]);
+    return sha;
+  }
+
+  async get(sha: string): Promise<Buffer> {
+    if (!isBlobId(sha)) throw new Error('invalid blob id');
+    const row = await this.sql.get<{ content: Buffer }>('SELECT content FROM blobs WHERE sha256 = ?', [sha]);
+    // Like a missing file: senders treat ENOENT as a permanent failure.
+    if (!row) throw Object.assign(new Error(`blob ${sha.slice(0, 12)} not found`), { code: 'ENOENT' });
+    return row.content;
+  }
+
+  async has(sha: string): Promise<boolean> {
+    return isBlobId(sha) && (await this.sql.get('SELECT 1 AS x FROM blobs WHERE sha256 = ?', [sha])) !== undefined;
   }
 }

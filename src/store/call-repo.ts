@@ -1,4 +1,4 @@
-import { prepared, type Db } from './database.ts';
+import type { SqlExecutor } from './sql.ts';
 
 export interface CallRow {
   id: number;
@@ -21,6 +21,10 @@ export interface CallRow {
   updated_at: number;
 }
 
+export type CallUpdate = Partial<Pick<CallRow, 'menu_choice' | 'speech' | 'speech_confidence' | 'recording_sid' | 'recording_url' | 'recording_seconds' | 'ticket_id' | 'abandoned' | 'callback_requested'>>;
+
+const UPDATABLE = new Set<string>(['menu_choice', 'speech', 'speech_confidence', 'recording_sid', 'recording_url', 'recording_seconds', 'ticket_id', 'abandoned', 'callback_requested']);
+
 /**
  * Twilio's call statuses in the order a call lives through them. A callback may arrive late or
  * twice; a status only replaces one of lower rank, so the state never moves backwards.
@@ -32,36 +36,40 @@ export const CALL_STATUS_RANK: Record<string, number> = {
 };
 
 export class CallRepo {
-  constructor(private readonly db: Db) {}
+  constructor(private readonly sql: SqlExecutor) {}
 
   /** The call's row, created on first sight (any webhook may be the first to arrive). */
-  touch(callSid: string, from: { raw: string | null; e164: string | null }, now: number): CallRow {
-    prepared(this.db, `INSERT INTO calls (call_sid, from_raw, from_e164, status, status_rank, created_at, updated_at)
-      VALUES (?, ?, ?, 'in-progress', 3, ?, ?) ON CONFLICT(call_sid) DO NOTHING`).run(callSid, from.raw, from.e164, now, now);
-    return this.bySid(callSid) as CallRow;
+  async touch(callSid: string, from: { raw: string | null; e164: string | null }, now: number): Promise<CallRow> {
+    await this.sql.run(`INSERT INTO calls (call_sid, from_raw, from_e164, status, status_rank, created_at, updated_at)
+      VALUES (?, ?, ?, 'in-progress', 3, ?, ?) ON CONFLICT (call_sid) DO NOTHING`, [callSid, from.raw, from.e164, now, now]);
+    return await this.bySid(callSid) as CallRow;
   }
 
-  bySid(callSid: string): CallRow | undefined {
-    return prepared(this.db, 'SELECT * FROM calls WHERE call_sid = ?').get(callSid) as CallRow | undefined;
+  async bySid(callSid: string): Promise<CallRow | undefined> {
+    return this.sql.get<CallRow>('SELECT * FROM calls WHERE call_sid = ?', [callSid]);
   }
 
   /** Moves the status forward only; returns whether it changed. */
-  advanceStatus(callSid: string, status: string, durationSeconds: number | null, now: number): boolean {
+  async advanceStatus(callSid: string, status: string, durationSeconds: number | null, now: number): Promise<boolean> {
     const rank = CALL_STATUS_RANK[status] ?? -1;
     if (rank < 0) return false;
-    return prepared(this.db, `UPDATE calls SET status = ?, status_rank = ?, duration_seconds = coalesce(?, duration_seconds), updated_at = ?
-      WHERE call_sid = ? AND status_rank < ?`).run(status, rank, durationSeconds, now, callSid, rank).changes > 0;
+    return (await this.sql.run(`UPDATE calls SET status = ?, status_rank = ?, duration_seconds = coalesce(?, duration_seconds), updated_at = ?
+      WHERE call_sid = ? AND status_rank < ?`, [status, rank, durationSeconds, now, callSid, rank])) > 0;
   }
 
-  update(callSid: string, fields: Partial<Pick<CallRow, 'menu_choice' | 'speech' | 'speech_confidence' | 'recording_sid' | 'recording_url' | 'recording_seconds' | 'ticket_id' | 'abandoned' | 'callback_requested'>>, now: number): void {
-    const cols = Object.keys(fields);
+  async update(callSid: string, fields: CallUpdate, now: number): Promise<void> {
+    const cols = Object.keys(fields).filter((c) => UPDATABLE.has(c));
     if (cols.length === 0) return;
-    prepared(this.db, `UPDATE calls SET ${cols.map((c) => `${c} = @${c}`).join(', ')}, updated_at = @now WHERE call_sid = @sid`)
-      .run({ ...fields, now, sid: callSid });
+    const values = cols.map((c) => ((fields as Record<string, unknown>)[c] ?? null) as string | number | null);
+    await this.sql.run(`UPDATE calls SET ${cols.map((c) => `${c} = ?`).join(', ')}, updated_at = ? WHERE call_sid = ?`, [...values, now, callSid]);
   }
 
   /** An abandoned call from the same number with a call-back already requested since `since`. */
-  recentCallbackFrom(e164: string, since: number): CallRow | undefined {
-    return prepared(this.db, 'SELECT * FROM calls WHERE from_e164 = ? AND callback_requested = 1 AND created_at >= ? ORDER BY id DESC LIMIT 1').get(e164, since) as CallRow | undefined;
+  async recentCallbackFrom(e164: string, since: number): Promise<CallRow | undefined> {
+    return this.sql.get<CallRow>('SELECT * FROM calls WHERE from_e164 = ? AND callback_requested = 1 AND created_at >= ? ORDER BY id DESC LIMIT 1', [e164, since]);
+  }
+
+  async count(): Promise<number> {
+    return Number((await this.sql.get<{ n: number }>('SELECT count(*) AS n FROM calls'))?.n ?? 0);
   }
 }

@@ -1,4 +1,4 @@
-import { prepared, type Db } from './database.ts';
+import type { SqlDialect, SqlExecutor } from './sql.ts';
 
 export interface QuarantineRow {
   id: number;
@@ -14,68 +14,72 @@ export interface QuarantineRow {
 
 /** Mailbox cursors, processing failures, quarantine and suppressed addresses. */
 export class IntakeStateRepo {
-  private readonly cursorGet;
-  private readonly cursorSet;
+  constructor(private readonly sql: SqlExecutor, private readonly dialect: SqlDialect) {}
 
-  constructor(private readonly db: Db) {
-    this.cursorGet = db.prepare('SELECT uid_validity AS uidValidity, last_uid AS lastUid FROM mailbox_cursors WHERE mailbox = ?');
-    // The cursor only moves forward within one UIDVALIDITY; a new validity replaces it.
-    this.cursorSet = db.prepare(`INSERT INTO mailbox_cursors (mailbox, uid_validity, last_uid, updated_at) VALUES (@mailbox, @uidValidity, @uid, @now)
-      ON CONFLICT(mailbox) DO UPDATE SET
-        last_uid = CASE WHEN uid_validity = excluded.uid_validity THEN max(last_uid, excluded.last_uid) ELSE excluded.last_uid END,
-        uid_validity = excluded.uid_validity, updated_at = excluded.updated_at`);
+  async cursor(mailbox: string): Promise<{ uidValidity: number; lastUid: number } | null> {
+    const row = await this.sql.get<{ uidValidity: number; lastUid: number }>('SELECT uid_validity AS "uidValidity", last_uid AS "lastUid" FROM mailbox_cursors WHERE mailbox = ?', [mailbox]);
+    return row ? { uidValidity: Number(row.uidValidity), lastUid: Number(row.lastUid) } : null;
   }
 
-  cursor(mailbox: string): { uidValidity: number; lastUid: number } | null {
-    return (this.cursorGet.get(mailbox) as { uidValidity: number; lastUid: number } | undefined) ?? null;
-  }
-
-  advanceCursor(mailbox: string, uidValidity: number, uid: number, now: number): void {
-    this.cursorSet.run({ mailbox, uidValidity, uid, now });
+  /** The cursor only moves forward within one UIDVALIDITY; a new validity replaces it. */
+  async advanceCursor(mailbox: string, uidValidity: number, uid: number, now: number): Promise<void> {
+    await this.sql.run(`INSERT INTO mailbox_cursors (mailbox, uid_validity, last_uid, updated_at) VALUES (?, ?, ?, ?)
+      ON CONFLICT (mailbox) DO UPDATE SET
+        last_uid = CASE WHEN mailbox_cursors.uid_validity = excluded.uid_validity THEN ${this.dialect.greatest('mailbox_cursors.last_uid', 'excluded.last_uid')} ELSE excluded.last_uid END,
+        uid_validity = excluded.uid_validity, updated_at = excluded.updated_at`, [mailbox, uidValidity, uid, now]);
   }
 
   /** Counts one more failed attempt at a raw message; returns the total. */
-  recordFailure(rawSha: string, error: string, now: number): number {
-    const row = prepared(this.db, `INSERT INTO intake_failures (raw_sha256, attempts, last_error, updated_at) VALUES (?, 1, ?, ?)
-      ON CONFLICT(raw_sha256) DO UPDATE SET attempts = attempts + 1, last_error = excluded.last_error, updated_at = excluded.updated_at
-      RETURNING attempts`).get(rawSha, error, now) as { attempts: number };
-    return row.attempts;
+  async recordFailure(rawSha: string, error: string, now: number): Promise<number> {
+    const row = await this.sql.get<{ attempts: number }>(`INSERT INTO intake_failures (raw_sha256, attempts, last_error, updated_at) VALUES (?, 1, ?, ?)
+      ON CONFLICT (raw_sha256) DO UPDATE SET attempts = intake_failures.attempts + 1, last_error = excluded.last_error, updated_at = excluded.updated_at
+      RETURNING attempts`, [rawSha, error, now]);
+    return Number(row?.attempts ?? 1);
   }
 
-  clearFailures(rawSha: string): void {
-    prepared(this.db, 'DELETE FROM intake_failures WHERE raw_sha256 = ?').run(rawSha);
+  async clearFailures(rawSha: string): Promise<void> {
+    await this.sql.run('DELETE FROM intake_failures WHERE raw_sha256 = ?', [rawSha]);
   }
 
-  /** Quarantines a raw message; idempotent while an open entry for the same content exists. */
-  quarantine(q: { origin: string; mailbox: string | null; rawSha: string; reason: string; detail: string | null }, now: number): number {
-    const existing = prepared(this.db, 'SELECT id FROM quarantine WHERE raw_sha256 = ? AND resolved_at IS NULL').get(q.rawSha) as { id: number } | undefined;
-    if (existing) return existing.id;
-    return Number(prepared(this.db, 'INSERT INTO quarantine (origin, mailbox, raw_sha256, reason, detail, created_at) VALUES (?, ?, ?, ?, ?, ?)')
-      .run(q.origin, q.mailbox, q.rawSha, q.reason, q.detail, now).lastInsertRowid);
+  /**
+   * Quarantines a raw message; while an open entry for the same content exists, returns that
+   * one. One upsert on the partial unique index, so two instances cannot open two entries.
+   */
+  async quarantine(q: { origin: string; mailbox: string | null; rawSha: string; reason: string; detail: string | null }, now: number): Promise<number> {
+    const row = await this.sql.get<{ id: number }>(`INSERT INTO quarantine (origin, mailbox, raw_sha256, reason, detail, created_at) VALUES (?, ?, ?, ?, ?, ?)
+      ON CONFLICT (raw_sha256) WHERE resolved_at IS NULL DO UPDATE SET raw_sha256 = excluded.raw_sha256
+      RETURNING id`, [q.origin, q.mailbox, q.rawSha, q.reason, q.detail, now]);
+    return Number((row as { id: number }).id);
   }
 
-  quarantined(id: number): QuarantineRow | undefined {
-    return prepared(this.db, 'SELECT * FROM quarantine WHERE id = ?').get(id) as QuarantineRow | undefined;
+  async quarantined(id: number): Promise<QuarantineRow | undefined> {
+    return this.sql.get<QuarantineRow>('SELECT * FROM quarantine WHERE id = ?', [id]);
   }
 
-  listQuarantine(includeResolved = false): QuarantineRow[] {
-    return prepared(this.db, `SELECT * FROM quarantine ${includeResolved ? '' : 'WHERE resolved_at IS NULL'} ORDER BY id`).all() as QuarantineRow[];
+  async listQuarantine(includeResolved = false): Promise<QuarantineRow[]> {
+    return this.sql.all<QuarantineRow>(`SELECT * FROM quarantine ${includeResolved ? '' : 'WHERE resolved_at IS NULL'} ORDER BY id`);
   }
 
-  resolveQuarantine(id: number, now: number): void {
-    prepared(this.db, 'UPDATE quarantine SET resolved_at = ?, retried_at = ? WHERE id = ?').run(now, now, id);
+  async resolveQuarantine(id: number, now: number): Promise<void> {
+    await this.sql.run('UPDATE quarantine SET resolved_at = ?, retried_at = ? WHERE id = ?', [now, now, id]);
   }
 
-  markRetried(id: number, now: number, detail: string): void {
-    prepared(this.db, 'UPDATE quarantine SET retried_at = ?, detail = ? WHERE id = ?').run(now, detail, id);
+  /** Opens a resolved entry again (a retry that did not take), unless the content is open elsewhere. */
+  async reopenQuarantine(id: number): Promise<void> {
+    await this.sql.run(`UPDATE quarantine SET resolved_at = NULL WHERE id = ?
+      AND NOT EXISTS (SELECT 1 FROM quarantine q WHERE q.raw_sha256 = quarantine.raw_sha256 AND q.resolved_at IS NULL)`, [id]);
   }
 
-  isSuppressed(address: string): boolean {
-    return prepared(this.db, 'SELECT 1 FROM suppressed_addresses WHERE address = ?').get(address.toLowerCase()) !== undefined;
+  async markRetried(id: number, now: number, detail: string): Promise<void> {
+    await this.sql.run('UPDATE quarantine SET retried_at = ?, detail = ? WHERE id = ?', [now, detail, id]);
   }
 
-  suppress(address: string, reason: string, status: string | null, sourceMessageId: string | null, now: number): void {
-    prepared(this.db, `INSERT INTO suppressed_addresses (address, reason, status, source_message_id, created_at) VALUES (?, ?, ?, ?, ?)
-      ON CONFLICT(address) DO NOTHING`).run(address.toLowerCase(), reason, status, sourceMessageId, now);
+  async isSuppressed(address: string): Promise<boolean> {
+    return (await this.sql.get('SELECT 1 AS x FROM suppressed_addresses WHERE address = ?', [address.toLowerCase()])) !== undefined;
+  }
+
+  async suppress(address: string, reason: string, status: string | null, sourceMessageId: string | null, now: number): Promise<void> {
+    await this.sql.run(`INSERT INTO suppressed_addresses (address, reason, status, source_message_id, created_at) VALUES (?, ?, ?, ?, ?)
+      ON CONFLICT (address) DO NOTHING`, [address.toLowerCase(), reason, status, sourceMessageId, now]);
   }
 }

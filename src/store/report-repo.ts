@@ -1,5 +1,6 @@
-import { prepared, type Db } from './database.ts';
-import { OPEN_STATES_SQL, type TicketState } from './ticket-repo.ts';
+import type { TicketState } from '../domain/ticket.ts';
+import type { SqlDialect, SqlExecutor } from './sql.ts';
+import { OPEN_STATES_SQL } from './ticket-repo.ts';
 
 /** The SLA events counted for metrics: every escalation (by the sweep or an agent) and both breaches. */
 export const SLA_EVENT_TYPES = ['escalated', 'first_response_breached', 'resolution_breached'] as const;
@@ -20,56 +21,63 @@ export interface CountsSince<K> { upTo: number; rows: Array<K & { n: number }> }
  * `test/store/report-repo.test.ts` checks each plan with EXPLAIN QUERY PLAN.
  */
 export class ReportRepo {
-  constructor(private readonly db: Db) {}
+  constructor(private readonly sql: SqlExecutor, private readonly dialect: SqlDialect) {}
 
   /** The highest rowid of an append-only table (O(1): the last entry of the rowid b-tree). */
-  maxId(table: 'tickets' | 'messages' | 'events'): number {
-    return (prepared(this.db, `SELECT coalesce(max(id), 0) AS m FROM ${table}`).get() as { m: number }).m;
+  async maxId(table: 'tickets' | 'messages' | 'events'): Promise<number> {
+    return Number((await this.sql.get<{ m: number }>(`SELECT coalesce(max(id), 0) AS m FROM ${table}`))?.m ?? 0);
   }
 
   /** Tickets created, by channel, among ids `(after, upTo]`: "contacts by channel". */
-  ticketsByChannel(after: number, upTo = this.maxId('tickets')): CountsSince<{ channel: string }> {
-    const rows = prepared(this.db, 'SELECT channel, count(*) AS n FROM tickets WHERE id > ? AND id <= ? GROUP BY channel').all(after, upTo) as Array<{ channel: string; n: number }>;
-    return { upTo, rows };
+  async ticketsByChannel(after: number, upTo?: number): Promise<CountsSince<{ channel: string }>> {
+    upTo ??= await this.maxId('tickets');
+    const rows = await this.sql.all<{ channel: string; n: number }>('SELECT channel, count(*) AS n FROM tickets WHERE id > ? AND id <= ? GROUP BY channel', [after, upTo]);
+    return { upTo, rows: numeric(rows) };
   }
 
   /** Inbound automatic mail (bounce, auto_reply, list, loop), by kind, among ids `(after, upTo]`. */
-  automaticMailByKind(after: number, upTo = this.maxId('messages')): CountsSince<{ kind: string }> {
-    const rows = prepared(this.db, `SELECT automatic_kind AS kind, count(*) AS n FROM messages
-      WHERE id > ? AND id <= ? AND direction = 'in' AND automatic_kind IS NOT NULL GROUP BY automatic_kind`).all(after, upTo) as Array<{ kind: string; n: number }>;
-    return { upTo, rows };
+  async automaticMailByKind(after: number, upTo?: number): Promise<CountsSince<{ kind: string }>> {
+    upTo ??= await this.maxId('messages');
+    const rows = await this.sql.all<{ kind: string; n: number }>(`SELECT automatic_kind AS kind, count(*) AS n FROM messages
+      WHERE id > ? AND id <= ? AND direction = 'in' AND automatic_kind IS NOT NULL GROUP BY automatic_kind`, [after, upTo]);
+    return { upTo, rows: numeric(rows) };
   }
 
   /**
    * Escalations and breaches among event ids `(after, upTo]`: `by` is `sla` for the sweep, `agent`
    * for a person's command; `toLevel` is the level escalated to (null for breaches).
    */
-  slaEvents(after: number, upTo = this.maxId('events')): CountsSince<{ type: string; by: 'sla' | 'agent'; toLevel: number | null }> {
-    const rows = prepared(this.db, `SELECT type, CASE WHEN actor = 'system' THEN 'sla' ELSE 'agent' END AS by,
-        CASE WHEN type = 'escalated' THEN json_extract(data_json, '$.to') END AS toLevel, count(*) AS n
+  async slaEvents(after: number, upTo?: number): Promise<CountsSince<{ type: string; by: 'sla' | 'agent'; toLevel: number | null }>> {
+    upTo ??= await this.maxId('events');
+    const rows = await this.sql.all<{ type: string; by: 'sla' | 'agent'; toLevel: number | null; n: number }>(`SELECT type, CASE WHEN actor = 'system' THEN 'sla' ELSE 'agent' END AS "by",
+        CASE WHEN type = 'escalated' THEN ${this.dialect.jsonNumber('data_json', 'to')} END AS "toLevel", count(*) AS n
       FROM events WHERE id > ? AND id <= ? AND type IN (${SLA_EVENT_TYPES.map((t) => `'${t}'`).join(', ')})
-      GROUP BY 1, 2, 3`).all(after, upTo) as Array<{ type: string; by: 'sla' | 'agent'; toLevel: number | null; n: number }>;
-    return { upTo, rows };
+      GROUP BY 1, 2, 3`, [after, upTo]);
+    return { upTo, rows: numeric(rows).map((r) => ({ ...r, toLevel: r.toLevel === null ? null : Number(r.toLevel) })) };
   }
 
   /** Open tickets by state, severity and level (through `tickets_state`: cost follows the open tickets). */
-  openTickets(): Array<{ state: TicketState; severity: number; level: number; n: number }> {
-    return prepared(this.db, `SELECT state, severity, level, count(*) AS n FROM tickets
-      WHERE state IN (${OPEN_STATES_SQL}) GROUP BY state, severity, level`).all() as never;
+  async openTickets(): Promise<Array<{ state: TicketState; severity: number; level: number; n: number }>> {
+    return numeric(await this.sql.all<{ state: TicketState; severity: number; level: number; n: number }>(`SELECT state, severity, level, count(*) AS n FROM tickets
+      WHERE state IN (${OPEN_STATES_SQL}) GROUP BY state, severity, level`));
   }
 
   /** Rows waiting to be sent (pending, including those waiting out a retry delay, and sending). */
-  outboxBacklog(): number {
-    return (prepared(this.db, `SELECT count(*) AS n FROM outbox WHERE status IN ('pending', 'sending')`).get() as { n: number }).n;
+  async outboxBacklog(): Promise<number> {
+    return Number((await this.sql.get<{ n: number }>(`SELECT count(*) AS n FROM outbox WHERE status IN ('pending', 'sending')`))?.n ?? 0);
   }
 
   /** Final send failures by channel (a 5xx, a Twilio 4xx, or attempts exhausted). */
-  outboxFailedByChannel(): Array<{ channel: string; n: number }> {
-    return prepared(this.db, `SELECT channel, count(*) AS n FROM outbox WHERE status = 'failed' GROUP BY channel`).all() as never;
+  async outboxFailedByChannel(): Promise<Array<{ channel: string; n: number }>> {
+    return numeric(await this.sql.all<{ channel: string; n: number }>(`SELECT channel, count(*) AS n FROM outbox WHERE status = 'failed' GROUP BY channel`));
   }
 
-  openQuarantine(): number {
-    return (prepared(this.db, 'SELECT count(*) AS n FROM quarantine WHERE resolved_at IS NULL').get() as { n: number }).n;
+  async openQuarantine(): Promise<number> {
+    return Number((await this.sql.get<{ n: number }>('SELECT count(*) AS n FROM quarantine WHERE resolved_at IS NULL'))?.n ?? 0);
   }
+}
 
+/** PostgreSQL's count(*) is a bigint, which its driver hands over as a string. */
+function numeric<T extends { n: number }>(rows: T[]): T[] {
+  return rows.map((r) => ({ ...r, n: Number(r.n) }));
 }

@@ -1,17 +1,30 @@
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { BlobStore } from './blob-store.ts';
+import { FileBlobStore, SqlBlobStore, type BlobStore } from './blob-store.ts';
 import { CallRepo } from './call-repo.ts';
-import { openDatabase, type Db } from './database.ts';
 import { IntakeStateRepo } from './intake-state-repo.ts';
 import { MessageRepo } from './message-repo.ts';
 import { OutboxRepo } from './outbox-repo.ts';
 import { ReportRepo } from './report-repo.ts';
+import { SqliteEngine } from './sqlite/engine.ts';
+import { PostgresEngine } from './postgres/engine.ts';
+import type { Engine } from './engine.ts';
 import { TicketRepo } from './ticket-repo.ts';
 import { WebRepo } from './web-repo.ts';
+import type { SchemaInspection } from './sqlite/engine.ts';
+import type { WriteProbe } from './engine.ts';
+
+export type { SchemaInspection, WriteProbe };
 
 /**
- * The store boundary: everything the rest of Mesa knows about persistence goes through here,
- * so another backend (DESIGN §10) replaces this folder only.
+ * The store boundary: everything the rest of Mesa knows about persistence goes through here.
+ * Repositories are async and engine-neutral; the engine underneath (SQLite embedded, PostgreSQL
+ * shared) runs their SQL.
+ *
+ * Transactions are ambient: every repository call made inside `transaction`'s callback (in its
+ * async context, however deep) joins that transaction, so the desk's rule "rows + events +
+ * outbox in one commit" needs no handle threaded through every function. A `transaction`
+ * inside another is a savepoint: it undoes only its own writes when it throws.
  */
 export class Store {
   readonly tickets: TicketRepo;
@@ -24,27 +37,80 @@ export class Store {
   /** Read-only counts for metrics, readiness and the CLI. */
   readonly reports: ReportRepo;
 
-  constructor(readonly db: Db, dataDir: string, ticketPrefix: string) {
-    this.tickets = new TicketRepo(db, ticketPrefix);
-    this.messages = new MessageRepo(db);
-    this.outbox = new OutboxRepo(db);
-    this.intake = new IntakeStateRepo(db);
-    this.blobs = new BlobStore(join(dataDir, 'blobs'));
-    this.calls = new CallRepo(db);
-    this.web = new WebRepo(db);
-    this.reports = new ReportRepo(db);
+  private constructor(private readonly engine: Engine, blobs: BlobStore, ticketPrefix: string) {
+    const sql = engine;
+    const dialect = engine.dialect;
+    this.tickets = new TicketRepo(sql, dialect, ticketPrefix);
+    this.messages = new MessageRepo(sql);
+    this.outbox = new OutboxRepo(sql, dialect);
+    this.intake = new IntakeStateRepo(sql, dialect);
+    this.blobs = blobs;
+    this.calls = new CallRepo(sql);
+    this.web = new WebRepo(sql);
+    this.reports = new ReportRepo(sql, dialect);
   }
 
-  static open(dataDir: string, ticketPrefix: string): Store {
-    return new Store(openDatabase(join(dataDir, 'mesa.db')), dataDir, ticketPrefix);
+  /**
+   * Opens the desk's database, created and migrated as needed: PostgreSQL when `url` is a
+   * `postgres://` URL (blobs in the database), else SQLite under `dataDir` (blobs as files).
+   */
+  static async open(dataDir: string, ticketPrefix: string, url: string | null = null): Promise<Store> {
+    if (url !== null && isPostgresUrl(url)) {
+      const engine = await PostgresEngine.open(url);
+      return new Store(engine, new SqlBlobStore(engine), ticketPrefix);
+    }
+    const engine = SqliteEngine.open(join(dataDir, 'mesa.db'));
+    return new Store(engine, new FileBlobStore(join(dataDir, 'blobs')), ticketPrefix);
   }
 
-  /** Runs `fn` in one IMMEDIATE transaction (takes the write lock up front: no upgrade deadlock). */
-  transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn).immediate();
+  /**
+   * The database under `dataDir` as `mesa doctor` sees it, opened without migrating; null when
+   * there is none yet (it is created at the first start).
+   */
+  static async inspect(dataDir: string): Promise<(SchemaInspection & { where: string }) | null> {
+    const file = join(dataDir, 'mesa.db');
+    if (!existsSync(file)) return null;
+    return { where: file, ...(await SqliteEngine.inspect(file)) };
   }
 
-  close(): void {
-    this.db.close();
+  /** Which engine holds the desk, for logs, `/readyz` and `/metrics`. */
+  get engineName(): 'sqlite' | 'postgres' {
+    return this.engine.dialect.name;
   }
+
+  get isOpen(): boolean {
+    return this.engine.isOpen;
+  }
+
+  /** Where the desk's data is, e.g. `SQLite /srv/mesa/data/mesa.db` (never a password). */
+  get location(): string {
+    return this.engine.location;
+  }
+
+  schemaVersion(): Promise<{ current: number; known: number }> {
+    return this.engine.schemaVersion();
+  }
+
+  /** Runs `fn` in one transaction (SQLite: BEGIN IMMEDIATE, taking the write lock up front). */
+  transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T> {
+    return this.engine.transaction(() => fn(this));
+  }
+
+  /** A cheap round trip: is the database there? */
+  async ping(): Promise<void> {
+    await this.engine.get('SELECT 1 AS ok');
+  }
+
+  /** Whether the database takes a write now (the write lock, rolled back at once). */
+  probeWrite(): Promise<WriteProbe> {
+    return this.engine.probeWrite();
+  }
+
+  close(): Promise<void> {
+    return this.engine.close();
+  }
+}
+
+export function isPostgresUrl(url: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(url);
 }

@@ -37,11 +37,11 @@ describe('mesa tickets list filters and quarantine retry --all', () => {
       email({ from: 'rosa@cliente.mx', to: 'mesadeayuda@proditmapac.com', subject: 'Duda 1', messageId: 'q1@cliente.mx' }, 'Primera duda.'),
       email({ from: 'rosa@cliente.mx', to: 'mesadeayuda@proditmapac.com', subject: 'Duda 2', messageId: 'q2@cliente.mx' }, 'Segunda duda.'),
     ].entries()) {
-      const sha = store.blobs.put(raw);
-      store.transaction(() => store.intake.quarantine({ origin: 'imap', mailbox: 'mesadeayuda', rawSha: sha, reason: 'processing_failed', detail: `error ${i}` }, now.getTime()));
+      const sha = await store.blobs.put(raw);
+      await store.transaction(async () => await store.intake.quarantine({ origin: 'imap', mailbox: 'mesadeayuda', rawSha: sha, reason: 'processing_failed', detail: `error ${i}` }, now.getTime()));
     }
     await t.mesa.receive(Buffer.from('To: mesadeayuda@proditmapac.com\r\nSubject: anónimo\r\nMessage-ID: <anon-ops@x>\r\n\r\nhola'), pipe);
-    expect(store.intake.listQuarantine()).toHaveLength(3);
+    expect(await store.intake.listQuarantine()).toHaveLength(3);
     await t.stop();
   });
 

@@ -1,4 +1,5 @@
 import { rmSync } from 'node:fs';
+import type { FileBlobStore } from '../../src/store/blob-store.ts';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import { afterEach, describe, expect, it } from 'vitest';
 import { countSms, READ_MORE } from '../../src/domain/sms-text.ts';
@@ -6,6 +7,7 @@ import { statusUrl } from '../../src/domain/status-link.ts';
 import type { DeskPolicy } from '../../src/domain/policy.ts';
 import { agentReplyAddress, email, startTestMesa, testPolicy, TEST_PUBLIC_URL, type TestMesa } from '../support/mesa-harness.ts';
 import { SmtpSink } from '../support/smtp-sink.ts';
+import { peek } from '../support/db-peek.ts';
 
 const ANA = { name: 'Ana Uno', email: 'ana.n1@proditmapac.com', phone: null };
 const now = new Date('2026-11-30T10:00:00-06:00');
@@ -28,8 +30,8 @@ afterEach(async () => {
 });
 
 const receive = (raw: Buffer) => t.mesa.receive(raw, { kind: 'pipe', mailbox: null });
-const outbox = () => t.mesa.store.db.prepare('SELECT id, channel, moment, recipient, status, last_error, payload_json FROM outbox ORDER BY id').all() as OutboxRow[];
-const events = (key: string, type: string) => t.mesa.store.tickets.events(t.mesa.store.tickets.byKey(key)!.id).filter((e) => e.type === type);
+const outbox = async () => (await peek(t).all('SELECT id, channel, moment, recipient, status, last_error, payload_json FROM outbox ORDER BY id')) as OutboxRow[];
+const events = async (key: string, type: string) => (await t.mesa.store.tickets.events((await t.mesa.store.tickets.byKey(key))!.id)).filter((e) => e.type === type);
 const tokenAddress = (key: string) => agentReplyAddress(t.mesa.env.secret, key, ANA.email);
 
 /** The agent's reply as their mail client would send it, attachments included. */
@@ -53,7 +55,7 @@ describe('agent reply relay: attachments', () => {
     await open();
     const outcome = await receive(await agentReply('MDA-000001', 'a1@proditmapac.com', 'Hola Carla, le envío el reporte del error.', [{ filename: 'reporte-error.pdf', content: PDF, contentType: 'application/pdf' }]));
     expect(outcome).toMatchObject({ result: 'agent_reply', relayed: true });
-    const row = outbox().find((o) => o.moment === 'agent-reply')!;
+    const row = (await outbox()).find((o) => o.moment === 'agent-reply')!;
     const payload = JSON.parse(row.payload_json) as { attachments: Array<Record<string, unknown>> };
     expect(payload.attachments).toEqual([expect.objectContaining({ filename: 'reporte-error.pdf', contentType: 'application/pdf', size: PDF.length, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) })]);
     expect(row.payload_json.length).toBeLessThan(8 * 1024);
@@ -64,14 +66,14 @@ describe('agent reply relay: attachments', () => {
     expect(mail).toBeDefined();
     expect(mail!.parsed.text).toContain('Hola Carla, le envío el reporte del error.');
     // In the customer's thread: under our acknowledgment, which answered their first message.
-    expect([mail!.parsed.references].flat()).toEqual(['<c1@cliente.mx>', `<${JSON.parse(outbox().find((o) => o.moment === 'ack')!.payload_json).messageId}>`]);
+    expect([mail!.parsed.references].flat()).toEqual(['<c1@cliente.mx>', `<${JSON.parse((await outbox()).find((o) => o.moment === 'ack')!.payload_json).messageId}>`]);
     expect(mail!.envelopeFrom).toBe('soportetecnico@proditmapac.com');
     expect(mail!.parsed.attachments).toHaveLength(1);
     const [att] = mail!.parsed.attachments;
     expect(att!.filename).toBe('reporte-error.pdf');
     expect(att!.contentType).toBe('application/pdf');
     expect(att!.content.equals(PDF)).toBe(true);
-    expect(events('MDA-000001', 'agent_reply_relayed').map((e) => [JSON.parse(e.data_json), e.reason])).toEqual([[{ channel: 'email', attachments: ['reporte-error.pdf'], attachmentsNotRelayed: [] }, null]]);
+    expect((await events('MDA-000001', 'agent_reply_relayed')).map((e) => [JSON.parse(e.data_json), e.reason])).toEqual([[{ channel: 'email', attachments: ['reporte-error.pdf'], attachmentsNotRelayed: [] }, null]]);
   });
 
   it('keeps back a file whose content was not kept, and says so in the history the agents read', async () => {
@@ -81,14 +83,14 @@ describe('agent reply relay: attachments', () => {
       { filename: 'reporte.pdf', content: PDF, contentType: 'application/pdf' },
       { filename: 'registros.zip', content: big, contentType: 'application/zip' },
     ]));
-    const [relayed] = events('MDA-000001', 'agent_reply_relayed');
+    const [relayed] = (await events('MDA-000001', 'agent_reply_relayed'));
     expect(JSON.parse(relayed!.data_json)).toMatchObject({ attachments: ['reporte.pdf'], attachmentsNotRelayed: [{ filename: 'registros.zip', size: big.length }] });
     expect(relayed!.reason).toContain('no se enviaron al cliente: registros.zip (excede el tamaño máximo');
     await t.mesa.dispatcher.drain();
     const [mail] = toCarla(/Respuesta a su reporte/);
     expect(mail!.parsed.attachments.map((a) => a.filename)).toEqual(['reporte.pdf']);
     // Notices to the levels (escalations) show that line in the ticket's history.
-    const history = t.mesa.notices.history(t.mesa.store.tickets.byKey('MDA-000001')!)!.map((h) => h.text);
+    const history = (await t.mesa.notices.history((await t.mesa.store.tickets.byKey('MDA-000001'))!))!.map((h) => h.text);
     expect(history).toContain(`Respuesta de ${ANA.email} enviada al cliente — no se enviaron al cliente: registros.zip (excede el tamaño máximo de 100 KB (300 KB); su contenido no se guardó)`);
   });
 
@@ -96,8 +98,8 @@ describe('agent reply relay: attachments', () => {
     await open();
     const outcome = await receive(await agentReply('MDA-000001', 'a3@proditmapac.com', '#nota\nCaptura del log del servidor.', [{ filename: 'log.pdf', content: PDF, contentType: 'application/pdf' }]));
     expect(outcome).toMatchObject({ relayed: false, internal: true });
-    expect(outbox().filter((o) => o.recipient === 'carla@cliente.mx').map((o) => o.moment)).toEqual(['ack']);
-    expect(JSON.parse(events('MDA-000001', 'internal_note')[0]!.data_json)).toMatchObject({ attachments: 1 });
+    expect((await outbox()).filter((o) => o.recipient === 'carla@cliente.mx').map((o) => o.moment)).toEqual(['ack']);
+    expect(JSON.parse((await events('MDA-000001', 'internal_note'))[0]!.data_json)).toMatchObject({ attachments: 1 });
   });
 
   it('relays files sent without words, and files sent with #resuelto', async () => {
@@ -115,11 +117,11 @@ describe('agent reply relay: attachments', () => {
   it('fails the send for good, kept and visible, when the blob is gone', async () => {
     await open();
     await receive(await agentReply('MDA-000001', 'a6@proditmapac.com', 'Le envío el reporte.', [{ filename: 'reporte.pdf', content: PDF, contentType: 'application/pdf' }]));
-    const row = outbox().find((o) => o.moment === 'agent-reply')!;
+    const row = (await outbox()).find((o) => o.moment === 'agent-reply')!;
     const { attachments } = JSON.parse(row.payload_json) as { attachments: Array<{ sha256: string }> };
-    rmSync(t.mesa.store.blobs.pathOf(attachments[0]!.sha256));
+    rmSync((t.mesa.store.blobs as FileBlobStore).pathOf(attachments[0]!.sha256));
     await t.mesa.dispatcher.drain();
-    const after = outbox().find((o) => o.id === row.id)!;
+    const after = (await outbox()).find((o) => o.id === row.id)!;
     expect(after.status).toBe('failed');
     expect(after.last_error).toContain(`attachment ${attachments[0]!.sha256.slice(0, 12)} unreadable: ENOENT`);
     expect(toCarla(/Respuesta a su reporte/)).toEqual([]);
@@ -133,10 +135,10 @@ describe('agent reply relay: SMS for phone tickets', () => {
       twilio: { accountSid: `AC${'b2'.repeat(16)}`, authToken: 'token-de-prueba-0123456789', phoneNumber: '+525552801241', url: 'http://127.0.0.1:9' },
       policy: testPolicy((p) => { p.levels[1].people = [ANA]; for (const s of [1, 2, 3, 4] as const) p.severities[s].sms = false; patch(p); }),
     });
-    const { ticket } = t.mesa.phone!.ticketForCall('CA0001', '+525511112222', { speech: 'No puedo entrar al portal de proveedores' }, now);
+    const { ticket } = await t.mesa.phone!.ticketForCall('CA0001', '+525511112222', { speech: 'No puedo entrar al portal de proveedores' }, now);
     return ticket.key;
   };
-  const sms = (moment: string) => outbox().filter((o) => o.channel === 'sms' && o.moment === moment).map((o) => JSON.parse(o.payload_json) as { to: string; body: string });
+  const sms = async (moment: string) => (await outbox()).filter((o) => o.channel === 'sms' && o.moment === moment).map((o) => JSON.parse(o.payload_json) as { to: string; body: string });
 
   it('queues a long reply as one SMS within the limit, ending with the status link', async () => {
     const key = await open();
@@ -145,7 +147,7 @@ describe('agent reply relay: SMS for phone tickets', () => {
       + 'Si el portal le sigue marcando error, llámenos y con gusto lo revisamos en línea con usted.';
     const outcome = await receive(await agentReply(key, 'p1@proditmapac.com', long));
     expect(outcome).toMatchObject({ result: 'agent_reply', relayed: true });
-    const relayed = sms('agent-reply');
+    const relayed = (await sms('agent-reply'));
     expect(relayed).toHaveLength(1);
     const { to, body } = relayed[0]!;
     expect(to).toBe('+525511112222');
@@ -153,36 +155,36 @@ describe('agent reply relay: SMS for phone tickets', () => {
     expect(body.startsWith(`${key} PRODITMA Mesa de Ayuda: Hola, revisamos su acceso`)).toBe(true);
     expect(body.endsWith(`${READ_MORE} ${statusUrl(TEST_PUBLIC_URL, t.mesa.env.secret, key)}`)).toBe(true);
     // The acknowledgment is the desk's own template: it goes out whole, ETR included.
-    const [ack] = sms('ack-phone');
+    const [ack] = (await sms('ack-phone'));
     expect(ack!.body).toMatch(/Fecha estimada de solución: .+ e indique el número MDA-000001\.$/);
     expect(ack!.body).not.toContain(READ_MORE);
-    const queued = events(key, 'message_queued').map((e) => JSON.parse(e.data_json) as Record<string, unknown>).filter((d) => d.moment === 'agent-reply');
+    const queued = (await events(key, 'message_queued')).map((e) => JSON.parse(e.data_json) as Record<string, unknown>).filter((d) => d.moment === 'agent-reply');
     expect(queued).toEqual([expect.objectContaining({ channel: 'sms', fitted: 'shortened', part: 1, parts: 1 })]);
   });
 
   it('sends a short reply as it is, with the ETR, and tells the history the files stayed behind', async () => {
     const key = await open();
     await receive(await agentReply(key, 'p2@proditmapac.com', 'Ya quedó, intente de nuevo.', [{ filename: 'guia.pdf', content: PDF, contentType: 'application/pdf' }]));
-    const { body } = sms('agent-reply')[0]!;
+    const { body } = (await sms('agent-reply'))[0]!;
     expect(body).toMatch(new RegExp(`^${key} PRODITMA Mesa de Ayuda: Ya quedó, intente de nuevo\\. Solución estimada: .+\\.$`));
     expect(body).not.toContain(READ_MORE);
-    const [relayed] = events(key, 'agent_reply_relayed');
+    const [relayed] = (await events(key, 'agent_reply_relayed'));
     expect(relayed!.reason).toBe('no se enviaron al cliente: guia.pdf (el cliente recibe mensajes por SMS)');
   });
 
   it("carries the agent's question of #pendiente and the words of #resuelto to a phone customer", async () => {
     const key = await open((p) => { p.outbound.smsMaxSegments = 6; });
     await receive(await agentReply(key, 'p4@proditmapac.com', '#pendiente\r\n¿Desde qué equipo intenta entrar?'));
-    expect(sms('customer-request-info')[0]!.body).toContain('¿Desde qué equipo intenta entrar?');
+    expect((await sms('customer-request-info'))[0]!.body).toContain('¿Desde qué equipo intenta entrar?');
     await receive(await agentReply(key, 'p5@proditmapac.com', '#resuelto\r\nRestablecimos su acceso.'));
-    expect(sms('customer-resolved')[0]!.body).toContain('Restablecimos su acceso.');
+    expect((await sms('customer-resolved'))[0]!.body).toContain('Restablecimos su acceso.');
   });
 
   it('respects a larger budget from the policy', async () => {
     const key = await open((p) => { p.outbound.smsMaxSegments = 8; });
     const long = 'Hola, revisamos su acceso al portal de proveedores y ya quedó desbloqueado. '.repeat(4).trim();
     await receive(await agentReply(key, 'p3@proditmapac.com', long));
-    const { body } = sms('agent-reply')[0]!;
+    const { body } = (await sms('agent-reply'))[0]!;
     expect(body).toContain(long);
     expect(countSms(body).segments).toBeGreaterThan(3);
   });

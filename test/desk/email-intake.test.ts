@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { DeskPolicy } from '../../src/domain/policy.ts';
 import { email, startTestMesa, testPolicy, type TestMesa } from '../support/mesa-harness.ts';
+import { peek } from '../support/db-peek.ts';
 
 /**
  * The desk's decisions on a real SQLite file with a controlled clock: which acknowledgment goes
@@ -16,8 +17,8 @@ describe('email intake decisions', () => {
     t = await startTestMesa({ start: false, clock: () => now, policy: testPolicy(patch) });
     return t.mesa;
   };
-  const outbox = () => t.mesa.store.db.prepare('SELECT moment, recipient, payload_json FROM outbox ORDER BY id').all() as Array<{ moment: string; recipient: string; payload_json: string }>;
-  const events = (key: string) => (t.mesa.store.db.prepare('SELECT e.type, e.data_json FROM events e JOIN tickets t ON t.id = e.ticket_id WHERE t.key = ? ORDER BY e.id').all(key) as Array<{ type: string; data_json: string }>);
+  const outbox = async () => (await peek(t).all('SELECT moment, recipient, payload_json FROM outbox ORDER BY id')) as Array<{ moment: string; recipient: string; payload_json: string }>;
+  const events = async (key: string) => ((await peek(t).all('SELECT e.type, e.data_json FROM events e JOIN tickets t ON t.id = e.ticket_id WHERE t.key = ? ORDER BY e.id', key)) as Array<{ type: string; data_json: string }>);
   const receive = (raw: Buffer) => t.mesa.receive(raw, { kind: 'pipe', mailbox: null });
   const question = (n: number, from = 'ana@cliente.mx') => email({ from, to: 'mesadeayuda@proditmapac.com', subject: `Duda ${n}`, messageId: `duda-${n}@cliente.mx` }, '¿Cómo puedo cambiar mi correo?');
 
@@ -25,7 +26,7 @@ describe('email intake decisions', () => {
     now = new Date('2026-11-28T20:00:00Z'); // Saturday 14:00
     await open();
     await receive(question(1));
-    const [ack] = outbox();
+    const [ack] = (await outbox());
     expect(ack!.moment).toBe('ack-after-hours');
     const body = JSON.parse(ack!.payload_json) as { text: string };
     expect(body.text).toContain('Su caso será atendido a partir de lunes 30 de noviembre, 09:00 h (hora del centro)');
@@ -36,10 +37,10 @@ describe('email intake decisions', () => {
   it('limits automatic replies per recipient', async () => {
     await open((p) => { p.outbound.autoReplyLimit = { count: 2, windowMinutes: 60 }; });
     for (let i = 0; i < 4; i++) await receive(question(i, 'insistente@cliente.mx'));
-    expect(outbox().filter((o) => o.recipient === 'insistente@cliente.mx')).toHaveLength(2);
-    const skipped = t.mesa.store.db.prepare(`SELECT count(*) AS n FROM events WHERE type = 'ack_skipped' AND data_json LIKE '%rate_limited%'`).get() as { n: number };
+    expect((await outbox()).filter((o) => o.recipient === 'insistente@cliente.mx')).toHaveLength(2);
+    const skipped = (await peek(t).get(`SELECT count(*) AS n FROM events WHERE type = 'ack_skipped' AND data_json LIKE '%rate_limited%'`)) as { n: number };
     expect(skipped.n).toBe(2);
-    expect(t.mesa.store.tickets.count()).toBe(4);
+    expect(await t.mesa.store.tickets.count()).toBe(4);
   });
 
   it('acknowledges follow-ups at most once per quiet period', async () => {
@@ -52,27 +53,27 @@ describe('email intake decisions', () => {
     expect(await receive(reply(2))).toMatchObject({ result: 'follow_up', acknowledged: false });
     now = new Date(now.getTime() + 60 * 60_000);
     expect(await receive(reply(3))).toMatchObject({ result: 'follow_up', acknowledged: true });
-    expect(outbox().map((o) => o.moment)).toEqual(['ack', 'ack-followup', 'ack-followup']);
+    expect((await outbox()).map((o) => o.moment)).toEqual(['ack', 'ack-followup', 'ack-followup']);
   });
 
   it('reopens a resolved ticket inside the window and opens a linked ticket after it', async () => {
     await open();
     await receive(question(1));
-    const ticket = t.mesa.store.tickets.byKey('MDA-000001')!;
-    t.mesa.store.transaction(() => t.mesa.lifecycle.resolve(t.mesa.lifecycle.reload(ticket.id), now, 'agent:test'));
+    const ticket = (await t.mesa.store.tickets.byKey('MDA-000001'))!;
+    await t.mesa.store.transaction(async () => await t.mesa.lifecycle.resolve(await t.mesa.lifecycle.reload(ticket.id), now, 'agent:test'));
     now = new Date(now.getTime() + 2 * 86_400_000);
     const reopened = await receive(email({ from: 'ana@cliente.mx', to: 'mesadeayuda@proditmapac.com', subject: 'Re: [MDA-000001] Duda 1', messageId: 'again@cliente.mx' }, 'Sigue sin funcionar.'));
     expect(reopened).toMatchObject({ result: 'follow_up', ticketKey: 'MDA-000001', reopened: true, acknowledged: true });
-    expect(t.mesa.store.tickets.byKey('MDA-000001')!.state).toBe('en_atencion');
-    expect(events('MDA-000001').map((e) => e.type)).toContain('reopened');
+    expect((await t.mesa.store.tickets.byKey('MDA-000001'))!.state).toBe('en_atencion');
+    expect((await events('MDA-000001')).map((e) => e.type)).toContain('reopened');
 
-    t.mesa.store.transaction(() => t.mesa.lifecycle.resolve(t.mesa.lifecycle.reload(ticket.id), now, 'agent:test'));
+    await t.mesa.store.transaction(async () => await t.mesa.lifecycle.resolve(await t.mesa.lifecycle.reload(ticket.id), now, 'agent:test'));
     now = new Date(now.getTime() + 8 * 86_400_000);
     const late = await receive(email({ from: 'ana@cliente.mx', to: 'mesadeayuda@proditmapac.com', subject: 'Re: [MDA-000001] Duda 1', messageId: 'late@cliente.mx' }, 'Volvió a pasar.'));
     expect(late).toMatchObject({ result: 'ticket_created', ticketKey: 'MDA-000002' });
-    expect(t.mesa.store.tickets.byKey('MDA-000002')!.reopened_from_id).toBe(ticket.id);
-    expect(events('MDA-000001').map((e) => e.type)).toContain('follow_up_ticket_opened');
-    expect(outbox().map((o) => o.moment)).toEqual(['ack', 'ack-reopened', 'ack']);
+    expect((await t.mesa.store.tickets.byKey('MDA-000002'))!.reopened_from_id).toBe(ticket.id);
+    expect((await events('MDA-000001')).map((e) => e.type)).toContain('follow_up_ticket_opened');
+    expect((await outbox()).map((o) => o.moment)).toEqual(['ack', 'ack-reopened', 'ack']);
   });
 
   it('keeps attachments content-addressed up to the size limit', async () => {
@@ -85,15 +86,15 @@ describe('email intake decisions', () => {
       '--X--', '',
     ].join('\r\n'));
     await receive(raw);
-    const rows = t.mesa.store.db.prepare('SELECT filename, content_type, size, sha256, stored FROM attachments ORDER BY id').all() as Array<{ filename: string; size: number; sha256: string | null; stored: number }>;
+    const rows = (await peek(t).all('SELECT filename, content_type, size, sha256, stored FROM attachments ORDER BY id')) as Array<{ filename: string; size: number; sha256: string | null; stored: number }>;
     expect(rows.map((r) => [r.filename, r.size, r.stored])).toEqual([['chico.txt', 5, 1], ['grande.png', 64, 0]]);
-    expect(t.mesa.store.blobs.get(rows[0]!.sha256!).toString()).toBe('corto');
+    expect((await t.mesa.store.blobs.get(rows[0]!.sha256!)).toString()).toBe('corto');
   });
 
   it('never answers mail from our own mailboxes', async () => {
     await open();
     const outcome = await receive(email({ from: 'soportetecnico@proditmapac.com', to: 'mesadeayuda@proditmapac.com', subject: 'Reenvío', messageId: 'own@proditmapac.com' }, 'texto'));
     expect(outcome.result).toBe('automatic_recorded');
-    expect(outbox()).toHaveLength(0);
+    expect((await outbox())).toHaveLength(0);
   });
 });

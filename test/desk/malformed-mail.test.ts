@@ -34,9 +34,9 @@ describe('malformed mail through the desk', () => {
       const outcome = await t.mesa.receive(raw, { kind: 'pipe', mailbox: null });
       expect(['ticket_created', 'quarantined', 'automatic_recorded']).toContain(outcome.result);
       if (outcome.result === 'quarantined') {
-        const q = t.mesa.store.intake.quarantined(outcome.quarantineId)!;
+        const q = (await t.mesa.store.intake.quarantined(outcome.quarantineId))!;
         expect(q.reason).toMatch(/^[a-z_]+$/);
-        expect(t.mesa.store.blobs.get(q.raw_sha256).equals(raw)).toBe(true);
+        expect((await t.mesa.store.blobs.get(q.raw_sha256)).equals(raw)).toBe(true);
       }
       // The same bytes again never make a second ticket or a second quarantine entry.
       const again = await t.mesa.receive(raw, { kind: 'pipe', mailbox: null });

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatInstant } from '../../src/domain/time-format.ts';
 import { email, startTestMesa, testPolicy, type TestMesa } from '../support/mesa-harness.ts';
+import { peek } from '../support/db-peek.ts';
 
 /**
  * A simulated week and a half, minute by minute, with the sweep run at every minute as
@@ -31,8 +32,8 @@ describe('a simulated week of SLA clocks', () => {
   afterAll(async () => { await t?.stop(); });
 
   const receive = (raw: Buffer) => t.mesa.receive(raw, { kind: 'pipe', mailbox: null });
-  const ticket = (key: string) => t.mesa.store.tickets.byKey(key)!;
-  const tx = <T>(fn: () => T): T => t.mesa.store.transaction(fn);
+  const ticket = async (key: string) => (await t.mesa.store.tickets.byKey(key))!;
+  const tx = <T>(fn: () => Promise<T>): Promise<T> => t.mesa.store.transaction(fn);
   let lastOutbox = 0;
 
   /** Runs the clock minute by minute to `until`, sweeping at each minute, recording messages. */
@@ -40,11 +41,11 @@ describe('a simulated week of SLA clocks', () => {
     while (now.getTime() < until.getTime()) {
       now = new Date(now.getTime() + 60_000);
       await t.mesa.sweep.run(now);
-      collect();
+      (await collect());
     }
   };
-  const collect = () => {
-    const rows = t.mesa.store.db.prepare('SELECT o.id, o.moment, o.recipient, o.channel, o.created_at, t.key FROM outbox o JOIN tickets t ON t.id = o.ticket_id WHERE o.id > ? ORDER BY o.id').all(lastOutbox) as Array<{ id: number; moment: string; recipient: string; channel: string; created_at: number; key: string }>;
+  const collect = async () => {
+    const rows = (await peek(t).all('SELECT o.id, o.moment, o.recipient, o.channel, o.created_at, t.key FROM outbox o JOIN tickets t ON t.id = o.ticket_id WHERE o.id > ? ORDER BY o.id', lastOutbox)) as Array<{ id: number; moment: string; recipient: string; channel: string; created_at: number; key: string }>;
     for (const r of rows) {
       lastOutbox = r.id;
       timeline.push(`${formatInstant(new Date(r.created_at), now, 'America/Mexico_City', 'es-MX').replace(' (hora del centro)', '')}  ${r.key}  ${r.moment}  → ${r.recipient}${r.channel === 'sms' ? ' (SMS)' : ''}`);
@@ -55,39 +56,39 @@ describe('a simulated week of SLA clocks', () => {
     // A: severity 3 on Friday 13 November at 17:30, before the long weekend.
     await runUntil(at('2026-11-13T17:30'));
     await receive(email({ from: 'Andrea <andrea@cliente.mx>', to: 'soportetecnico@proditmapac.com', subject: 'No puedo subir archivos', messageId: 'a@cliente.mx' }, 'Al subir un archivo me marca error, solo a mí.'));
-    collect();
-    expect(ticket('MDA-000001').severity).toBe(3);
+    (await collect());
+    expect((await ticket('MDA-000001')).severity).toBe(3);
 
     // B: severity 1 at 03:00 on the holiday: a 24x7 clock ignores it.
     await runUntil(at('2026-11-16T03:00'));
     await receive(email({ from: 'Bruno <bruno@hospital.mx>', to: 'soportetecnico@proditmapac.com', subject: 'Portal caído para todos', messageId: 'b@hospital.mx' }, 'El portal no carga para nadie, error 503.'));
-    collect();
-    expect(ticket('MDA-000002').severity).toBe(1);
+    (await collect());
+    expect((await ticket('MDA-000002')).severity).toBe(1);
     await runUntil(at('2026-11-16T06:10'));
-    tx(() => t.mesa.lifecycle.resolve(ticket('MDA-000002'), now, 'agent:carla.n3@proditmapac.com'));
+    await tx(async () => await t.mesa.lifecycle.resolve((await ticket('MDA-000002')), now, 'agent:carla.n3@proditmapac.com'));
 
     // C: severity 2 on Tuesday 10:00, paused 10:30–13:30 waiting for the customer.
     await runUntil(at('2026-11-17T10:00'));
     await receive(email({ from: 'Ceci <ceci@tienda.mx>', to: 'soportetecnico@proditmapac.com', subject: 'Falla el cobro', messageId: 'c@tienda.mx' }, 'Varios usuarios no pueden pagar, no hay alternativa.'));
-    collect();
-    expect(ticket('MDA-000003').severity).toBe(2);
+    (await collect());
+    expect((await ticket('MDA-000003')).severity).toBe(2);
     await runUntil(at('2026-11-17T10:30'));
-    tx(() => t.mesa.lifecycle.pause(ticket('MDA-000003'), now, 'agent:ana.n1@proditmapac.com', 'se pidió captura de pantalla'));
+    await tx(async () => await t.mesa.lifecycle.pause((await ticket('MDA-000003')), now, 'agent:ana.n1@proditmapac.com', 'se pidió captura de pantalla'));
     await runUntil(at('2026-11-17T13:30'));
     await receive(email({ from: 'ceci@tienda.mx', to: 'soportetecnico@proditmapac.com', subject: 'Re: [MDA-000003] Falla el cobro', messageId: 'c2@tienda.mx', inReplyTo: 'c@tienda.mx' }, 'Aquí la captura.'));
-    collect();
+    (await collect());
     await runUntil(at('2026-11-17T14:20'));
-    tx(() => t.mesa.lifecycle.resolve(ticket('MDA-000003'), now, 'agent:ana.n1@proditmapac.com'));
+    await tx(async () => await t.mesa.lifecycle.resolve((await ticket('MDA-000003')), now, 'agent:ana.n1@proditmapac.com'));
 
     // D: severity 4 on Wednesday 10:00, resolved at 12:00, reopened by the customer on Thursday.
     await runUntil(at('2026-11-18T10:00'));
     await receive(email({ from: 'Diego <diego@despacho.mx>', to: 'mesadeayuda@proditmapac.com', subject: '¿Cómo cambio mi correo?', messageId: 'd@despacho.mx' }, '¿Cómo puedo cambiar el correo de mi cuenta?'));
-    collect();
+    (await collect());
     await runUntil(at('2026-11-18T12:00'));
-    tx(() => t.mesa.lifecycle.resolve(ticket('MDA-000004'), now, 'agent:ana.n1@proditmapac.com'));
+    await tx(async () => await t.mesa.lifecycle.resolve((await ticket('MDA-000004')), now, 'agent:ana.n1@proditmapac.com'));
     await runUntil(at('2026-11-19T10:00'));
     await receive(email({ from: 'diego@despacho.mx', to: 'mesadeayuda@proditmapac.com', subject: 'Re: ¿Cómo cambio mi correo?', messageId: 'd2@despacho.mx', inReplyTo: 'd@despacho.mx' }, 'No me llegó el correo de confirmación.'));
-    collect();
+    (await collect());
     await runUntil(at('2026-11-23T12:00'));
 
     expect(timeline).toEqual(EXPECTED);

@@ -54,6 +54,6 @@ describe('agents by email end to end', () => {
     expect(smtp.to(ANA)[1]!.parsed.subject).toBe('[MDA-000001] No se aplicó su respuesta');
     await t.mesa.dispatcher.drain();
     expect(smtp.to('carla@cliente.mx')).toHaveLength(2);
-    expect(t.mesa.store.tickets.byKey('MDA-000001')!.state).toBe('en_atencion');
+    expect((await t.mesa.store.tickets.byKey('MDA-000001'))!.state).toBe('en_atencion');
   });
 });

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { peek } from '../support/db-peek.ts';
 import { startDovecot, type DovecotServer } from '../support/dovecot.ts';
 import { email, startTestMesa, type TestMesa } from '../support/mesa-harness.ts';
 import { SmtpSink, waitFor } from '../support/smtp-sink.ts';
@@ -27,9 +28,8 @@ describe('email channel end to end', () => {
     await dovecot?.stop();
   });
 
-  const db = () => t.mesa.store.db;
-  const ticketOf = (messageId: string) => db().prepare(`SELECT t.* FROM messages m JOIN tickets t ON t.id = m.ticket_id WHERE m.message_id = ? AND m.direction = 'in'`).get(messageId) as { id: number; key: string; severity: number; category: string; mailbox: string; description: string } | undefined;
-  const inbound = (messageId: string) => db().prepare(`SELECT * FROM messages WHERE message_id = ? AND direction = 'in'`).get(messageId) as { ticket_id: number | null; author: string; automatic_kind: string | null; visible_text: string } | undefined;
+  const ticketOf = async (messageId: string) => (await peek(t).get(`SELECT t.* FROM messages m JOIN tickets t ON t.id = m.ticket_id WHERE m.message_id = ? AND m.direction = 'in'`, messageId)) as { id: number; key: string; severity: number; category: string; mailbox: string; description: string } | undefined;
+  const inbound = async (messageId: string) => (await peek(t).get(`SELECT * FROM messages WHERE message_id = ? AND direction = 'in'`, messageId)) as { ticket_id: number | null; author: string; automatic_kind: string | null; visible_text: string } | undefined;
 
   it('turns a mail to each mailbox into a ticket and sends the acknowledgment with key and ETR', async () => {
     await dovecot.appendRaw('mesadeayuda', email({ from: 'Ana López <ana@cliente.mx>', to: 'mesadeayuda@proditmapac.com', subject: '¿Cómo puedo descargar mi constancia?', messageId: 'q1@cliente.mx' },
@@ -40,8 +40,8 @@ describe('email channel end to end', () => {
     const ackAna = await waitFor(() => smtp.to('ana@cliente.mx')[0], 'ack to Ana');
     const ackLuis = await waitFor(() => smtp.to('luis@empresa.mx')[0], 'ack to Luis');
 
-    const ana = ticketOf('q1@cliente.mx');
-    const luis = ticketOf('q2@empresa.mx');
+    const ana = (await ticketOf('q1@cliente.mx'));
+    const luis = (await ticketOf('q2@empresa.mx'));
     expect(ana).toMatchObject({ mailbox: 'mesadeayuda', severity: 4 });
     expect(luis).toMatchObject({ mailbox: 'soportetecnico', severity: 1, category: 'disponibilidad' });
 
@@ -62,31 +62,31 @@ describe('email channel end to end', () => {
 
     // Exactly one ack each, and the IMAP messages were flagged only after commit.
     expect(smtp.to('ana@cliente.mx')).toHaveLength(1);
-    const outbox = db().prepare(`SELECT status FROM outbox WHERE ticket_id = ?`).all(ana!.id) as Array<{ status: string }>;
-    await waitFor(() => (db().prepare(`SELECT status FROM outbox WHERE ticket_id = ?`).get(ana!.id) as { status: string }).status === 'sent', 'outbox row sent');
+    const outbox = (await peek(t).all(`SELECT status FROM outbox WHERE ticket_id = ?`, ana!.id)) as Array<{ status: string }>;
+    await waitFor(async () => ((await peek(t).get(`SELECT status FROM outbox WHERE ticket_id = ?`, ana!.id)) as { status: string }).status === 'sent', 'outbox row sent');
     expect(outbox).toHaveLength(1);
   });
 
   it('threads a reply to the acknowledgment into the same ticket and acknowledges it briefly', async () => {
     const ack = smtp.to('ana@cliente.mx')[0]!.parsed;
-    const ticket = ticketOf('q1@cliente.mx')!;
+    const ticket = (await ticketOf('q1@cliente.mx'))!;
     const replyTo = ack.replyTo!.value[0]!.address!;
     await dovecot.appendRaw('mesadeayuda', email({
       from: 'Ana López <ana@cliente.mx>', to: replyTo, subject: `RE: ${ack.subject}`, messageId: 'q1-reply@cliente.mx',
       inReplyTo: ack.messageId!.slice(1, -1), references: `<q1@cliente.mx> ${ack.messageId}`,
     }, 'Les adjunto más datos: uso Chrome en Windows.\r\n\r\nEl lun, 30 nov 2026 a las 10:01, PRODITMA Mesa de Ayuda <mesadeayuda@proditmapac.com> escribió:\r\n> Hola Ana:\r\n> Recibimos su reporte'));
     const second = await waitFor(() => smtp.to('ana@cliente.mx')[1], 'follow-up ack');
-    expect(inbound('q1-reply@cliente.mx')).toMatchObject({ ticket_id: ticket.id, author: 'customer' });
-    expect(inbound('q1-reply@cliente.mx')!.visible_text).toBe('Les adjunto más datos: uso Chrome en Windows.');
+    expect((await inbound('q1-reply@cliente.mx'))).toMatchObject({ ticket_id: ticket.id, author: 'customer' });
+    expect((await inbound('q1-reply@cliente.mx'))!.visible_text).toBe('Les adjunto más datos: uso Chrome en Windows.');
     expect(second.parsed.subject).toBe(`[${ticket.key}] Agregamos su mensaje al ticket`);
     expect(second.parsed.text).toContain('Tiempo estimado de solución:');
     expect(second.parsed.inReplyTo).toBe('<q1-reply@cliente.mx>');
-    expect(db().prepare('SELECT count(*) AS n FROM tickets').get()).toEqual({ n: 2 });
+    expect((await peek(t).get('SELECT count(*) AS n FROM tickets'))).toEqual({ n: 2 });
   });
 
   it('records an out-of-office reply, a bounce of our ack and a list mail without answering any', async () => {
     const ack = smtp.to('luis@empresa.mx')[0]!.parsed;
-    const ticket = ticketOf('q2@empresa.mx')!;
+    const ticket = (await ticketOf('q2@empresa.mx'))!;
     const sentBefore = smtp.messages.length;
     await dovecot.appendRaw('soportetecnico', email({
       from: 'Luis <luis@empresa.mx>', to: 'soportetecnico@proditmapac.com', subject: 'Respuesta automática: Portal caído', messageId: 'ooo1@empresa.mx',
@@ -98,44 +98,44 @@ describe('email channel end to end', () => {
       extra: { 'List-Id': '<novedades.lista.example>', 'List-Unsubscribe': '<mailto:baja@lista.example>', Precedence: 'bulk' },
     }, 'Estas son las novedades del mes.'));
 
-    await waitFor(() => inbound('list1@lista.example') && inbound('ooo1@empresa.mx') && db().prepare(`SELECT 1 FROM messages WHERE author = 'bounce'`).get(), 'automatic mail recorded');
-    expect(inbound('ooo1@empresa.mx')).toMatchObject({ ticket_id: ticket.id, author: 'automatic', automatic_kind: 'auto_reply' });
-    expect(inbound('list1@lista.example')).toMatchObject({ ticket_id: null, author: 'automatic', automatic_kind: 'list' });
-    const bounce = db().prepare(`SELECT * FROM messages WHERE author = 'bounce'`).get() as { ticket_id: number };
+    await waitFor(async () => (await inbound('list1@lista.example')) && (await inbound('ooo1@empresa.mx')) && (await peek(t).get(`SELECT 1 FROM messages WHERE author = 'bounce'`)), 'automatic mail recorded');
+    expect((await inbound('ooo1@empresa.mx'))).toMatchObject({ ticket_id: ticket.id, author: 'automatic', automatic_kind: 'auto_reply' });
+    expect((await inbound('list1@lista.example'))).toMatchObject({ ticket_id: null, author: 'automatic', automatic_kind: 'list' });
+    const bounce = (await peek(t).get(`SELECT * FROM messages WHERE author = 'bounce'`)) as { ticket_id: number };
     expect(bounce.ticket_id).toBe(ticket.id);
-    expect(db().prepare(`SELECT status FROM outbox WHERE message_id = ?`).get(ack.messageId!.slice(1, -1))).toEqual({ status: 'bounced' });
-    expect(db().prepare(`SELECT address FROM suppressed_addresses`).all()).toEqual([{ address: 'luis@empresa.mx' }]);
-    expect(db().prepare(`SELECT type FROM events WHERE ticket_id = ? AND type IN ('delivery_failed','automatic_mail_recorded') ORDER BY id`).all(ticket.id))
+    expect(await peek(t).get(`SELECT status FROM outbox WHERE message_id = ?`, ack.messageId!.slice(1, -1))).toEqual({ status: 'bounced' });
+    expect((await peek(t).all(`SELECT address FROM suppressed_addresses`))).toEqual([{ address: 'luis@empresa.mx' }]);
+    expect((await peek(t).all(`SELECT type FROM events WHERE ticket_id = ? AND type IN ('delivery_failed','automatic_mail_recorded') ORDER BY id`, ticket.id)))
       .toEqual([{ type: 'automatic_mail_recorded' }, { type: 'delivery_failed' }]);
     // Nothing was answered: give the dispatcher a moment to (wrongly) send, then count.
     await t.mesa.dispatcher.drain();
     expect(smtp.messages.length).toBe(sentBefore);
-    expect(db().prepare('SELECT count(*) AS n FROM tickets').get()).toEqual({ n: 2 });
+    expect((await peek(t).get('SELECT count(*) AS n FROM tickets'))).toEqual({ n: 2 });
   });
 
   it('opens a new ticket when a stranger forges a subject tag', async () => {
-    const ticket = ticketOf('q1@cliente.mx')!;
+    const ticket = (await ticketOf('q1@cliente.mx'))!;
     await dovecot.appendRaw('mesadeayuda', email({ from: 'Intruso <x@otro.example>', to: 'mesadeayuda@proditmapac.com', subject: `Re: [${ticket.key}] datos`, messageId: 'forged@otro.example' },
       'Quiero ver la información de este ticket.'));
     await waitFor(() => smtp.to('x@otro.example')[0], 'ack to stranger');
-    const theirs = ticketOf('forged@otro.example')!;
+    const theirs = (await ticketOf('forged@otro.example'))!;
     expect(theirs.id).not.toBe(ticket.id);
-    const created = db().prepare(`SELECT data_json FROM events WHERE ticket_id = ? AND type = 'created'`).get(theirs.id) as { data_json: string };
+    const created = (await peek(t).get(`SELECT data_json FROM events WHERE ticket_id = ? AND type = 'created'`, theirs.id)) as { data_json: string };
     expect(JSON.parse(created.data_json).ignoredSubjectTag).toBe(ticket.key);
   });
 
   it('accepts the subject tag from the ticket customer without token or references', async () => {
-    const ticket = ticketOf('q1@cliente.mx')!;
+    const ticket = (await ticketOf('q1@cliente.mx'))!;
     await dovecot.appendRaw('mesadeayuda', email({ from: 'ana@cliente.mx', to: 'mesadeayuda@proditmapac.com', subject: `Sobre [${ticket.key}]`, messageId: 'tag-ok@cliente.mx' }, 'Otra cosa más.'));
-    await waitFor(() => inbound('tag-ok@cliente.mx'), 'tagged mail');
-    expect(inbound('tag-ok@cliente.mx')!.ticket_id).toBe(ticket.id);
+    await waitFor(async () => (await inbound('tag-ok@cliente.mx')), 'tagged mail');
+    expect((await inbound('tag-ok@cliente.mx'))!.ticket_id).toBe(ticket.id);
   });
 
   it('resumes intake after Dovecot restarts', async () => {
     await dovecot.restart();
     await dovecot.appendRaw('soportetecnico', email({ from: 'Marta <marta@cliente.mx>', to: 'soportetecnico@proditmapac.com', subject: 'No carga la página de pagos', messageId: 'after-restart@cliente.mx' }, 'Me marca error al pagar.'));
     await waitFor(() => smtp.to('marta@cliente.mx')[0], 'ack after the IMAP server came back', 30_000);
-    expect(ticketOf('after-restart@cliente.mx')).toBeDefined();
+    expect((await ticketOf('after-restart@cliente.mx'))).toBeDefined();
   });
 });
 

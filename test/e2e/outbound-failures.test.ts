@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { email, startTestMesa, type TestMesa } from '../support/mesa-harness.ts';
 import { SmtpSink, waitFor } from '../support/smtp-sink.ts';
+import { peek } from '../support/db-peek.ts';
 
 /**
  * SMTP trouble: a server that is down, then back; a recipient refused for good (5xx) and one
@@ -21,7 +22,7 @@ describe('outbox under SMTP failures', () => {
     await smtp?.stop();
   });
 
-  const outbox = () => t.mesa.store.db.prepare('SELECT recipient, status, attempts, last_error FROM outbox ORDER BY id').all() as Array<{ recipient: string; status: string; attempts: number; last_error: string | null }>;
+  const outbox = async () => (await peek(t).all('SELECT recipient, status, attempts, last_error FROM outbox ORDER BY id')) as Array<{ recipient: string; status: string; attempts: number; last_error: string | null }>;
 
   it('retries while SMTP is down and delivers every ack once it is back', async () => {
     await smtp.stop();
@@ -29,10 +30,10 @@ describe('outbox under SMTP failures', () => {
       const outcome = await t.mesa.receive(email({ from: `cliente${i}@caida.mx`, to: 'mesadeayuda@proditmapac.com', subject: `Consulta ${i}`, messageId: `down-${i}@caida.mx` }, 'Tengo una duda sobre mi cuenta.'), { kind: 'pipe', mailbox: null });
       expect(outcome.result).toBe('ticket_created');
     }
-    await waitFor(() => outbox().filter((r) => r.attempts >= 1 && r.status === 'pending' && r.last_error).length === 20, 'a failed attempt on every row');
+    await waitFor(async () => (await outbox()).filter((r) => r.attempts >= 1 && r.status === 'pending' && r.last_error).length === 20, 'a failed attempt on every row');
     expect(smtp.messages).toHaveLength(0);
     await smtp.start();
-    await waitFor(() => smtp.messages.length >= 20 && outbox().every((r) => r.status === 'sent'), 'all 20 acks delivered', 20_000);
+    await waitFor(async () => smtp.messages.length >= 20 && (await outbox()).every((r) => r.status === 'sent'), 'all 20 acks delivered', 20_000);
     const recipients = smtp.messages.map((m) => m.envelopeTo[0]).sort();
     expect(new Set(recipients).size).toBe(20);
   });
@@ -42,14 +43,14 @@ describe('outbox under SMTP failures', () => {
     smtp.refuse.set('lleno@temporal.mx', 451);
     await t.mesa.receive(email({ from: 'nadie@inexistente.mx', to: 'mesadeayuda@proditmapac.com', subject: 'Hola', messageId: 'p1@inexistente.mx' }, 'Pregunta.'), { kind: 'pipe', mailbox: null });
     await t.mesa.receive(email({ from: 'lleno@temporal.mx', to: 'mesadeayuda@proditmapac.com', subject: 'Hola', messageId: 't1@temporal.mx' }, 'Pregunta.'), { kind: 'pipe', mailbox: null });
-    const row = (r: string) => outbox().find((x) => x.recipient === r)!;
-    await waitFor(() => row('nadie@inexistente.mx').status === 'failed', 'permanent failure recorded');
-    expect(row('nadie@inexistente.mx')).toMatchObject({ attempts: 1 });
-    expect(row('nadie@inexistente.mx').last_error).toContain('550');
-    await waitFor(() => row('lleno@temporal.mx').attempts >= 2, 'temporary failure retried');
-    expect(row('lleno@temporal.mx').status).not.toBe('failed');
+    const row = async (r: string) => (await outbox()).find((x) => x.recipient === r)!;
+    await waitFor(async () => (await row('nadie@inexistente.mx')).status === 'failed', 'permanent failure recorded');
+    expect(await row('nadie@inexistente.mx')).toMatchObject({ attempts: 1 });
+    expect((await row('nadie@inexistente.mx')).last_error).toContain('550');
+    await waitFor(async () => (await row('lleno@temporal.mx')).attempts >= 2, 'temporary failure retried');
+    expect((await row('lleno@temporal.mx')).status).not.toBe('failed');
     smtp.refuse.delete('lleno@temporal.mx');
-    await waitFor(() => row('lleno@temporal.mx').status === 'sent', 'delivered after the 4xx cleared', 20_000);
+    await waitFor(async () => (await row('lleno@temporal.mx')).status === 'sent', 'delivered after the 4xx cleared', 20_000);
     expect(smtp.to('lleno@temporal.mx')).toHaveLength(1);
     expect(smtp.to('nadie@inexistente.mx')).toHaveLength(0);
   });

@@ -5,6 +5,7 @@ import { startFakeTwilio, type FakeTwilio } from '../support/fake-twilio.ts';
 import { startTestMesa, testPolicy, TEST_PUBLIC_URL, type TestMesa } from '../support/mesa-harness.ts';
 import { parseTwiml, spoken, type TwimlNode } from '../support/twiml.ts';
 import { waitFor } from '../support/smtp-sink.ts';
+import { peek } from '../support/db-peek.ts';
 
 const CREDS = { accountSid: `AC${'c3'.repeat(16)}`, authToken: 'token-telefono-0123456789abcdef' };
 
@@ -39,8 +40,8 @@ describe('phone calls', () => {
   };
   const call = (sid: string, from = '+525512345678') => ({ CallSid: sid, AccountSid: CREDS.accountSid, From: from, To: '+525552801241', CallStatus: 'in-progress' });
   const find = (nodes: TwimlNode[], name: string): TwimlNode | undefined => nodes.find((n) => n.name === name);
-  const ticketOf = (sid: string) => {
-    const row = t.mesa.store.db.prepare('SELECT t.* FROM calls c JOIN tickets t ON t.id = c.ticket_id WHERE c.call_sid = ?').get(sid) as { id: number; key: string; severity: number; channel: string; customer_channel: string; description: string } | undefined;
+  const ticketOf = async (sid: string) => {
+    const row = (await peek(t).get('SELECT t.* FROM calls c JOIN tickets t ON t.id = c.ticket_id WHERE c.call_sid = ?', sid)) as { id: number; key: string; severity: number; channel: string; customer_channel: string; description: string } | undefined;
     return row;
   };
 
@@ -60,7 +61,7 @@ describe('phone calls', () => {
     expect(gather.attrs).toMatchObject({ input: 'speech', language: 'es-MX', action: '/twilio/voice/description' });
     expect(find(menu.twiml, 'Redirect')?.text).toBe('/twilio/voice/record');
     const done = await post('/twilio/voice/description', { ...call('CA0002'), SpeechResult: 'El portal no carga para nadie desde las nueve', Confidence: '0.91' });
-    const ticket = ticketOf('CA0002')!;
+    const ticket = (await ticketOf('CA0002'))!;
     expect(ticket).toMatchObject({ severity: 1, channel: 'phone', customer_channel: 'sms' });
     expect(ticket.description).toBe('El portal no carga para nadie desde las nueve');
     const words = spoken(done.twiml);
@@ -72,7 +73,7 @@ describe('phone calls', () => {
     expect(sms.body?.startsWith(ticket.key)).toBe(true);
     // Twilio repeats the request: same ticket, nothing sent twice.
     await post('/twilio/voice/description', { ...call('CA0002'), SpeechResult: 'El portal no carga para nadie desde las nueve' });
-    expect(t.mesa.store.tickets.count()).toBe(1);
+    expect(await t.mesa.store.tickets.count()).toBe(1);
     await t.mesa.dispatcher.drain();
     expect(fake.requests.filter((q) => q.to === '+525512345678')).toHaveLength(1);
   });
@@ -86,9 +87,9 @@ describe('phone calls', () => {
     expect(record.attrs).toMatchObject({ action: '/twilio/voice/recorded', maxLength: '120' });
     expect(record.attrs.transcribe).toBeUndefined();
     await post('/twilio/voice/recorded', { ...call('CA0003', '+525511112222'), RecordingSid: 'RE0003', RecordingUrl: 'https://api.twilio.com/rec/RE0003', RecordingDuration: '14' });
-    const ticket = ticketOf('CA0003')!;
+    const ticket = (await ticketOf('CA0003'))!;
     expect(ticket.description).toContain('https://api.twilio.com/rec/RE0003');
-    expect(t.mesa.store.calls.bySid('CA0003')).toMatchObject({ recording_sid: 'RE0003', recording_seconds: 14 });
+    expect(await t.mesa.store.calls.bySid('CA0003')).toMatchObject({ recording_sid: 'RE0003', recording_seconds: 14 });
   });
 
   it('reads the state and ETR of a ticket keyed in, and gives up after three unknown numbers', async () => {
@@ -106,17 +107,17 @@ describe('phone calls', () => {
   it('leaves one call-back ticket per caller per hour for calls abandoned before a description', async () => {
     await post('/twilio/voice', call('CA0005', '+525533334444'));
     await post('/twilio/voice/status', { ...call('CA0005', '+525533334444'), CallStatus: 'completed', CallDuration: '7' });
-    const first = ticketOf('CA0005')!;
+    const first = (await ticketOf('CA0005'))!;
     expect(first).toBeDefined();
-    expect(t.mesa.store.calls.bySid('CA0005')).toMatchObject({ abandoned: 1, callback_requested: 1, duration_seconds: 7, status: 'completed' });
+    expect(await t.mesa.store.calls.bySid('CA0005')).toMatchObject({ abandoned: 1, callback_requested: 1, duration_seconds: 7, status: 'completed' });
     // A late "ringing" callback does not move the call backwards; a repeat changes nothing.
     await post('/twilio/voice/status', { ...call('CA0005', '+525533334444'), CallStatus: 'ringing' });
     await post('/twilio/voice/status', { ...call('CA0005', '+525533334444'), CallStatus: 'completed', CallDuration: '7' });
-    expect(t.mesa.store.calls.bySid('CA0005')!.status).toBe('completed');
-    const tickets = t.mesa.store.tickets.count();
+    expect((await t.mesa.store.calls.bySid('CA0005'))!.status).toBe('completed');
+    const tickets = await t.mesa.store.tickets.count();
     await post('/twilio/voice', call('CA0006', '+525533334444'));
     await post('/twilio/voice/status', { ...call('CA0006', '+525533334444'), CallStatus: 'no-answer' });
-    expect(t.mesa.store.tickets.count()).toBe(tickets);
+    expect(await t.mesa.store.tickets.count()).toBe(tickets);
   });
 
   it('adds an after-hours notice outside business hours, and still takes the call', async () => {
@@ -144,25 +145,25 @@ describe('phone calls', () => {
     await post('/twilio/voice/menu?attempt=1', { ...call('CA0013', '+525588889999'), Digits: '2' });
     // The description request never arrived complete; Twilio reports the call's end with the
     // speech already stored by an earlier, repeated request.
-    t.mesa.store.transaction(() => t.mesa.store.calls.update('CA0013', { speech: 'No puedo descargar mi factura' }, now.getTime()));
+    await t.mesa.store.transaction(async () => await t.mesa.store.calls.update('CA0013', { speech: 'No puedo descargar mi factura' }, now.getTime()));
     await post('/twilio/voice/status', { ...call('CA0013', '+525588889999'), CallStatus: 'completed', CallDuration: '40' });
-    const ticket = ticketOf('CA0013')!;
+    const ticket = (await ticketOf('CA0013'))!;
     expect(ticket.description).toBe('No puedo descargar mi factura');
-    expect(t.mesa.store.calls.bySid('CA0013')).toMatchObject({ abandoned: 0, callback_requested: 0 });
+    expect(await t.mesa.store.calls.bySid('CA0013')).toMatchObject({ abandoned: 0, callback_requested: 0 });
   });
 
   it('refuses forged, missing and wrongly-addressed signatures, changing nothing', async () => {
-    const before = t.mesa.store.db.prepare('SELECT count(*) AS n FROM calls').get();
+    const before = (await peek(t).get('SELECT count(*) AS n FROM calls'));
     expect((await post('/twilio/voice', call('CA0007'), { signature: 'Zm9yamFkbw==' })).status).toBe(403);
     expect((await post('/twilio/voice', call('CA0007'), { signature: null })).status).toBe(403);
     expect((await post('/twilio/voice', call('CA0007'), { signedUrl: 'https://otro.example.com/twilio/voice' })).status).toBe(403);
-    expect(t.mesa.store.db.prepare('SELECT count(*) AS n FROM calls').get()).toEqual(before);
-    expect(t.mesa.store.calls.bySid('CA0007')).toBeUndefined();
+    expect((await peek(t).get('SELECT count(*) AS n FROM calls'))).toEqual(before);
+    expect(await t.mesa.store.calls.bySid('CA0007')).toBeUndefined();
   });
 
   it('repeats the ticket on the fallback URL, or takes a message when there is none', async () => {
     const known = await post('/twilio/voice/fallback', { ...call('CA0002'), ErrorCode: '11200' });
-    expect(spoken(known.twiml)).toContain(spellTicketKey(ticketOf('CA0002')!.key, 'es-MX'));
+    expect(spoken(known.twiml)).toContain(spellTicketKey((await ticketOf('CA0002'))!.key, 'es-MX'));
     const unknown = await post('/twilio/voice/fallback', { ...call('CA0008'), ErrorCode: '11200' });
     expect(find(unknown.twiml, 'Record')).toBeDefined();
   });
@@ -170,22 +171,22 @@ describe('phone calls', () => {
   it('gives a withheld caller a ticket too (no SMS possible)', async () => {
     await post('/twilio/voice/menu?attempt=1', { ...call('CA0009', 'anonymous'), Digits: '3' });
     await post('/twilio/voice/description', { ...call('CA0009', 'anonymous'), SpeechResult: 'Quisiera saber cómo cambiar mi contraseña' });
-    const ticket = ticketOf('CA0009')!;
+    const ticket = (await ticketOf('CA0009'))!;
     expect(ticket).toBeDefined();
-    const skipped = t.mesa.store.db.prepare(`SELECT data_json FROM events WHERE ticket_id = ? AND type = 'message_skipped'`).get(ticket.id) as { data_json: string };
+    const skipped = (await peek(t).get(`SELECT data_json FROM events WHERE ticket_id = ? AND type = 'message_skipped'`, ticket.id)) as { data_json: string };
     expect(JSON.parse(skipped.data_json)).toMatchObject({ moment: 'ack-phone', reason: 'no_phone' });
   });
 
   it('offers a caller with an open ticket to add to it', async () => {
     const r = await post('/twilio/voice', call('CA0010'));
-    const key = ticketOf('CA0002')!.key;
+    const key = (await ticketOf('CA0002'))!.key;
     expect(find(r.twiml, 'Gather')?.attrs.action).toBe(`/twilio/voice/open-ticket?ticket=${key}`);
     const choose = await post(`/twilio/voice/open-ticket?ticket=${key}`, { ...call('CA0010'), Digits: '1' });
     expect(find(choose.twiml, 'Gather')?.attrs.action).toBe(`/twilio/voice/add?ticket=${key}`);
-    const tickets = t.mesa.store.tickets.count();
+    const tickets = await t.mesa.store.tickets.count();
     await post(`/twilio/voice/add?ticket=${key}`, { ...call('CA0010'), SpeechResult: 'Sigue sin funcionar' });
-    expect(t.mesa.store.tickets.count()).toBe(tickets);
-    const ev = t.mesa.store.db.prepare(`SELECT count(*) AS n FROM events e JOIN tickets t ON t.id = e.ticket_id WHERE t.key = ? AND e.type = 'customer_call'`).get(key);
+    expect(await t.mesa.store.tickets.count()).toBe(tickets);
+    const ev = (await peek(t).get(`SELECT count(*) AS n FROM events e JOIN tickets t ON t.id = e.ticket_id WHERE t.key = ? AND e.type = 'customer_call'`, key));
     expect(ev).toEqual({ n: 1 });
   });
 });

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeTwilio, type FakeTwilio } from '../support/fake-twilio.ts';
 import { email, startTestMesa, testPolicy, type TestMesa } from '../support/mesa-harness.ts';
 import { SmtpSink, waitFor } from '../support/smtp-sink.ts';
+import { peek } from '../support/db-peek.ts';
 
 const CREDS = { accountSid: `AC${'a1'.repeat(16)}`, authToken: 'token-de-prueba-0123456789' };
 
@@ -48,7 +49,7 @@ describe('SMS notices through Twilio', () => {
     now = new Date(now.getTime() + 30 * 60_000);
     await t.mesa.sweep.run(now);
     await t.mesa.dispatcher.drain();
-    const rows = t.mesa.store.db.prepare(`SELECT recipient, status, attempts, last_error FROM outbox WHERE channel = 'sms' AND moment = 'level-escalation' ORDER BY id`).all() as Array<{ recipient: string; status: string; attempts: number; last_error: string | null }>;
+    const rows = (await peek(t).all(`SELECT recipient, status, attempts, last_error FROM outbox WHERE channel = 'sms' AND moment = 'level-escalation' ORDER BY id`)) as Array<{ recipient: string; status: string; attempts: number; last_error: string | null }>;
     expect(rows.map((r) => [r.recipient, r.status, r.attempts])).toEqual([['+525511110002', 'sent', 1], ['+525552800000', 'failed', 1]]);
     expect(rows[1]!.last_error).toContain('21614');
     expect(rows[1]!.last_error).not.toContain(CREDS.authToken);

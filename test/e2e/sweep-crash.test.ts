@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SweepResult } from '../../src/desk/sla-sweep.ts';
 import { email, startTestMesa } from '../support/mesa-harness.ts';
 import { SWEEP_PEOPLE, sweepPolicy } from '../support/sweep-child.ts';
+import { peek } from '../support/db-peek.ts';
 
 const TICKETS = 1000;
 const REPO = join(import.meta.dirname, '../..');
@@ -35,7 +36,7 @@ describe('SLA sweep under crash and overlap', () => {
       await t.mesa.receive(email({ from: `Cliente ${i} <cliente${i}@empresa${i % 37}.mx>`, to: 'soportetecnico@proditmapac.com', subject: `Portal caído para todos (sucursal ${i})`, messageId: `sweep-${i}@empresa.mx` },
         'El portal no carga para nadie, error 503 desde hace unos minutos.'), { kind: 'pipe', mailbox: null });
     }
-    const shape = t.mesa.store.db.prepare('SELECT severity, level, state, next_escalation_due_at AS esc, count(*) AS n FROM tickets GROUP BY 1, 2, 3, 4').all();
+    const shape = (await peek(t).all('SELECT severity, level, state, next_escalation_due_at AS esc, count(*) AS n FROM tickets GROUP BY 1, 2, 3, 4'));
     await t.stop();
     // The precondition of everything below: 1,000 open severity-1 tickets whose escalation is due at T.
     expect(shape).toEqual([{ severity: 1, level: 1, state: 'nuevo', esc: T.getTime(), n: TICKETS }]);

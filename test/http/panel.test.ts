@@ -124,18 +124,18 @@ describe('agents panel', () => {
     await customer(2, 'No puedo subir archivos', 'Me marca error al subir un archivo, solo a mí.'); // severity 3
     await customer(3, 'El portal marca error 500 a todos', 'Desde las 9 el portal no carga para nadie.'); // severity 1
     await customer(4, 'Otra duda', '¿Cómo cambio mi correo?');
-    const row = (key: string) => t.mesa.store.tickets.byKey(key)!;
-    expect([1, 2, 3].map((n) => row(`MDA-00000${n}`).severity)).toEqual([4, 3, 1]);
+    const row = async (key: string) => (await t.mesa.store.tickets.byKey(key))!;
+    expect(await Promise.all([1, 2, 3].map(async (n) => (await row(`MDA-00000${n}`)).severity))).toEqual([4, 3, 1]);
     now = at('2026-11-30T10:05');
     await agent('MDA-000002', '#escalar', 'a1@proditmapac.com');
     await agent('MDA-000004', '#resuelto\r\nListo.', 'a2@proditmapac.com');
-    expect(row('MDA-000002').level).toBe(2);
+    expect((await row('MDA-000002')).level).toBe(2);
 
     const all = (await asAgent('/panel')).body;
     // Soonest escalation first: sev 1 at 10:30, sev 4 after 2 business days on level 1, sev 3 after
     // 24 business hours on level 2. The resolved MDA-000004 is not listed.
     expect(rowKeys(all)).toEqual(['MDA-000003', 'MDA-000001', 'MDA-000002']);
-    const dues = ['MDA-000003', 'MDA-000001', 'MDA-000002'].map((k) => row(k).next_escalation_due_at!);
+    const dues = await Promise.all(['MDA-000003', 'MDA-000001', 'MDA-000002'].map(async (k) => (await row(k)).next_escalation_due_at!));
     expect([...dues].sort((a, b) => a - b)).toEqual(dues);
     expect(all).toContain('3 tickets abiertos');
     expect(all).toContain('<th scope="col">Próximo escalamiento</th>');
@@ -154,7 +154,7 @@ describe('agents panel', () => {
   it('colours the countdown to the next escalation: ok, warn within warnMinutes, bad when past', async () => {
     await open();
     await customer(1, 'El portal marca error 500 a todos', 'Desde las 9 el portal no carga para nadie.'); // sev 1: level 1 → 2 after 30 min
-    expect(t.mesa.store.tickets.byKey('MDA-000001')!.next_escalation_due_at).toBe(at('2026-11-30T10:30').getTime());
+    expect((await t.mesa.store.tickets.byKey('MDA-000001'))!.next_escalation_due_at).toBe(at('2026-11-30T10:30').getTime());
     expect(countdownOf((await asAgent('/panel')).body, 'MDA-000001')).toEqual(['ok', 'escala en 30 min']);
     now = at('2026-11-30T10:25');
     const warn = (await asAgent('/panel')).body;

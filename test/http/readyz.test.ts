@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -76,7 +77,7 @@ describe('/readyz', () => {
     for (const i of [1, 2]) {
       await t.mesa.receive(email({ from: `c${i}@cliente.mx`, to: 'mesadeayuda@proditmapac.com', subject: `Duda ${i}`, messageId: `ready-${i}@cliente.mx` }, 'Una pregunta.'), { kind: 'pipe', mailbox: null });
     }
-    const backlog = t.mesa.store.outbox.counts().pending;
+    const backlog = (await t.mesa.store.outbox.counts()).pending;
     expect(backlog).toBeGreaterThan(1);
     const r = await readyz(t);
     expect(r.status).toBe(503);
@@ -96,10 +97,18 @@ describe('/readyz', () => {
       expect(r.body.checks[0]!.detail).toMatch(/^base de datos ocupada por otro proceso/);
       other.exec('ROLLBACK');
       expect((await readyz(t)).status).toBe(200);
-      // The probe restored the connection's own lock wait.
-      expect(t.mesa.store.db.pragma('busy_timeout', { simple: true })).toBe(5000);
     } finally {
       other.close();
     }
+    // The probe restored the connection's own lock wait (5 s, not the probe's 1 s): a write
+    // while another process holds the lock for 1.5 s waits for it instead of failing busy.
+    const holder = spawn(process.execPath, ['-e', `const D = require('better-sqlite3'); const d = new D(${JSON.stringify(join(t.dataDir, 'mesa.db'))});
+      d.exec('BEGIN IMMEDIATE'); console.log('locked'); setTimeout(() => { d.exec('ROLLBACK'); d.close(); }, 1500);`], { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((resolve) => holder.stdout.once('data', () => resolve()));
+    const started = Date.now();
+    await t.mesa.store.intake.suppress('espera@cliente.mx', 'hard_bounce', null, null, started);
+    expect(Date.now() - started).toBeGreaterThan(1000);
+    expect(await t.mesa.store.intake.isSuppressed('espera@cliente.mx')).toBe(true);
+    await new Promise((resolve) => holder.once('exit', resolve));
   });
 });

@@ -119,7 +119,7 @@ describe('status page', () => {
     expect(html).toContain('Su caso está con el equipo de Operaciones');
     expect(html).toContain('Recalculada al pasar su caso al equipo de Operaciones');
     expect(html).not.toContain('Beto Dos');
-    const history = t.mesa.store.tickets.etrHistory(t.mesa.store.tickets.byKey('MDA-000001')!.id);
+    const history = await t.mesa.store.tickets.etrHistory((await t.mesa.store.tickets.byKey('MDA-000001'))!.id);
     expect(history.map((h) => h.source)).toEqual(['target', 'agent', 'escalation']);
     expect(html.match(/<li><strong>/g)).toHaveLength(3);
   });
@@ -153,17 +153,17 @@ describe('status page', () => {
   it('shows SMS to the customer\'s phone without the link to the page, and nothing addressed to the desk\'s people', async () => {
     await open();
     const store = t.mesa.store;
-    const ticket = store.tickets.byKey('MDA-000001')!;
+    const ticket = (await store.tickets.byKey('MDA-000001'))!;
     const path = statusPath(t.mesa.env.secret, 'MDA-000001');
     const token = path.split('/').at(-1)!;
-    const contact = { ...store.tickets.contact(ticket.contact_id)!, phone: '+525512345678' };
+    const contact = { ...(await store.tickets.contact(ticket.contact_id))!, phone: '+525512345678' };
     const sms = (id: number, recipient: string, body: string) => ({ id, moment: 'ack-phone', recipient, status: 'sent', payload_json: JSON.stringify({ to: recipient, body, ref: 'r' }), created_at: ticket.created_at + id });
-    const messages = store.tickets.messagesOf(ticket.id);
+    const messages = await store.tickets.messagesOf(ticket.id);
     // A copy of a customer message that also went to an agent is internal.
     const leaked = { ...messages.find((m) => m.direction === 'out')!, id: 999, to_json: JSON.stringify(['carla@cliente.mx', ANA.email]), body_text: 'secreto interno' };
     const view = publicTicketView({
       policy: t.mesa.policy, ticket, contact, now, statusToken: token,
-      etrHistory: store.tickets.etrHistory(ticket.id),
+      etrHistory: await store.tickets.etrHistory(ticket.id),
       messages: [...messages, leaked],
       sms: [sms(1, '+525512345678', `MDA-000001: lo atiende Ana Uno. Estado: https://mesa.example.com${path}`), sms(2, '+525599999999', 'aviso a un agente')],
     });

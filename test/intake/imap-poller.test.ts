@@ -35,7 +35,7 @@ class MemoryDesk {
   failures = 0;
 
   readonly deps = {
-    loadCursor: (mailbox: string): MailboxCursor | null => {
+    loadCursor: async (mailbox: string): Promise<MailboxCursor | null> => {
       const c = this.cursors.get(mailbox);
       return c ? { ...c } : null;
     },

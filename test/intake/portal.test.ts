@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { peek } from '../support/db-peek.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MESSAGES } from '../../src/domain/portal-form.ts';
 import { statusPath } from '../../src/domain/status-link.ts';
@@ -47,9 +47,8 @@ describe('web portal /soporte-tecnico', () => {
     await sink?.stop();
   });
 
-  const db = () => t.mesa.store.db;
-  const ticketCount = (): number => (db().prepare('SELECT count(*) AS n FROM tickets').get() as { n: number }).n;
-  const ticketByKey = (key: string): TicketRow => db().prepare('SELECT * FROM tickets WHERE key = ?').get(key) as TicketRow;
+  const ticketCount = async (): Promise<number> => ((await peek(t).get('SELECT count(*) AS n FROM tickets')) as { n: number }).n;
+  const ticketByKey = async (key: string): Promise<TicketRow> => (await peek(t).get('SELECT * FROM tickets WHERE key = ?', key)) as TicketRow;
   const keyIn = (body: string): string => /class="key">(MDA-\d{6})</.exec(body)?.[1] ?? '';
 
   const getForm = async (ip = nextIp()): Promise<{ token: string; body: string; status: number; headers: Record<string, unknown> }> => {
@@ -115,21 +114,21 @@ describe('web portal /soporte-tecnico', () => {
     expect(r.status).toBe(200);
     const key = keyIn(r.body);
     expect(key).toMatch(/^MDA-\d{6}$/);
-    const ticket = ticketByKey(key);
+    const ticket = (await ticketByKey(key));
     expect(ticket).toMatchObject({ channel: 'web', customer_channel: 'email', mailbox: null, severity: 1, category: 'disponibilidad', type: 'incidente' });
     expect(ticket.subject).toBe('Desde las 9 el portal marca error 500 a todos los usuarios de la oficina.');
     const c = JSON.parse(ticket.classification_json) as { urgency: string; reasons: Array<{ rule: string }>; decidedBy: { severity: string } };
     expect(c.urgency).toBe('falla');
     expect(c.reasons.map((x) => x.rule)).toEqual(expect.arrayContaining(['portal-caido', 'patron-codigo-error']));
     expect(c.decidedBy.severity).toMatch(/^rules /);
-    const contact = db().prepare('SELECT * FROM contacts WHERE id = ?').get(ticket.contact_id) as { email: string; name: string; phone: string };
+    const contact = (await peek(t).get('SELECT * FROM contacts WHERE id = ?', ticket.contact_id)) as { email: string; name: string; phone: string };
     expect(contact).toMatchObject({ email: 'lucia@cliente.mx', name: 'Lucía Hernández', phone: '+525512345678' });
-    const msg = db().prepare('SELECT * FROM messages WHERE ticket_id = ? AND direction = ?').get(ticket.id, 'in') as { channel: string; author: string; from_address: string; visible_text: string };
+    const msg = (await peek(t).get('SELECT * FROM messages WHERE ticket_id = ? AND direction = ?', ticket.id, 'in')) as { channel: string; author: string; from_address: string; visible_text: string };
     expect(msg).toMatchObject({ channel: 'web', author: 'customer', from_address: 'lucia@cliente.mx', visible_text: ticket.description });
-    const created = db().prepare(`SELECT * FROM events WHERE ticket_id = ? AND type = 'created'`).get(ticket.id) as { actor: string; data_json: string };
+    const created = (await peek(t).get(`SELECT * FROM events WHERE ticket_id = ? AND type = 'created'`, ticket.id)) as { actor: string; data_json: string };
     expect(created.actor).toBe('customer:lucia@cliente.mx');
     expect(JSON.parse(created.data_json)).toMatchObject({ channel: 'web', urgency: 'falla', severity: 1 });
-    expect(db().prepare(`SELECT moment FROM outbox WHERE ticket_id = ? ORDER BY id`).all(ticket.id).map((o) => (o as { moment: string }).moment)).toContain('ack');
+    expect((await peek(t).all(`SELECT moment FROM outbox WHERE ticket_id = ? ORDER BY id`, ticket.id)).map((o) => (o as { moment: string }).moment)).toContain('ack');
 
     // The page says the ETR as the acknowledgment says it, and links to the status page.
     const etrText = formatInstant(new Date(ticket.etr_at), new Date(now), 'America/Mexico_City', 'es-MX');
@@ -150,21 +149,21 @@ describe('web portal /soporte-tecnico', () => {
 
   it('takes the customer\'s urgency as one input: an outage choice raises the severity, a lower one does not overrule the rules', async () => {
     const raised = await submit(person('urg1@cliente.mx', { descripcion: '¿Cómo puedo cambiar la foto de mi perfil? Es solo una duda.', urgencia: 'caido' }));
-    const a = ticketByKey(keyIn(raised.body));
+    const a = (await ticketByKey(keyIn(raised.body)));
     expect(a.severity).toBe(1);
     expect((JSON.parse(a.classification_json) as { decidedBy: { severity: string } }).decidedBy.severity).toBe('formulario web: no funciona para nadie');
 
     const ruled = await submit(person('urg2@cliente.mx', { descripcion: 'El portal está caído: no funciona para nadie desde hace una hora.', urgencia: 'consulta' }));
-    expect(ticketByKey(keyIn(ruled.body)).severity).toBe(1);
+    expect((await ticketByKey(keyIn(ruled.body))).severity).toBe(1);
 
     const question = await submit(person('urg3@cliente.mx', { descripcion: 'Quisiera saber cómo descargo mis recibos del mes.', urgencia: 'consulta' }));
-    expect(ticketByKey(keyIn(question.body))).toMatchObject({ severity: 4, type: 'solicitud' });
+    expect((await ticketByKey(keyIn(question.body)))).toMatchObject({ severity: 4, type: 'solicitud' });
   });
 
   it('shows the same ticket when the same form is posted again (refresh, double click)', async () => {
     const first = await submit(person('doble@cliente.mx'));
     const key = keyIn(first.body);
-    const count = ticketCount();
+    const count = (await ticketCount());
     const again = await post({ inicio: first.token, website: '', ...person('doble@cliente.mx') });
     expect(again.status).toBe(200);
     expect(keyIn(again.body)).toBe(key);
@@ -172,12 +171,12 @@ describe('web portal /soporte-tecnico', () => {
     // Even with other contents: the form's nonce names the submission.
     const changed = await post({ inicio: first.token, website: '', ...person('otra@cliente.mx', { descripcion: 'Otra cosa distinta que no funciona.' }) });
     expect(keyIn(changed.body)).toBe(key);
-    expect(ticketCount()).toBe(count);
-    expect(db().prepare(`SELECT count(*) AS n FROM outbox WHERE recipient = 'doble@cliente.mx' AND moment = 'ack'`).get()).toEqual({ n: 1 });
+    expect((await ticketCount())).toBe(count);
+    expect((await peek(t).get(`SELECT count(*) AS n FROM outbox WHERE recipient = 'doble@cliente.mx' AND moment = 'ack'`))).toEqual({ n: 1 });
   });
 
   it('shows each validation error next to its field and keeps what was typed', async () => {
-    const count = ticketCount();
+    const count = (await ticketCount());
     const r = await submit({ nombre: '', correo: 'lucia@', telefono: '12', descripcion: 'Mi texto', urgencia: '' });
     expect(r.status).toBe(422);
     for (const [field, message] of [['nombre', MESSAGES.nameRequired], ['correo', MESSAGES.emailInvalid], ['telefono', MESSAGES.phoneInvalid], ['descripcion', MESSAGES.descriptionTooShort], ['urgencia', MESSAGES.urgencyRequired]] as const) {
@@ -192,7 +191,7 @@ describe('web portal /soporte-tecnico', () => {
     expect(r.body).toContain('<fieldset aria-describedby="urgencia-error">');
     // The same token comes back: the time already spent filling the form counts.
     expect(tokenIn(r.body)).toBe(r.token);
-    expect(ticketCount()).toBe(count);
+    expect((await ticketCount())).toBe(count);
 
     // A choice that was made stays made; a field without error has no error markup.
     const partial = await submit(person('ok@cliente.mx', { nombre: '' , urgencia: 'muchos' }));
@@ -203,17 +202,17 @@ describe('web portal /soporte-tecnico', () => {
   });
 
   it('refuses a form with the honeypot filled: 400, a neutral message, no ticket', async () => {
-    const count = ticketCount();
+    const count = (await ticketCount());
     const r = await submit({ ...person('robot@cliente.mx'), website: 'http://spam.example' });
     expect(r.status).toBe(400);
     expect(r.body).toContain('No pudimos recibir su reporte');
     expect(r.body).not.toContain('robot@cliente.mx');
     expect(r.body).not.toMatch(/honeypot|trampa|spam\.example/i);
-    expect(ticketCount()).toBe(count);
+    expect((await ticketCount())).toBe(count);
   });
 
   it('refuses a form posted faster than a person can fill it, then accepts the same form once the time has passed', async () => {
-    const count = ticketCount();
+    const count = (await ticketCount());
     const ip = nextIp();
     const { token } = await getForm(ip);
     now += 1000;
@@ -222,25 +221,25 @@ describe('web portal /soporte-tecnico', () => {
     expect(fast.status).toBe(400);
     expect(fast.body).toContain('No pudimos recibir su reporte');
     expect(fast.body).toContain('value="rapido@cliente.mx"');
-    expect(ticketCount()).toBe(count);
+    expect((await ticketCount())).toBe(count);
     now += 10_000;
     const later = await post(fields, { ip });
     expect(later.status).toBe(200);
-    expect(ticketCount()).toBe(count + 1);
+    expect((await ticketCount())).toBe(count + 1);
   });
 
   it('refuses a form without a valid start token', async () => {
-    const count = ticketCount();
+    const count = (await ticketCount());
     for (const inicio of ['', 'abc', `${now - 60_000}.AAAAAAAAAAAAAAAAAAAAAA.${'A'.repeat(43)}`]) {
       const r = await post({ inicio, website: '', ...person('sintoken@cliente.mx') });
       expect(r.status).toBe(400);
       expect(tokenIn(r.body)).not.toBe(inicio);
     }
-    expect(ticketCount()).toBe(count);
+    expect((await ticketCount())).toBe(count);
   });
 
   it('shows an expired form again with the input kept and a fresh token', async () => {
-    const count = ticketCount();
+    const count = (await ticketCount());
     const r = await submit(person('tarde@cliente.mx'), { seconds: 25 * 3600 });
     expect(r.status).toBe(422);
     expect(r.body).toContain('El formulario expiró, vuelva a enviarlo.');
@@ -248,7 +247,7 @@ describe('web portal /soporte-tecnico', () => {
     expect(r.body).toContain('marca error 500 a todos');
     const fresh = tokenIn(r.body);
     expect(fresh).not.toBe(r.token);
-    expect(ticketCount()).toBe(count);
+    expect((await ticketCount())).toBe(count);
     now += 30_000;
     expect((await post({ inicio: fresh, website: '', ...person('tarde@cliente.mx') })).status).toBe(200);
   });
@@ -257,27 +256,27 @@ describe('web portal /soporte-tecnico', () => {
     const small = Buffer.from('captura de pantalla simulada '.repeat(50));
     const r = await submit(person('adjunto@cliente.mx'), { files: [{ name: 'captura.png', type: 'image/png', content: small }] });
     expect(r.status).toBe(200);
-    const att = attachmentsOf(keyIn(r.body));
+    const att = (await attachmentsOf(keyIn(r.body)));
     expect(att).toEqual([{ filename: 'captura.png', content_type: 'image/png', size: small.length, sha256: expect.stringMatching(/^[0-9a-f]{64}$/), stored: 1 }]);
-    expect(readFileSync(t.mesa.store.blobs.pathOf(att[0]!.sha256!))).toEqual(small);
+    expect(await t.mesa.store.blobs.get(att[0]!.sha256!)).toEqual(small);
 
     const big = Buffer.alloc(MAX_ATTACHMENT * 3, 7);
     const r2 = await submit(person('adjunto2@cliente.mx'), { files: [{ name: 'registro.zip', type: 'application/zip', content: big }] });
     expect(r2.status).toBe(200);
-    const att2 = attachmentsOf(keyIn(r2.body));
+    const att2 = (await attachmentsOf(keyIn(r2.body)));
     expect(att2).toEqual([{ filename: 'registro.zip', content_type: 'application/zip', size: expect.any(Number), sha256: null, stored: 0 }]);
     expect(att2[0]!.size).toBeGreaterThan(MAX_ATTACHMENT);
     expect(r2.body).toContain('registramos su nombre pero no su contenido');
-    expect(existsSync(t.mesa.store.blobs.pathOf(sha256(big)))).toBe(false);
+    expect(await t.mesa.store.blobs.has(sha256(big))).toBe(false);
 
     // No file chosen: the browser still sends an empty, nameless file part.
     const r3 = await submit(person('sinadjunto@cliente.mx'), { files: [{ name: '', type: 'application/octet-stream', content: Buffer.alloc(0) }] });
     expect(r3.status).toBe(200);
-    expect(attachmentsOf(keyIn(r3.body))).toEqual([]);
+    expect((await attachmentsOf(keyIn(r3.body)))).toEqual([]);
   });
 
   it('refuses more than one file with 413, and anything but a form with 415', async () => {
-    const count = ticketCount();
+    const count = (await ticketCount());
     const two = await submit(person('dos@cliente.mx'), { files: [
       { name: 'a.txt', type: 'text/plain', content: Buffer.from('a') },
       { name: 'b.txt', type: 'text/plain', content: Buffer.from('b') },
@@ -287,13 +286,13 @@ describe('web portal /soporte-tecnico', () => {
     const json = await t.mesa.http.inject({ method: 'POST', url: '/soporte-tecnico', remoteAddress: nextIp(), payload: { correo: 'x@y.mx' } });
     expect(json.statusCode).toBe(415);
     expect(json.headers['content-type']).toBe('text/html; charset=utf-8');
-    expect(ticketCount()).toBe(count);
+    expect((await ticketCount())).toBe(count);
   });
 
   it('accepts a url-encoded form too', async () => {
     const r = await submit(person('urlenc@cliente.mx', { nombre: 'José Ñúñez' }), { urlencoded: true });
     expect(r.status).toBe(200);
-    const contact = db().prepare('SELECT c.name FROM tickets t JOIN contacts c ON c.id = t.contact_id WHERE t.key = ?').get(keyIn(r.body));
+    const contact = await peek(t).get('SELECT c.name FROM tickets t JOIN contacts c ON c.id = t.contact_id WHERE t.key = ?', keyIn(r.body));
     expect(contact).toEqual({ name: 'José Ñúñez' });
   });
 
@@ -303,9 +302,9 @@ describe('web portal /soporte-tecnico', () => {
     try {
       const r = await submit(person('sabado@cliente.mx', { descripcion: 'Quisiera saber cómo cambio mi correo de contacto.', urgencia: 'consulta' }));
       expect(r.status).toBe(200);
-      const ticket = ticketByKey(keyIn(r.body));
+      const ticket = (await ticketByKey(keyIn(r.body)));
       expect(ticket.severity).toBe(4);
-      expect(db().prepare(`SELECT moment FROM outbox WHERE ticket_id = ? AND recipient = 'sabado@cliente.mx'`).get(ticket.id)).toEqual({ moment: 'ack-after-hours' });
+      expect((await peek(t).get(`SELECT moment FROM outbox WHERE ticket_id = ? AND recipient = 'sabado@cliente.mx'`, ticket.id))).toEqual({ moment: 'ack-after-hours' });
       expect(r.body).toContain('Su caso será atendido a partir de');
     } finally {
       now = Math.max(now, saved);
@@ -329,14 +328,14 @@ describe('web portal /soporte-tecnico', () => {
   });
 
   it('limits tickets per email address, whatever the IP', async () => {
-    const count = ticketCount();
+    const count = (await ticketCount());
     for (let i = 0; i < PER_ADDRESS; i++) {
       expect((await submit(person('Limite@Cliente.mx', { descripcion: `Problema número ${i} con el portal.` }))).status).toBe(200);
     }
     const over = await submit(person('limite@cliente.mx', { descripcion: 'Un problema más con el portal.' }));
     expect(over.status).toBe(429);
     expect(over.body).toContain('Recibimos demasiados reportes con este correo electrónico');
-    expect(ticketCount()).toBe(count + PER_ADDRESS);
+    expect((await ticketCount())).toBe(count + PER_ADDRESS);
     // Typos do not count: a form with errors never reaches the address limit.
     expect((await submit(person('limite@cliente.mx', { descripcion: 'corto' }))).status).toBe(422);
     expect((await submit(person('otro-limite@cliente.mx'))).status).toBe(200);
@@ -384,8 +383,8 @@ describe('web portal /soporte-tecnico', () => {
     });
   });
 
-  const attachmentsOf = (key: string) => db().prepare(`SELECT a.filename, a.content_type, a.size, a.sha256, a.stored FROM attachments a
-    JOIN messages m ON m.id = a.message_row_id JOIN tickets t ON t.id = m.ticket_id WHERE t.key = ? ORDER BY a.id`).all(key) as Array<{ filename: string; content_type: string; size: number; sha256: string | null; stored: number }>;
+  const attachmentsOf = async (key: string) => (await peek(t).all(`SELECT a.filename, a.content_type, a.size, a.sha256, a.stored FROM attachments a
+    JOIN messages m ON m.id = a.message_row_id JOIN tickets t ON t.id = m.ticket_id WHERE t.key = ? ORDER BY a.id`, key)) as Array<{ filename: string; content_type: string; size: number; sha256: string | null; stored: number }>;
 });
 
 function tokenIn(body: string): string {

@@ -5,7 +5,7 @@ import { simpleParser } from 'mailparser';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FileSender, loadAttachments, SendError } from '../../src/outbound/email-senders.ts';
 import { toMailOptions, type OutgoingEmail } from '../../src/outbound/outgoing-email.ts';
-import { BlobStore } from '../../src/store/blob-store.ts';
+import { FileBlobStore, type BlobStore } from '../../src/store/blob-store.ts';
 
 /** Attachments travel through the outbox by reference and are read from the blob store at send time. */
 describe('email attachments by reference', () => {
@@ -19,15 +19,15 @@ describe('email attachments by reference', () => {
     replyTo: 'soportetecnico+mda-000001.x@proditmapac.com', subject: '[MDA-000001] Respuesta a su reporte', text: 'Hola Carla.', html: null,
     messageId: 'mda-000001.agent-reply.1@mesa.proditmapac.com', inReplyTo: null, references: [], headers: { 'Auto-Submitted': 'auto-generated' },
   };
-  const withBlob = (blobs: BlobStore, content: Buffer, filename: string | null = 'reporte.pdf'): OutgoingEmail => {
-    const sha256 = blobs.put(content);
+  const withBlob = async (blobs: BlobStore, content: Buffer, filename: string | null = 'reporte.pdf'): Promise<OutgoingEmail> => {
+    const sha256 = await blobs.put(content);
     return { ...base, attachments: [{ sha256, filename, contentType: 'application/pdf', size: content.length }] };
   };
 
   it('writes the .eml with the attachment, bytes identical (FileSender)', async () => {
-    const blobs = new BlobStore(join(tmp(), 'blobs'));
+    const blobs = new FileBlobStore(join(tmp(), 'blobs'));
     const out = tmp();
-    await new FileSender(out, blobs).send(withBlob(blobs, PDF));
+    await new FileSender(out, blobs).send(await withBlob(blobs, PDF));
     const [file] = readdirSync(out);
     const parsed = await simpleParser(readFileSync(join(out, file!)));
     expect(parsed.text?.trim()).toBe('Hola Carla.');
@@ -39,14 +39,14 @@ describe('email attachments by reference', () => {
     expect(toMailOptions({ ...base, attachments: [] })).not.toHaveProperty('attachments');
   });
 
-  it('refuses for good a blob that is gone or no longer matches its address', () => {
-    const blobs = new BlobStore(join(tmp(), 'blobs'));
-    const gone = withBlob(blobs, PDF);
+  it('refuses for good a blob that is gone or no longer matches its address', async () => {
+    const blobs = new FileBlobStore(join(tmp(), 'blobs'));
+    const gone = await withBlob(blobs, PDF);
     rmSync(blobs.pathOf(gone.attachments![0]!.sha256));
-    expect(() => loadAttachments(gone, blobs)).toThrow(SendError);
-    expect(() => loadAttachments(gone, blobs)).toThrow(expect.objectContaining({ permanent: true, message: expect.stringContaining('ENOENT') }));
-    const altered = withBlob(blobs, Buffer.from('otro contenido'));
+    await expect(loadAttachments(gone, blobs)).rejects.toThrow(SendError);
+    await expect(loadAttachments(gone, blobs)).rejects.toThrow(expect.objectContaining({ permanent: true, message: expect.stringContaining('ENOENT') }));
+    const altered = await withBlob(blobs, Buffer.from('otro contenido'));
     writeFileSync(blobs.pathOf(altered.attachments![0]!.sha256), 'alterado');
-    expect(() => loadAttachments(altered, blobs)).toThrow(expect.objectContaining({ permanent: true, message: expect.stringContaining('does not match its content address') }));
+    await expect(loadAttachments(altered, blobs)).rejects.toThrow(expect.objectContaining({ permanent: true, message: expect.stringContaining('does not match its content address') }));
   });
 });

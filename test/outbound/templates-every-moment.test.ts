@@ -10,7 +10,7 @@ import type { Locale } from '../../src/domain/policy.ts';
 import { formatInstant } from '../../src/domain/time-format.ts';
 import { messageContext, type MessageContext } from '../../src/outbound/message-context.ts';
 import { TemplateRenderer, type RenderedMessage } from '../../src/outbound/template-renderer.ts';
-import type { ContactRow, TicketRow } from '../../src/store/ticket-repo.ts';
+import type { ContactRow, TicketRow } from '../../src/domain/ticket.ts';
 
 /**
  * Renders every moment the real `templates/` holds, in every locale, and checks what issue 3

@@ -24,16 +24,16 @@ export function goldenFiles(): string[] {
 export async function explainAll(files: string[]): Promise<Map<string, unknown>> {
   const dataDir = mkdtempSync(join(tmpdir(), 'mesa-golden-'));
   const now = new Date('2026-11-30T16:00:00Z');
-  const mesa = Mesa.open(readEnvironment(testEnv(dataDir, {})), { log: silentLogger(), listen: false, policy: testPolicy(), clock: () => now });
+  const mesa = await Mesa.open(readEnvironment(testEnv(dataDir, {})), { log: silentLogger(), listen: false, policy: testPolicy(), clock: () => now });
   try {
     const out = new Map<string, unknown>();
     for (const file of files) {
       const mail = await parseMail(readFileSync(file), mesa.policy.desk.messageIdDomain);
-      out.set(file, explanation(analyzeEmail(mail, mailboxFor(mail, mesa.policy, null), mesa.intake.pipelineContext, now)));
+      out.set(file, explanation(await analyzeEmail(mail, mailboxFor(mail, mesa.policy, null), mesa.intake.pipelineContext, now)));
     }
     return out;
   } finally {
-    mesa.store.close();
+    await mesa.store.close();
     rmSync(dataDir, { recursive: true, force: true });
   }
 }

@@ -9,14 +9,16 @@ import type { DeskPolicy } from '../../src/domain/policy.ts';
 import { silentLogger } from '../../src/log.ts';
 import type { DovecotServer } from './dovecot.ts';
 import type { SmtpSink } from './smtp-sink.ts';
+import { startPostgres, type PostgresServer } from './postgres.ts';
 
 export const REPO_CONFIG = join(import.meta.dirname, '../../config');
 /** The public URL tests configure; Twilio requests are signed against it. */
 export const TEST_PUBLIC_URL = 'https://mesa.example.com';
 
 /** The environment variables a deployment would set, pointing at the test's own servers. */
-export function testEnv(dataDir: string, peers: { dovecot?: DovecotServer; smtp?: SmtpSink; twilio?: { accountSid: string; authToken: string; phoneNumber: string } }): Record<string, string> {
+export function testEnv(dataDir: string, peers: { dovecot?: DovecotServer; smtp?: SmtpSink; twilio?: { accountSid: string; authToken: string; phoneNumber: string }; databaseUrl?: string | null }): Record<string, string> {
   const env: Record<string, string> = { MESA_DATA_DIR: dataDir, MESA_CONFIG_DIR: REPO_CONFIG, MESA_HTTP_PORT: '0', MESA_SECRET: 'test-secret-0123456789abcdef' };
+  if (peers.databaseUrl) env.MESA_DATABASE_URL = peers.databaseUrl;
   if (peers.dovecot) {
     Object.assign(env, { IMAP_HOST: peers.dovecot.host, IMAP_PORT: String(peers.dovecot.port), IMAP_TLS: 'false' });
     for (const [user, password] of Object.entries(peers.dovecot.users)) {
@@ -39,19 +41,37 @@ export function testPolicy(patch: (p: DeskPolicy) => void = () => {}): DeskPolic
   return p;
 }
 
-export interface TestMesa { mesa: Mesa; dataDir: string; stop(): Promise<void> }
+/**
+ * The engine the desk runs on in this test run: `MESA_TEST_STORE=postgres` puts every test Mesa
+ * in its own database on a private PostgreSQL cluster (one per test process), so the same suites
+ * prove both engines.
+ */
+export const TEST_STORE: 'sqlite' | 'postgres' = process.env.MESA_TEST_STORE === 'postgres' ? 'postgres' : 'sqlite';
+
+let sharedPostgres: Promise<PostgresServer> | null = null;
+
+/** A fresh database for one test Mesa when the run is on PostgreSQL; null on SQLite. */
+export async function testDatabaseUrl(): Promise<string | null> {
+  if (TEST_STORE !== 'postgres') return null;
+  sharedPostgres ??= startPostgres();
+  return (await sharedPostgres).createDatabase();
+}
+
+export interface TestMesa { mesa: Mesa; dataDir: string; databaseUrl: string | null; stop(): Promise<void> }
 
 export async function startTestMesa(opts: {
   dovecot?: DovecotServer; smtp?: SmtpSink; twilio?: { accountSid: string; authToken: string; phoneNumber: string; url: string };
-  clock?: () => Date; policy?: DeskPolicy; dataDir?: string; start?: boolean;
+  clock?: () => Date; policy?: DeskPolicy; dataDir?: string; start?: boolean; databaseUrl?: string | null;
 } = {}): Promise<TestMesa> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'mesa-test-'));
-  const env = readEnvironment(testEnv(dataDir, opts));
-  const mesa = Mesa.open(env, { log: silentLogger(), listen: false, scheduleSweep: false, policy: opts.policy ?? testPolicy(), clock: opts.clock, smtp: { connectionTimeoutMs: 2_000 }, twilioApiBaseUrl: opts.twilio?.url });
+  const databaseUrl = opts.databaseUrl !== undefined ? opts.databaseUrl : await testDatabaseUrl();
+  const env = readEnvironment(testEnv(dataDir, { ...opts, databaseUrl }));
+  const mesa = await Mesa.open(env, { log: silentLogger(), listen: false, scheduleSweep: false, policy: opts.policy ?? testPolicy(), clock: opts.clock, smtp: { connectionTimeoutMs: 2_000 }, twilioApiBaseUrl: opts.twilio?.url });
   if (opts.start !== false) await mesa.start();
   return {
     mesa,
     dataDir,
+    databaseUrl,
     async stop() {
       await mesa.stop();
       if (!opts.dataDir) rmSync(dataDir, { recursive: true, force: true });

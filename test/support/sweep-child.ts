@@ -45,7 +45,7 @@ async function main(argv: string[]): Promise<void> {
   const dataDir = values['data-dir'];
   const now = new Date(values.now ?? '');
   if (!dataDir || Number.isNaN(now.getTime())) throw new Error('usage: sweep-child.ts --data-dir DIR --now ISO [--batch N] [--wait-go]');
-  const mesa = Mesa.open(readEnvironment(testEnv(dataDir, {})), { log: silentLogger(), listen: false, scheduleSweep: false, policy: sweepPolicy(), clock: () => now });
+  const mesa = await Mesa.open(readEnvironment(testEnv(dataDir, {})), { log: silentLogger(), listen: false, scheduleSweep: false, policy: sweepPolicy(), clock: () => now });
   if (values['wait-go']) {
     process.stdout.write('ready\n');
     const lines = createInterface({ input: process.stdin });
@@ -53,7 +53,7 @@ async function main(argv: string[]): Promise<void> {
     lines.close();
   }
   const result = values.batch === undefined ? await mesa.sweep.run(now) : await mesa.sweep.run(now, Number(values.batch));
-  mesa.store.close();
+  await mesa.store.close();
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }
 

@@ -1,7 +1,8 @@
 import { describeEvent, QUIET_EVENTS } from '../../desk/event-text.ts';
 import type { DeskPolicy, Level } from '../../domain/policy.ts';
 import { formatInstant } from '../../domain/time-format.ts';
-import { isOpenState, type ContactRow, type TicketMessageRow, type TicketRow, type TicketSmsRow } from '../../store/ticket-repo.ts';
+import { isOpenState, type ContactRow, type TicketRow } from '../../domain/ticket.ts';
+import type { TicketMessageRow, TicketSmsRow } from '../../store/ticket-repo.ts';
 import { LOCALE, MINUTE_MS, names, when, dateOf, staffAddresses, smsBody, parseList, channelName, type When } from './view-basics.ts';
 
 /**

@@ -1,5 +1,6 @@
 import type { DeskPolicy, Level } from '../../domain/policy.ts';
-import { isOpenState, type ContactRow, type TicketMessageRow, type TicketRow, type TicketSmsRow } from '../../store/ticket-repo.ts';
+import { isOpenState, type ContactRow, type TicketRow } from '../../domain/ticket.ts';
+import type { TicketMessageRow, TicketSmsRow } from '../../store/ticket-repo.ts';
 import { names, dateOf, staffAddresses, people, smsBody, parseList, channelName, type When } from './view-basics.ts';
 
 /**

@@ -1,7 +1,7 @@
 import type { DeskPolicy, Level, Locale } from '../../domain/policy.ts';
 import { formatInstant, formatSpan } from '../../domain/time-format.ts';
 import { levelName, stateName } from '../../outbound/message-context.ts';
-import type { TicketRow } from '../../store/ticket-repo.ts';
+import type { TicketRow } from '../../domain/ticket.ts';
 
 /**
  * What both web views of a ticket share, without I/O and with `now` as a parameter: state,

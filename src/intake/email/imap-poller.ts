@@ -38,7 +38,7 @@ export interface PollerLog {
 }
 
 export interface ImapPollerDeps {
-  loadCursor(mailbox: string): MailboxCursor | null;
+  loadCursor(mailbox: string): Promise<MailboxCursor | null>;
   /**
    * Processes one message and, IN THE SAME DB TRANSACTION, advances the cursor to
    * {uidValidity, uid}. Resolves after commit. Throws on a transient failure (then the poller
@@ -227,7 +227,7 @@ export class ImapPoller {
         client.close();
         return;
       }
-      this.position = initialPosition(deps.loadCursor(settings.name), Number(mailbox.uidValidity), (from) => {
+      this.position = initialPosition(await deps.loadCursor(settings.name), Number(mailbox.uidValidity), (from) => {
         deps.log.warn({ event: 'imap.uidvalidity_changed', mailbox: settings.name, previous: from, current: Number(mailbox.uidValidity) },
           'UIDVALIDITY changed; re-reading the folder from UID 1');
       });

@@ -7,7 +7,7 @@ import { formatSpan } from '../../domain/time-format.ts';
 import type { PhoneIntake } from '../../desk/phone-intake.ts';
 import type { Logger } from '../../log.ts';
 import type { VoiceContext, VoiceRenderer } from '../../outbound/voice-renderer.ts';
-import type { TicketRow } from '../../store/ticket-repo.ts';
+import type { TicketRow } from '../../domain/ticket.ts';
 
 const { VoiceResponse } = twilio.twiml;
 type Twiml = InstanceType<typeof VoiceResponse>;
@@ -81,7 +81,7 @@ export function registerVoiceRoutes(app: FastifyInstance, deps: VoiceRouteDeps):
 
   app.post('/voice', async (req, reply) => {
     const b = form(req);
-    const { openTicket } = deps.phone.startCall(b.CallSid ?? '', b.From ?? null, deps.clock());
+    const { openTicket } = await deps.phone.startCall(b.CallSid ?? '', b.From ?? null, deps.clock());
     const r = new VoiceResponse();
     say(r, 'greeting');
     const now = deps.clock();
@@ -109,7 +109,7 @@ export function registerVoiceRoutes(app: FastifyInstance, deps: VoiceRouteDeps):
       askTicket(r, 1);
       return send(reply, r);
     }
-    deps.phone.chooseMenu(b.CallSid ?? '', b.From ?? null, choice, deps.clock());
+    await deps.phone.chooseMenu(b.CallSid ?? '', b.From ?? null, choice, deps.clock());
     describe(r, '/twilio/voice/description', '/twilio/voice/record');
     return send(reply, r);
   });
@@ -124,7 +124,7 @@ export function registerVoiceRoutes(app: FastifyInstance, deps: VoiceRouteDeps):
     const b = form(req);
     const attempt = Number(query(req).attempt ?? '1') || 1;
     const r = new VoiceResponse();
-    const ticket = b.Digits ? deps.phone.ticketByDigits(b.Digits) : undefined;
+    const ticket = b.Digits ? await deps.phone.ticketByDigits(b.Digits) : undefined;
     if (ticket) {
       say(r, 'ticket-status', ticketCtx(ticket));
       say(r, 'goodbye');
@@ -144,7 +144,7 @@ export function registerVoiceRoutes(app: FastifyInstance, deps: VoiceRouteDeps):
     const speech = (b.SpeechResult ?? '').trim();
     const r = new VoiceResponse();
     if (!speech) { r.redirect({ method: 'POST' }, '/twilio/voice/record'); return send(reply, r); }
-    const { ticket } = deps.phone.ticketForCall(b.CallSid ?? '', b.From ?? null, { speech, confidence: b.Confidence ? Number(b.Confidence) : null }, deps.clock());
+    const { ticket } = await deps.phone.ticketForCall(b.CallSid ?? '', b.From ?? null, { speech, confidence: b.Confidence ? Number(b.Confidence) : null }, deps.clock());
     created(r, ticket);
     return send(reply, r);
   });
@@ -163,7 +163,7 @@ export function registerVoiceRoutes(app: FastifyInstance, deps: VoiceRouteDeps):
     const b = form(req);
     const seconds = b.RecordingDuration ? Number(b.RecordingDuration) : null;
     const recording = b.RecordingSid && b.RecordingUrl ? { sid: b.RecordingSid, url: b.RecordingUrl, seconds } : null;
-    const { ticket } = deps.phone.ticketForCall(b.CallSid ?? '', b.From ?? null, { recording }, deps.clock());
+    const { ticket } = await deps.phone.ticketForCall(b.CallSid ?? '', b.From ?? null, { recording }, deps.clock());
     const r = new VoiceResponse();
     created(r, ticket);
     return send(reply, r);
@@ -186,10 +186,10 @@ export function registerVoiceRoutes(app: FastifyInstance, deps: VoiceRouteDeps):
     const b = form(req);
     const key = query(req).ticket ?? '';
     const r = new VoiceResponse();
-    const ticket = deps.phone.ticketByKey(key);
+    const ticket = await deps.phone.ticketByKey(key);
     const speech = (b.SpeechResult ?? '').trim();
     if (!ticket || !speech) { r.redirect({ method: 'POST' }, '/twilio/voice/record'); return send(reply, r); }
-    const updated = deps.phone.addToTicket(b.CallSid ?? '', ticket, { speech }, deps.clock());
+    const updated = await deps.phone.addToTicket(b.CallSid ?? '', ticket, { speech }, deps.clock());
     say(r, 'added-to-ticket', ticketCtx(updated));
     say(r, 'goodbye');
     r.hangup();
@@ -199,14 +199,14 @@ export function registerVoiceRoutes(app: FastifyInstance, deps: VoiceRouteDeps):
   app.post('/voice/status', async (req, reply) => {
     const b = form(req);
     const duration = b.CallDuration ? Number(b.CallDuration) : null;
-    deps.phone.statusCallback(b.CallSid ?? '', b.CallStatus ?? '', Number.isFinite(duration) ? duration : null, b.From ?? null, deps.clock());
+    await deps.phone.statusCallback(b.CallSid ?? '', b.CallStatus ?? '', Number.isFinite(duration) ? duration : null, b.From ?? null, deps.clock());
     return reply.code(204).send();
   });
 
   app.post('/voice/fallback', async (req, reply) => {
     const b = form(req);
     const r = new VoiceResponse();
-    const ticket = deps.phone.ticketOfCall(b.CallSid ?? '');
+    const ticket = await deps.phone.ticketOfCall(b.CallSid ?? '');
     deps.log.warn({ event: 'twilio.fallback', callSid: b.CallSid, errorCode: b.ErrorCode ?? null }, 'Twilio usó la URL de respaldo');
     if (ticket) {
       say(r, 'fallback-with-ticket', ticketCtx(ticket));

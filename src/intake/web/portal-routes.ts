@@ -168,7 +168,7 @@ export function registerPortalRoutes(app: FastifyInstance, web: WebDeps, intake:
         const token = start.reason === 'too_fast' ? fields[TOKEN_FIELD] as string : newToken(now);
         return form(reply, 400, { token, values: input, notice: NEUTRAL, fileDropped });
       }
-      const earlier = intake.ticketOfSubmission(start.nonce);
+      const earlier = await intake.ticketOfSubmission(start.nonce);
       if (earlier) return received(reply, { ticket: earlier, created: false, acknowledged: false, classification: null }, now, null);
       if (!checked.ok) {
         return form(reply, 422, { token: fields[TOKEN_FIELD] as string, values: checked.input, errors: checked.errors, fileDropped });
@@ -176,7 +176,7 @@ export function registerPortalRoutes(app: FastifyInstance, web: WebDeps, intake:
       addressOf.set(req, checked.value.email);
       const r = await perAddress(req);
       if (!r.isAllowed && r.isExceeded) return tooMany(reply, req, 'address', r.ttlInSeconds);
-      const result = intake.submit({ ...checked.value, nonce: start.nonce, attachment: file }, now);
+      const result = await intake.submit({ ...checked.value, nonce: start.nonce, attachment: file }, now);
       return received(reply, result, now, result.created ? { value: checked.value, attachment: file } : null);
     });
   });

@@ -1,0 +1,246 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { NewTicket } from '../../src/domain/ticket.ts';
+import { isStoreError } from '../../src/store/errors.ts';
+import { Store } from '../../src/store/store.ts';
+import { startPostgres, type PostgresServer } from '../support/postgres.ts';
+
+/**
+ * The store's behaviour, the same on both engines: every repository's round trip, the
+ * transaction rule (all or nothing, savepoints undo only their own part), the races that unique
+ * constraints settle, and the store's own error kinds.
+ */
+const NOW = Date.UTC(2026, 11, 7, 16, 0);
+
+function ticket(contactId: number, over: Partial<NewTicket> = {}): NewTicket {
+  return {
+    channel: 'email', mailbox: 'soportetecnico', contactId, subject: 'No puedo facturar', description: 'Marca error al timbrar',
+    severity: 3, type: 'incidente', category: 'tecnico', level: 1, customerChannel: 'email', cc: ['jefe@cliente.mx'], classification: { severity: 3 },
+    etrAt: NOW + 3_600_000, warningDueAt: null, firstResponseDueAt: NOW + 600_000, nextEscalationDueAt: NOW + 1_800_000, nextUpdateDueAt: null,
+    resolutionDueAt: NOW + 7_200_000, nextActionAt: NOW + 600_000, reopenedFromId: null, ...over,
+  };
+}
+
+let pg: PostgresServer;
+const dirs: string[] = [];
+beforeAll(async () => { pg = await startPostgres(); }, 60_000);
+afterAll(async () => {
+  await pg?.remove();
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+const engines: Array<[string, () => Promise<Store>]> = [
+  ['sqlite', async () => { const d = mkdtempSync(join(tmpdir(), 'mesa-store-')); dirs.push(d); return Store.open(d, 'MDA'); }],
+  ['postgres', async () => { const d = mkdtempSync(join(tmpdir(), 'mesa-store-')); dirs.push(d); return Store.open(d, 'MDA', await pg.createDatabase()); }],
+];
+
+describe.each(engines)('store on %s', (name, open) => {
+  let store: Store;
+  beforeAll(async () => { store = await open(); }, 30_000);
+  afterAll(async () => { await store?.close(); });
+
+  it('names its engine and answers a ping and a write probe', async () => {
+    expect(store.engineName).toBe(name);
+    await store.ping();
+    expect(await store.probeWrite()).toEqual({ ok: true });
+  });
+
+  it('creates a ticket with its key, events, ETR history, and reads them back with the same shapes', async () => {
+    const contact = await store.tickets.contactForEmail('Ana@Cliente.mx', 'Ana', NOW);
+    expect(contact).toEqual({ id: expect.any(Number), email: 'ana@cliente.mx', phone: null, name: 'Ana', organisation: null });
+    const { id, key } = await store.transaction(async () => {
+      const created = await store.tickets.create(ticket(contact.id), NOW);
+      await store.tickets.event(created.id, NOW, 'system', 'created', { channel: 'email' }, 'clasificación');
+      await store.tickets.recordEtr(created.id, NOW, NOW + 3_600_000, 'target', 'objetivo');
+      return created;
+    });
+    expect(key).toMatch(/^MDA-\d{6}$/);
+    const row = await store.tickets.byKey(key.toLowerCase());
+    expect(row).toMatchObject({ id, key, state: 'nuevo', severity: 3, level: 1, etr_at: NOW + 3_600_000, created_at: NOW, paused_minutes: 0, resolved_at: null });
+    expect(typeof row!.etr_at).toBe('number');
+    expect(await store.tickets.events(id)).toEqual([{ id: expect.any(Number), at: NOW, actor: 'system', type: 'created', data_json: '{"channel":"email"}', reason: 'clasificación' }]);
+    expect(await store.tickets.etrHistory(id)).toEqual([{ at: NOW, etr_at: NOW + 3_600_000, source: 'target', reason: 'objetivo' }]);
+    await store.tickets.update(id, { state: 'en_atencion', paused_minutes: 12.5, assignee: 'ana.uno@proditma.mx' }, NOW + 1);
+    expect(await store.tickets.byId(id)).toMatchObject({ state: 'en_atencion', paused_minutes: 12.5, assignee: 'ana.uno@proditma.mx', updated_at: NOW + 1 });
+    expect((await store.tickets.listOpen()).map((t) => t.key)).toContain(key);
+    expect((await store.tickets.list({ states: ['en_atencion'], limit: 10 })).map((t) => t.key)).toContain(key);
+    expect(await store.tickets.list({ states: ['cerrado'], limit: 10 })).toEqual([]);
+    expect(await store.tickets.dueIds(NOW + 600_000, 0, 10)).toContain(id);
+    expect(await store.tickets.dueIds(NOW, 0, 10)).not.toContain(id);
+  });
+
+  it('threads by the first known reference in the order given, with one query for all of them', async () => {
+    const c = await store.tickets.contactForEmail('luis@cliente.mx', 'Luis', NOW);
+    const a = await store.tickets.create(ticket(c.id), NOW);
+    const b = await store.tickets.create(ticket(c.id), NOW);
+    const msg = (ticketId: number, messageId: string) => ({ ticketId, direction: 'in' as const, channel: 'email' as const, mailbox: null, messageId, fromAddress: 'luis@cliente.mx', to: [], subject: 's', author: 'customer' as const, automaticKind: null, automaticReason: null, visibleText: 't', bodyText: 't', rawSha256: null });
+    await store.messages.insert(msg(a.id, `a-${name}@x`), NOW);
+    const rowId = await store.messages.insert(msg(b.id, `b-${name}@x`), NOW);
+    await store.messages.addAttachment(rowId, { filename: 'f.pdf', contentType: 'application/pdf', size: 3, sha256: null });
+    expect((await store.messages.ticketByReference(['nadie@x', `b-${name}@x`, `a-${name}@x`]))?.key).toBe(b.key);
+    expect((await store.messages.ticketByReference([`a-${name}@x`, `b-${name}@x`]))?.key).toBe(a.key);
+    expect(await store.messages.ticketByReference([])).toBeUndefined();
+    expect(await store.messages.inboundExists(`a-${name}@x`)).toBe(true);
+    expect(await store.messages.customerThreadIds(a.id)).toEqual([`a-${name}@x`]);
+  });
+
+  it('commits rows, events and outbox together, or none of them', async () => {
+    const c = await store.tickets.contactForEmail('todo@cliente.mx', '', NOW);
+    const before = await store.tickets.count();
+    const failing = store.transaction(async () => {
+      const t = await store.tickets.create(ticket(c.id), NOW);
+      await store.outbox.enqueue({ ticketId: t.id, channel: 'email', moment: 'ack', recipient: 'todo@cliente.mx', messageId: `ack-${name}@x`, payload: {} }, NOW);
+      throw new Error('the desk changed its mind');
+    });
+    await expect(failing).rejects.toThrow('the desk changed its mind');
+    expect(await store.tickets.count()).toBe(before);
+    expect(await store.outbox.byMessageId(`ack-${name}@x`)).toBeUndefined();
+  });
+
+  it('undoes only a failed savepoint inside a transaction', async () => {
+    const outcome = await store.transaction(async () => {
+      await store.intake.suppress(`kept-${name}@x`, 'hard_bounce', '5.1.1', null, NOW);
+      try {
+        await store.transaction(async () => {
+          await store.intake.suppress(`undone-${name}@x`, 'hard_bounce', '5.1.1', null, NOW);
+          throw new Error('one message failed');
+        });
+      } catch { /* that message only */ }
+      return 'committed';
+    });
+    expect(outcome).toBe('committed');
+    expect(await store.intake.isSuppressed(`kept-${name}@x`)).toBe(true);
+    expect(await store.intake.isSuppressed(`undone-${name}@x`)).toBe(false);
+  });
+
+  it('settles read-then-insert races with unique constraints: one contact, one open quarantine entry, one call', async () => {
+    const contacts = await Promise.all(Array.from({ length: 8 }, (_, i) => store.tickets.contactForEmail(`race-${name}@cliente.mx`, i === 3 ? 'Rita' : '', NOW)));
+    expect(new Set(contacts.map((c) => c.id)).size).toBe(1);
+    expect((await store.tickets.contact(contacts[0]!.id))?.name).toBe('Rita');
+    const phones = await Promise.all(Array.from({ length: 5 }, () => store.tickets.contactForPhone('+525512345678', NOW)));
+    expect(new Set(phones.map((c) => c.id)).size).toBe(1);
+    const sha = 'a'.repeat(64);
+    const ids = await Promise.all(Array.from({ length: 6 }, () => store.intake.quarantine({ origin: 'imap', mailbox: 'mesadeayuda', rawSha: sha, reason: 'parse_failed', detail: null }, NOW)));
+    expect(new Set(ids).size).toBe(1);
+    await store.intake.resolveQuarantine(ids[0]!, NOW);
+    const again = await store.intake.quarantine({ origin: 'imap', mailbox: 'mesadeayuda', rawSha: sha, reason: 'parse_failed', detail: null }, NOW);
+    expect(again).not.toBe(ids[0]);
+    await store.intake.reopenQuarantine(ids[0]!);
+    expect((await store.intake.quarantined(ids[0]!))?.resolved_at).not.toBeNull();
+    const calls = await Promise.all(Array.from({ length: 4 }, () => store.calls.touch(`CA-${name}`, { raw: '+525512345678', e164: '+525512345678' }, NOW)));
+    expect(new Set(calls.map((c) => c.id)).size).toBe(1);
+    expect(await store.calls.advanceStatus(`CA-${name}`, 'completed', 30, NOW)).toBe(true);
+    expect(await store.calls.advanceStatus(`CA-${name}`, 'ringing', null, NOW)).toBe(false);
+  });
+
+  it('raises its own conflict kind for a duplicate key, whatever the engine', async () => {
+    const c = await store.tickets.contactForEmail('web@cliente.mx', '', NOW);
+    const t = await store.tickets.create(ticket(c.id, { channel: 'web' }), NOW);
+    await store.web.recordSubmission(`nonce-${name}`, t.id, NOW);
+    const err = await store.web.recordSubmission(`nonce-${name}`, t.id, NOW).catch((e: unknown) => e);
+    expect(isStoreError(err, 'conflict')).toBe(true);
+    expect(await store.web.submissionTicket(`nonce-${name}`)).toBe(t.id);
+  });
+
+  it('moves the mailbox cursor forward only, and restarts it on a new UIDVALIDITY', async () => {
+    await store.intake.advanceCursor('mesadeayuda', 7, 10, NOW);
+    await store.intake.advanceCursor('mesadeayuda', 7, 4, NOW);
+    expect(await store.intake.cursor('mesadeayuda')).toEqual({ uidValidity: 7, lastUid: 10 });
+    await store.intake.advanceCursor('mesadeayuda', 8, 2, NOW);
+    expect(await store.intake.cursor('mesadeayuda')).toEqual({ uidValidity: 8, lastUid: 2 });
+    expect(await store.intake.recordFailure('b'.repeat(64), 'E1', NOW)).toBe(1);
+    expect(await store.intake.recordFailure('b'.repeat(64), 'E2', NOW)).toBe(2);
+  });
+
+  it('claims each due outbox row once even when two dispatchers claim at the same moment', async () => {
+    for (let i = 0; i < 20; i++) await store.outbox.enqueue({ ticketId: null, channel: 'email', moment: 'ack', recipient: `claim${i}@x`, messageId: `claim-${name}-${i}@x`, payload: { i } }, NOW);
+    const [a, b] = await Promise.all([store.outbox.claimDue(NOW, 15, 60_000, 'host:1'), store.outbox.claimDue(NOW, 15, 60_000, 'host:2')]);
+    const ids = [...a, ...b].map((r) => r.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids.length).toBeGreaterThanOrEqual(20);
+    await store.outbox.markSent(a[0]!.id, NOW);
+    expect((await store.outbox.counts()).sent).toBe(1);
+    expect(await store.outbox.countRecent('claim1@x', ['ack'], NOW - 1)).toBe(1);
+    expect(await store.outbox.countRecent('claim1@x', [], NOW - 1)).toBe(0);
+    // A lease that ran out is taken again (the dispatcher that held it died).
+    const retaken = await store.outbox.claimDue(NOW + 60_001, 50, 60_000, 'host:3');
+    expect(retaken.length).toBe(ids.length - 1);
+  });
+
+  it('keeps blobs by content address', async () => {
+    const sha = await store.blobs.put(Buffer.from('hola'));
+    expect(sha).toMatch(/^[0-9a-f]{64}$/);
+    expect(await store.blobs.put(Buffer.from('hola'))).toBe(sha);
+    expect((await store.blobs.get(sha)).toString()).toBe('hola');
+    expect(await store.blobs.has(sha)).toBe(true);
+    const missing = await store.blobs.get('c'.repeat(64)).catch((e: unknown) => e);
+    expect((missing as { code?: string }).code).toBe('ENOENT');
+  });
+
+  it('counts for metrics', async () => {
+    expect((await store.reports.ticketsByChannel(0)).rows.find((r) => r.channel === 'email')?.n).toBeGreaterThan(0);
+    expect((await store.reports.openTickets()).every((r) => typeof r.n === 'number')).toBe(true);
+    expect(await store.reports.outboxBacklog()).toBeGreaterThan(0);
+    expect(await store.reports.openQuarantine()).toBe(1);
+  });
+});
+
+describe('schema migrations', () => {
+  it('migrates a fresh PostgreSQL database once when several instances start together', async () => {
+    const url = await pg.createDatabase();
+    const d = mkdtempSync(join(tmpdir(), 'mesa-store-')); dirs.push(d);
+    const stores = await Promise.all(Array.from({ length: 3 }, () => Store.open(d, 'MDA', url)));
+    try {
+      await Promise.all(stores.map((s) => s.ping()));
+      expect(await stores[0]!.tickets.count()).toBe(0);
+    } finally {
+      await Promise.all(stores.map((s) => s.close()));
+    }
+  });
+
+  it('refuses to start on a schema newer than itself, on both engines', async () => {
+    const url = await pg.createDatabase();
+    const d = mkdtempSync(join(tmpdir(), 'mesa-store-')); dirs.push(d);
+    await (await Store.open(d, 'MDA', url)).close();
+    await (await Store.open(d, 'MDA')).close();
+    const { default: pgLib } = await import('pg');
+    const client = new pgLib.Client({ connectionString: url });
+    await client.connect();
+    await client.query('INSERT INTO schema_migrations (version, applied_at) VALUES (999, 0)');
+    await client.end();
+    const { default: Database } = await import('better-sqlite3');
+    const file = new Database(join(d, 'mesa.db'));
+    file.pragma('user_version = 999');
+    file.close();
+    await expect(Store.open(d, 'MDA', url)).rejects.toThrow(/versión 999.*más nuevo que esta versión de Mesa/);
+    await expect(Store.open(d, 'MDA')).rejects.toThrow(/versión 999.*más nuevo que esta versión de Mesa/);
+  });
+});
+
+describe('PostgreSQL faults', () => {
+  it('reports the database unavailable while the server is down, and works again when it is back', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'mesa-store-')); dirs.push(d);
+    const store = await Store.open(d, 'MDA', await pg.createDatabase());
+    try {
+      await pg.stop('immediate');
+      const err = await store.tickets.count().catch((e: unknown) => e);
+      expect(isStoreError(err, 'unavailable')).toBe(true);
+      expect(await store.probeWrite()).toMatchObject({ ok: false, kind: 'unavailable' });
+      await pg.start();
+      // The pool drops broken clients and connects anew.
+      let count: number | null = null;
+      for (let i = 0; i < 20 && count === null; i++) count = await store.tickets.count().catch(() => null);
+      expect(count).toBe(0);
+    } finally {
+      await store.close();
+    }
+  }, 30_000);
+
+  it('refuses a wrong database with a clear kind', async () => {
+    const err = await Store.open(tmpdir(), 'MDA', pg.url('no_such_db')).catch((e: unknown) => e);
+    expect(isStoreError(err, 'unavailable')).toBe(true);
+    expect((err as Error).message).toMatch(/no_such_db/);
+  });
+});
