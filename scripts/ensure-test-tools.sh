@@ -6,7 +6,10 @@
 #   started, stopped or reconfigured by us; if the package's postinst starts it, it is harmless
 #   because our instances use their own base_dir and ports.
 # - Chromium: the browser tests (test/browser/) drive it headless with playwright-core.
-# Fast when both are installed.
+# - PostgreSQL (postgresql): test/support/postgres.ts runs initdb and pg_ctl from
+#   /usr/lib/postgresql/*/bin on private temp clusters (as the postgres user when root); the
+#   system cluster and /etc/postgresql are never used.
+# Fast when all are installed.
 set -euo pipefail
 
 find_bin() {
@@ -21,6 +24,9 @@ if [ -z "$(find_bin chromium)" ]; then
   # A font, so pages (and the screenshots under docs/) render text instead of empty boxes.
   missing+=(chromium fonts-dejavu-core)
 fi
+if ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then
+  missing+=(postgresql)
+fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -29,7 +35,7 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 1
 fi
 if ! command -v apt-get >/dev/null 2>&1; then
-  echo "ensure-test-tools: apt-get not found; install ${missing[*]} by hand (Dovecot 2.3+ with IMAP, Chromium)." >&2
+  echo "ensure-test-tools: apt-get not found; install ${missing[*]} by hand (Dovecot 2.3+ with IMAP, Chromium, PostgreSQL 13+)." >&2
   exit 1
 fi
 
@@ -43,4 +49,8 @@ for bin in dovecot chromium; do
     exit 1
   fi
 done
-echo "ensure-test-tools: $("$(find_bin dovecot)" --version | head -1) and $(chromium --version 2>/dev/null | head -1) ready." >&2
+if ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then
+  echo "ensure-test-tools: installation finished but PostgreSQL's pg_ctl is still missing." >&2
+  exit 1
+fi
+echo "ensure-test-tools: $("$(find_bin dovecot)" --version | head -1), $(chromium --version 2>/dev/null | head -1) and PostgreSQL $(ls /usr/lib/postgresql | sort -V | tail -1) ready." >&2

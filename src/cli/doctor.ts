@@ -92,7 +92,7 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorCheck[]> {
 
   // 3. Data dir and database.
   if (!env) add('database', 'Base de datos', 'skipped', 'omitido: la configuración no es válida');
-  else add('database', 'Base de datos', ...(await checkDatabase(env.dataDir)));
+  else add('database', 'Base de datos', ...(await checkDatabase(env.dataDir, env.databaseUrl)));
 
   // 4. Each IMAP mailbox.
   if (!env || !policy) {
@@ -146,7 +146,7 @@ export async function doctorCommand(opts: { json?: boolean; timeout?: string }, 
 type Result = [Verdict, string];
 
 /** The data dir takes a file; the database, when it exists, opens, has a schema this Mesa knows and takes the write lock. */
-async function checkDatabase(dataDir: string): Promise<Result> {
+async function checkDatabase(dataDir: string, databaseUrl: string | null): Promise<Result> {
   const probe = join(dataDir, `.mesa-doctor-${process.pid}`);
   try {
     mkdirSync(dataDir, { recursive: true });
@@ -155,8 +155,12 @@ async function checkDatabase(dataDir: string): Promise<Result> {
   } catch (err) {
     return ['fail', `no se puede escribir en ${dataDir}: ${(err as Error).message}`];
   }
-  const db = await Store.inspect(dataDir);
+  const db = await Store.inspect(dataDir, databaseUrl);
   if (db === null) return ['ok', `${dataDir} admite escritura; ${join(dataDir, 'mesa.db')} se creará al iniciar`];
+  if (db.serverVersion !== undefined && db.serverVersion !== null && db.serverVersion < 130000) {
+    return ['fail', `${db.where}: PostgreSQL ${Math.floor(db.serverVersion / 10000)} es demasiado antiguo; Mesa necesita la versión 13 o posterior`];
+  }
+  if (db.version !== null && db.version > db.known) return ['fail', `${db.where}: esquema versión ${db.version}, más nuevo que este Mesa (${db.known}); actualice Mesa`];
   if (db.version === null || db.write === null) {
     if (db.version !== null) return ['fail', `${db.where}: esquema versión ${db.version}, más nuevo que este Mesa (${db.known}); actualice Mesa`];
     return ['fail', `${db.where}: ${db.write?.ok === false ? db.write.message : 'no se pudo leer'}`];
@@ -166,7 +170,8 @@ async function checkDatabase(dataDir: string): Promise<Result> {
     return ['fail', `${db.where}: base de datos ${why}: ${db.write.message}`];
   }
   const pending = db.known - db.version;
-  return ['ok', `${db.where}: esquema versión ${db.version}${pending === 0 ? ' (al día)' : `, ${pending} ${pending === 1 ? 'migración se aplicará' : 'migraciones se aplicarán'} al iniciar`}; admite escritura`];
+  const server = db.serverVersion ? ` (PostgreSQL ${Math.floor(db.serverVersion / 10000)})` : '';
+  return ['ok', `${db.where}${server}: esquema versión ${db.version}${pending === 0 ? ' (al día)' : `, ${pending} ${pending === 1 ? 'migración se aplicará' : 'migraciones se aplicarán'} al iniciar`}; admite escritura`];
 }
 
 async function checkImap(server: NonNullable<Environment['imap']>, cred: { user: string; password: string }, folder: string, timeoutMs: number): Promise<Result> {

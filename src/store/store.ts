@@ -7,7 +7,7 @@ import { MessageRepo } from './message-repo.ts';
 import { OutboxRepo } from './outbox-repo.ts';
 import { ReportRepo } from './report-repo.ts';
 import { SqliteEngine } from './sqlite/engine.ts';
-import { PostgresEngine } from './postgres/engine.ts';
+import { describeUrl, PostgresEngine } from './postgres/engine.ts';
 import type { Engine } from './engine.ts';
 import { TicketRepo } from './ticket-repo.ts';
 import { WebRepo } from './web-repo.ts';
@@ -67,7 +67,11 @@ export class Store {
    * The database under `dataDir` as `mesa doctor` sees it, opened without migrating; null when
    * there is none yet (it is created at the first start).
    */
-  static async inspect(dataDir: string): Promise<(SchemaInspection & { where: string }) | null> {
+  static async inspect(dataDir: string, url: string | null = null): Promise<(SchemaInspection & { where: string; serverVersion?: number | null }) | null> {
+    if (url !== null && isPostgresUrl(url)) {
+      const t = describeUrl(url);
+      return { where: `PostgreSQL ${t.host}:${t.port}/${t.database}`, ...(await PostgresEngine.inspect(url)) };
+    }
     const file = join(dataDir, 'mesa.db');
     if (!existsSync(file)) return null;
     return { where: file, ...(await SqliteEngine.inspect(file)) };

@@ -1,5 +1,3 @@
-import { rmSync } from 'node:fs';
-import type { FileBlobStore } from '../../src/store/blob-store.ts';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import { afterEach, describe, expect, it } from 'vitest';
 import { countSms, READ_MORE } from '../../src/domain/sms-text.ts';
@@ -7,7 +5,7 @@ import { statusUrl } from '../../src/domain/status-link.ts';
 import type { DeskPolicy } from '../../src/domain/policy.ts';
 import { agentReplyAddress, email, startTestMesa, testPolicy, TEST_PUBLIC_URL, type TestMesa } from '../support/mesa-harness.ts';
 import { SmtpSink } from '../support/smtp-sink.ts';
-import { peek } from '../support/db-peek.ts';
+import { peek, removeBlob } from '../support/db-peek.ts';
 
 const ANA = { name: 'Ana Uno', email: 'ana.n1@proditmapac.com', phone: null };
 const now = new Date('2026-11-30T10:00:00-06:00');
@@ -119,7 +117,7 @@ describe('agent reply relay: attachments', () => {
     await receive(await agentReply('MDA-000001', 'a6@proditmapac.com', 'Le envío el reporte.', [{ filename: 'reporte.pdf', content: PDF, contentType: 'application/pdf' }]));
     const row = (await outbox()).find((o) => o.moment === 'agent-reply')!;
     const { attachments } = JSON.parse(row.payload_json) as { attachments: Array<{ sha256: string }> };
-    rmSync((t.mesa.store.blobs as FileBlobStore).pathOf(attachments[0]!.sha256));
+    await removeBlob(t, attachments[0]!.sha256);
     await t.mesa.dispatcher.drain();
     const after = (await outbox()).find((o) => o.id === row.id)!;
     expect(after.status).toBe('failed');

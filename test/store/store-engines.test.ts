@@ -200,6 +200,19 @@ describe('schema migrations', () => {
     }
   });
 
+  it('lets the doctor look at a PostgreSQL database without migrating it', async () => {
+    const url = await pg.createDatabase();
+    const fresh = await Store.inspect(tmpdir(), url);
+    expect(fresh).toMatchObject({ version: 0, known: expect.any(Number), write: { ok: true } });
+    expect(fresh!.serverVersion).toBeGreaterThanOrEqual(130000);
+    expect(fresh!.where).toMatch(/^PostgreSQL 127\.0\.0\.1:\d+\/mesa_test_\d+$/);
+    await (await Store.open(tmpdir(), 'MDA', url)).close();
+    const current = await Store.inspect(tmpdir(), url);
+    expect(current!.version).toBe(current!.known);
+    const gone = await Store.inspect(tmpdir(), pg.url('no_such_db'));
+    expect(gone!.write).toMatchObject({ ok: false, kind: 'unavailable', message: expect.stringMatching(/no_such_db/) });
+  });
+
   it('refuses to start on a schema newer than itself, on both engines', async () => {
     const url = await pg.createDatabase();
     const d = mkdtempSync(join(tmpdir(), 'mesa-store-')); dirs.push(d);

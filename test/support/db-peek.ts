@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 
@@ -38,4 +39,15 @@ function postgresAll(url: string) {
     await client.connect();
     try { return (await client.query(text, params)).rows; } finally { await client.end(); }
   };
+}
+
+/** Deletes a stored blob behind the desk's back (a disk or table cleaned by hand), for failure tests. */
+export async function removeBlob(t: { dataDir: string; databaseUrl?: string | null }, sha: string): Promise<void> {
+  if (t.databaseUrl) {
+    const client = new pg.Client({ connectionString: t.databaseUrl });
+    await client.connect();
+    try { await client.query('DELETE FROM blobs WHERE sha256 = $1', [sha]); } finally { await client.end(); }
+    return;
+  }
+  rmSync(join(t.dataDir, 'blobs', sha.slice(0, 2), sha));
 }

@@ -66,6 +66,32 @@ export class PostgresEngine implements Engine {
     return engine;
   }
 
+  /**
+   * What `mesa doctor` reports without changing anything: reachable, the server's version, the
+   * schema version against ours (pending migrations reported, not applied), a write accepted.
+   */
+  static async inspect(url: string): Promise<{ serverVersion: number | null; version: number | null; known: number; write: WriteProbe | null }> {
+    const target = describeUrl(url);
+    const client = new pg.Client({ connectionString: url, types: TYPES, connectionTimeoutMillis: 5_000 });
+    client.on('error', () => {});
+    try {
+      await client.connect();
+      const serverVersion = Number((await client.query<{ v: string }>(`SELECT current_setting('server_version_num') AS v`)).rows[0]?.v ?? 0);
+      const table = (await client.query<{ t: string | null }>(`SELECT to_regclass('schema_migrations')::text AS t`)).rows[0]?.t ?? null;
+      const version = table === null ? 0 : Number((await client.query<{ v: number | null }>('SELECT max(version) AS v FROM schema_migrations')).rows[0]?.v ?? 0);
+      await client.query('BEGIN');
+      await client.query('SELECT pg_current_xact_id()');
+      await client.query('ROLLBACK');
+      return { serverVersion, version, known: PG_MIGRATIONS.length, write: { ok: true } };
+    } catch (err) {
+      const e = mapError(err);
+      const message = `PostgreSQL en ${target.host}:${target.port}, base ${target.database}: ${(e as Error).message}`;
+      return { serverVersion: null, version: null, known: PG_MIGRATIONS.length, write: { ok: false, kind: e instanceof StoreError ? e.kind : 'unavailable', message, engineCode: e instanceof StoreError ? e.engineCode : null } };
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  }
+
   get isOpen(): boolean {
     return !this.closed;
   }
@@ -190,9 +216,10 @@ export class PostgresEngine implements Engine {
     }
   }
 
-  private async query(sql: string, params: readonly SqlValue[]): Promise<pg.QueryResult> {
+  private async query(sql: string, rawParams: readonly SqlValue[]): Promise<pg.QueryResult> {
     const ctx = this.current();
     const text = this.convert(sql);
+    const params = rawParams.map(withoutNul);
     if (ctx) return this.onClient(ctx.client, text, params);
     try {
       return await this.pool.query(text, params as unknown[]);
@@ -235,6 +262,14 @@ export class PostgresEngine implements Engine {
 }
 
 const ROLLBACK = Symbol('rollback');
+
+/**
+ * PostgreSQL's text cannot hold U+0000, which broken mail does carry; SQLite stores it. The
+ * character is replaced (U+FFFD), as a mail reader shows it, rather than losing the message.
+ */
+function withoutNul(v: SqlValue): SqlValue {
+  return typeof v === 'string' && v.includes('\u0000') ? v.replaceAll('\u0000', '\uFFFD') : v;
+}
 
 export class SchemaTooNewError extends Error {
   constructor(readonly found: number, readonly known: number) {
