@@ -26,6 +26,7 @@ import { loadConfig } from '../src/config/load-config.ts';
 import { readEnvironment } from '../src/config/environment.ts';
 import { planBatches } from '../src/intake/email/imap-poller.ts';
 import { silentLogger } from '../src/log.ts';
+import { startPostgres, type PostgresServer } from '../test/support/postgres.ts';
 import { startDovecot, type DovecotServer } from '../test/support/dovecot.ts';
 import { REPO_CONFIG, testEnv } from '../test/support/mesa-harness.ts';
 import { SmtpSink, waitFor, type SunkMessage } from '../test/support/smtp-sink.ts';
@@ -39,6 +40,8 @@ export const MAIL_DOMAIN = 'proditmapac.com';
 /** Mesa's users carry the real mailbox names; the raw stack reads an identical copy. */
 export const BOXES = ['mesadeayuda', 'soportetecnico'] as const;
 const RAW_USER = (box: string): string => `raw${box}`;
+/** The copy Mesa on PostgreSQL reads, when the run compares the engines. */
+const PG_USER = (box: string): string => `pg${box}`;
 
 export type Box = (typeof BOXES)[number];
 
@@ -370,6 +373,8 @@ interface ChildConfig {
   boxes: Array<{ id: Box; user: string; password: string; address: string }>;
   smtpPort: number;
   workDir: string;
+  /** Mesa's store: null for SQLite under workDir, else a PostgreSQL URL. */
+  databaseUrl: string | null;
 }
 
 /** `mark`: the backlog is done (all acks at the sink); the child notes its CPU time so far. */
@@ -439,16 +444,26 @@ async function measureAckLatency(dovecot: DovecotServer, tracker: AckTracker, fi
   return appended.map((a) => (tracker.at(a.sender) as number) - a.at);
 }
 
-export async function runIngestBench(): Promise<void> {
+/** `ingest [--store sqlite|postgres]`: with postgres, Mesa runs on each engine in turn, same backlog. */
+export function ingestStoreOption(args: string[]): 'sqlite' | 'postgres' {
+  if (args.length === 0) return 'sqlite';
+  if (args.length === 2 && args[0] === '--store' && (args[1] === 'sqlite' || args[1] === 'postgres')) return args[1];
+  throw new Error('usage: npm run bench -- ingest [--store sqlite|postgres]');
+}
+
+export async function runIngestBench(args: string[] = []): Promise<void> {
+  const store = ingestStoreOption(args);
   const n = positiveInt('BENCH_MESSAGES', DEFAULT_MESSAGES);
   const profileDir = process.env.BENCH_CPU_PROF ? resolve(process.env.BENCH_CPU_PROF) : null;
   const workDir = mkdtempSync(join(tmpdir(), 'mesa-bench-'));
   let dovecot: DovecotServer | null = null;
+  let postgres: PostgresServer | null = null;
   const sink = new SmtpSink();
   const cleanUp = async (): Promise<void> => {
     for (const c of ForkedChild.live) c.kill();
     await sink.stop();
     await dovecot?.stop();
+    await postgres?.remove();
     rmSync(workDir, { recursive: true, force: true });
   };
   // Ctrl-C: leave no Dovecot, child or temp dir behind.
@@ -458,12 +473,14 @@ export async function runIngestBench(): Promise<void> {
   try {
     console.log(`ingest benchmark: ${n} messages; ${availableParallelism()} CPUs (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM, node ${process.version}`);
     let t0 = Date.now();
-    dovecot = await startDovecot({ users: [...BOXES, ...BOXES.map(RAW_USER)] });
+    const copies = (box: string): string[] => (store === 'postgres' ? [box, RAW_USER(box), PG_USER(box)] : [box, RAW_USER(box)]);
+    dovecot = await startDovecot({ users: BOXES.flatMap(copies) });
     await sink.start();
     const tracker = new AckTracker(sink);
-    const backlog = writeBacklog(dovecot, n);
+    const backlog = writeBacklog(dovecot, n, copies);
     const perUser: Record<string, number> = {};
-    for (const box of BOXES) perUser[box] = perUser[RAW_USER(box)] = backlog.perBox[box];
+    for (const box of BOXES) for (const user of copies(box)) perUser[user] = backlog.perBox[box];
+    if (store === 'postgres') postgres = await startPostgres();
     await indexMailboxes(dovecot, perUser);
     const prepSeconds = (Date.now() - t0) / 1000;
     console.log(`backlog: ${n} mails (${(backlog.bytes / 1048576).toFixed(1)} MB, mean ${(backlog.bytes / n / 1024).toFixed(1)} KB), `
@@ -476,6 +493,7 @@ export async function runIngestBench(): Promise<void> {
       boxes: BOXES.map((id) => ({ id, user: users(id), password: dovecot!.users[users(id)] as string, address: `${id}@${MAIL_DOMAIN}` })),
       smtpPort: sink.port,
       workDir,
+      databaseUrl: null,
     });
 
     t0 = Date.now();
@@ -488,6 +506,13 @@ export async function runIngestBench(): Promise<void> {
       await sleep(3_000);
       latencies = await measureAckLatency(dovecot!, tracker, n);
     });
+    let onPostgres: PhaseResult | null = null;
+    if (postgres) {
+      const url = await postgres.createDatabase('mesa_bench');
+      onPostgres = await runBacklogPhase('mesa', { ...base(PG_USER), workDir: join(workDir, 'pg'), databaseUrl: url }, tracker, n, profileDir);
+      console.log(`mesa (PostgreSQL ${postgres.port}): ${n} in ${((onPostgres.endedAt - onPostgres.startedAt) / 1000).toFixed(2)} s = ${onPostgres.msgPerSec.toFixed(1)} msg/s`);
+      console.log(`           facts: ${JSON.stringify(onPostgres.report.facts)}`);
+    }
     const ratio = mesa.msgPerSec / raw.msgPerSec;
     const sorted = [...latencies].sort((a, b) => a - b);
     const p = (q: number): number => percentile(sorted, q);
@@ -506,11 +531,17 @@ export async function runIngestBench(): Promise<void> {
       + `${mesa.report.startRssMb.toFixed(1)} MB at start, before any mail; V8 heap in use peaked at ${mesa.report.peakHeapUsedMb.toFixed(0)} MB, `
       + `Buffers at ${mesa.report.peakExternalMb.toFixed(0)} MB); raw-stack process ${raw.report.maxRssMb.toFixed(1)} MB (${raw.report.startRssMb.toFixed(1)} MB at start)`);
     console.log(`  wall time    ${((Date.now() - t0) / 1000 + prepSeconds).toFixed(0)} s including preparation`);
+    if (onPostgres) {
+      const vs = onPostgres.msgPerSec / mesa.msgPerSec;
+      console.log(`  engines      PostgreSQL ${onPostgres.msgPerSec.toFixed(1)} msg/s vs SQLite ${mesa.msgPerSec.toFixed(1)} msg/s: ${vs.toFixed(3)} (target >= 0.7: ${vs >= 0.7 ? 'met' : 'NOT met'}); `
+        + `CPU ${cpuLine(onPostgres)}; peak RSS ${onPostgres.report.maxRssMb.toFixed(1)} MB`);
+    }
     if (profileDir) console.log(`  CPU profiles in ${profileDir}/{raw,mesa}/`);
     console.log(JSON.stringify({
-      bench: 'ingest', messages: n,
+      bench: 'ingest', store, messages: n,
       mesaMsgPerSec: round(mesa.msgPerSec, 1), rawMsgPerSec: round(raw.msgPerSec, 1), ratio: round(ratio, 3),
       ackP50Ms: p(0.5), ackP99Ms: p(0.99), peakRssMb: round(mesa.report.maxRssMb, 1),
+      ...(onPostgres ? { postgresMsgPerSec: round(onPostgres.msgPerSec, 1), postgresVsSqlite: round(onPostgres.msgPerSec / mesa.msgPerSec, 3), postgresPeakRssMb: round(onPostgres.report.maxRssMb, 1) } : {}),
     }));
   } finally {
     process.removeListener('SIGINT', onSignal);
@@ -648,7 +679,10 @@ function mesaDaemon(config: ChildConfig): ContenderRun {
     const dataDir = join(config.workDir, 'mesa-data');
     // testEnv reads only host, port and users of the servers it is given.
     const dovecot = { host: config.imap.host, port: config.imap.port, users: Object.fromEntries(config.boxes.map((b) => [b.user, b.password])) } as DovecotServer;
-    const env = readEnvironment(testEnv(dataDir, { dovecot, smtp: { port: config.smtpPort } as SmtpSink }));
+    const vars = testEnv(dataDir, { dovecot, smtp: { port: config.smtpPort } as SmtpSink, databaseUrl: config.databaseUrl });
+    // Each mailbox logs in as the copy this run reads (e.g. pgmesadeayuda for the PostgreSQL run).
+    for (const b of config.boxes) Object.assign(vars, { [`${b.id.toUpperCase()}_USER`]: b.user, [`${b.id.toUpperCase()}_PASSWORD`]: b.password });
+    const env = readEnvironment(vars);
     const mesa = await Mesa.open(env, { log: silentLogger(), listen: false, policy: loadConfig(REPO_CONFIG) });
     await started(Date.now());
     await mesa.start();
