@@ -9,10 +9,11 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
+import { createConnection } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { ImapFlow } from 'imapflow';
+import { freePort } from './free-port.ts';
 
 export interface DovecotServer {
   host: string;
@@ -71,7 +72,7 @@ export async function startDovecot(opts: { users?: string[] } = {}): Promise<Dov
   // Picking a free port by binding 0 and closing races with other processes doing the same, so a
   // bind failure at start is retried on a fresh port.
   for (let attempt = 1; ; attempt++) {
-    port = await freePort();
+    port = await freePort(HOST);
     writeFileSync(configFile, renderConfig({ version, baseDir, mailDir, passwdFile, logFile, port, identity }));
     try {
       child = await launch(dovecotBin, configFile, logFile, port);
@@ -335,19 +336,6 @@ function groupAlive(child: ChildProcess): boolean {
   } catch {
     return false;
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, HOST, () => {
-      const addr = srv.address();
-      if (addr === null || typeof addr === 'string') { srv.close(); reject(new Error('no port')); return; }
-      srv.close(() => resolve(addr.port));
-    });
-  });
 }
 
 function findBinary(name: string): string {

@@ -12,11 +12,11 @@
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import { freePort } from './free-port.ts';
 
 const { Client } = pg;
 const run = promisify(execFile);
@@ -77,7 +77,7 @@ export async function startPostgres(): Promise<PostgresServer> {
     // Picking a free port by binding 0 and closing races with other processes doing the same, so
     // a bind failure at start is retried on a fresh port.
     for (let attempt = 1; ; attempt++) {
-      port = await freePort();
+      port = await freePort(HOST);
       try {
         await pgCtlStart(c, port);
         break;
@@ -234,19 +234,6 @@ async function exec(c: Cluster, program: string, args: string[]): Promise<void> 
       { cause: err },
     );
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, HOST, () => {
-      const addr = srv.address();
-      if (addr === null || typeof addr === 'string') { srv.close(); reject(new Error('no port')); return; }
-      srv.close(() => resolve(addr.port));
-    });
-  });
 }
 
 function readOrEmpty(file: string): string {
