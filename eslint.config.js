@@ -35,7 +35,7 @@ export default tseslint.config(
     files: ['src/domain/**/*.ts'],
     rules: {
       'no-restricted-syntax': ['error', { selector: "CallExpression[callee.object.name='Date'][callee.property.name='now']", message: 'Domain code takes `now` as a parameter.' }, { selector: "NewExpression[callee.name='Date'][arguments.length=0]", message: 'Domain code takes `now` as a parameter.' }],
-      'no-restricted-imports': ['error', { patterns: ['better-sqlite3', 'imapflow', 'nodemailer', 'fastify', 'node-cron', 'node:fs', 'fs', 'twilio', 'pino'] }],
+      'no-restricted-imports': ['error', { patterns: ['better-sqlite3', 'pg', 'imapflow', 'nodemailer', 'fastify', 'node-cron', 'node:fs', 'fs', 'twilio', 'pino'] }],
     },
   },
 );

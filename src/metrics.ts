@@ -58,8 +58,10 @@ export function createMetrics(store: Store, sources: MetricSources = { mailboxes
   new Gauge({
     name: 'mesa_tickets_open', help: 'Open tickets by state, severity and level', labelNames: ['state', 'severity', 'level'] as const, registers: [registry],
     async collect() {
+      // Read first, then replace: a reset before the await would show an empty gauge to a scrape in between.
+      const rows = await reports.openTickets();
       this.reset();
-      for (const r of await reports.openTickets()) this.set({ state: r.state, severity: String(r.severity), level: String(r.level) }, r.n);
+      for (const r of rows) this.set({ state: r.state, severity: String(r.severity), level: String(r.level) }, r.n);
     },
   });
   new Gauge({
@@ -75,9 +77,10 @@ export function createMetrics(store: Store, sources: MetricSources = { mailboxes
   new Gauge({
     name: 'mesa_outbox_failed', help: 'Outbound messages that failed for good, by channel', labelNames: ['channel'] as const, registers: [registry],
     async collect() {
+      const rows = await reports.outboxFailedByChannel();
       this.reset();
       for (const channel of ['email', 'sms']) this.set({ channel }, 0);
-      for (const r of await reports.outboxFailedByChannel()) this.set({ channel: r.channel }, r.n);
+      for (const r of rows) this.set({ channel: r.channel }, r.n);
     },
   });
   new Gauge({

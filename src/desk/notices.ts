@@ -47,13 +47,13 @@ export class Notices {
     const t = now.getTime();
     if (ticket.customer_channel === 'sms') {
       if (!contact?.phone) return await this.skip(ticket, moment, t, 'no_phone');
-      return (await this.queueSms(ticket, moment, contact.phone, now, opts.extras ?? {}, { toCustomer: true }))[0] ?? null;
+      return (await this.queueSms(ticket, contact.name, moment, contact.phone, now, opts.extras ?? {}, { toCustomer: true }))[0] ?? null;
     }
     if (!contact?.email) return await this.skip(ticket, moment, t, 'no_email');
     if (await store.intake.isSuppressed(contact.email)) return await this.skip(ticket, moment, t, 'suppressed');
     const thread = await this.customerThread(ticket, opts.inReplyTo ?? null);
     const automatic = moment.startsWith('ack') ? 'auto-replied' : 'auto-generated';
-    const id = await this.queueEmail(ticket, moment, { address: contact.email, name: contact.name }, now, {
+    const id = await this.queueEmail(ticket, contact.name, moment, { address: contact.email, name: contact.name }, now, {
       ...opts.extras, customer: { fullName: contact.name, email: contact.email, phone: contact.phone, ...opts.extras?.customer },
     }, { token: signToken(this.deps.secret, ticket.key, { kind: 'customer' }), ...thread, autoSubmitted: automatic }, opts.attachments ?? []);
     if (moment !== 'ack' && moment !== 'ack-after-hours') await store.tickets.update(ticket.id, { last_customer_update_at: t }, t);
@@ -93,22 +93,22 @@ export class Notices {
     const ids: number[] = [];
     for (const person of people) {
       const x = { ...extras, recipientName: person.name, customer };
-      ids.push(await this.queueEmail(ticket, moment, { address: person.email, name: person.name }, now, x, {
+      ids.push(await this.queueEmail(ticket, customer.fullName, moment, { address: person.email, name: person.name }, now, x, {
         // Signed for this agent: issue 5 accepts a reply only with this token AND this From.
         token: signToken(this.deps.secret, ticket.key, { kind: 'agent', address: person.email }),
         // A synthetic root keeps every notice about one ticket in one thread in agents' clients.
         inReplyTo: root, references: [root], autoSubmitted: 'auto-generated',
       }));
-      if (sms && person.phone) ids.push(...await this.queueSms(ticket, moment, person.phone, now, x, { toCustomer: false }));
+      if (sms && person.phone) ids.push(...await this.queueSms(ticket, customer.fullName, moment, person.phone, now, x, { toCustomer: false }));
     }
     return ids;
   }
 
-  private async queueEmail(ticket: TicketRow, moment: string, to: { address: string; name: string }, now: Date, extras: ContextExtras,
+  private async queueEmail(ticket: TicketRow, customerName: string, moment: string, to: { address: string; name: string }, now: Date, extras: ContextExtras,
     h: { token: string; inReplyTo: string | null; references: string[]; autoSubmitted: string }, attachments: StoredAttachment[] = []): Promise<number> {
     const { store, policy, renderer } = this.deps;
     const mailbox = this.mailboxOf(ticket);
-    const rendered = renderer.render(policy.desk.locale, moment, await this.context(ticket, now, extras));
+    const rendered = renderer.render(policy.desk.locale, moment, this.context(ticket, customerName, now, extras));
     const messageId = `${ticket.key.toLowerCase()}.${moment}.${now.getTime().toString(36)}.${randomBytes(4).toString('hex')}@${policy.desk.messageIdDomain}`;
     const email: OutgoingEmail = {
       from: { name: policy.outbound.fromName, address: mailbox.address },
@@ -152,9 +152,9 @@ export class Notices {
    * exists for — an acknowledgment's ETR — so a template-only SMS goes out whole. Agents'
    * notices are never fitted: they point to the email that carries the details.
    */
-  private async queueSms(ticket: TicketRow, moment: string, phone: string, now: Date, extras: ContextExtras, opts: { toCustomer: boolean }): Promise<number[]> {
+  private async queueSms(ticket: TicketRow, customerName: string, moment: string, phone: string, now: Date, extras: ContextExtras, opts: { toCustomer: boolean }): Promise<number[]> {
     const { store, policy, renderer } = this.deps;
-    const context = await this.context(ticket, now, extras);
+    const context = this.context(ticket, customerName, now, extras);
     const rendered = renderer.render(policy.desk.locale, moment, context);
     if (rendered.sms === null) throw new Error(`template ${moment} has no sms.hbs`);
     // The renderer collapses whitespace in SMS; the agent's words appear there collapsed too.
@@ -184,9 +184,9 @@ export class Notices {
     return null;
   }
 
-  private async context(ticket: TicketRow, now: Date, extras: ContextExtras): Promise<ReturnType<typeof messageContext>> {
-    const { store, policy, clocks } = this.deps;
-    const contact = await store.tickets.contact(ticket.contact_id);
+  /** The template context; the caller has read the contact already, so it passes the name. */
+  private context(ticket: TicketRow, customerName: string, now: Date, extras: ContextExtras): ReturnType<typeof messageContext> {
+    const { policy, clocks } = this.deps;
     const d = (ms: number | null): Date | null => (ms === null ? null : new Date(ms));
     return messageContext({
       policy,
@@ -197,7 +197,7 @@ export class Notices {
         resolutionDueAt: d(ticket.resolution_due_at), assignee: ticket.assignee,
         statusUrl: this.deps.linkBaseUrl ? statusUrl(this.deps.linkBaseUrl, this.deps.secret, ticket.key) : null,
       },
-      customerName: contact?.name ?? '',
+      customerName,
       locale: policy.desk.locale,
       now,
       businessClock: clocks.business,

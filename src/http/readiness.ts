@@ -64,7 +64,7 @@ export async function checkReadiness(input: ReadinessInput): Promise<Readiness> 
  * (SQLite: `BEGIN IMMEDIATE`, which fails on a read-only file or a lock held by another process
  * past a short wait).
  */
-export async function checkDatabaseWritable(store: Pick<Store, 'probeWrite' | 'engineName'>, scrub: (s: string) => string = (s) => s): Promise<ReadinessCheck> {
+async function checkDatabaseWritable(store: Pick<Store, 'probeWrite' | 'engineName'>, scrub: (s: string) => string = (s) => s): Promise<ReadinessCheck> {
   const probe = await store.probeWrite();
   if (probe.ok) return { name: 'database', ok: true, engine: store.engineName, detail: 'admite escritura' };
   if (probe.kind === 'closed') return { name: 'database', ok: false, engine: store.engineName, detail: probe.message };

@@ -1,7 +1,24 @@
-import type { StoreErrorKind } from './errors.ts';
+import { StoreError, type StoreErrorKind } from './errors.ts';
 import type { SqlDialect, SqlExecutor } from './sql.ts';
 
 export type WriteProbe = { ok: true } | { ok: false; kind: StoreErrorKind | 'closed'; message: string; engineCode: string | null };
+
+/** What `mesa doctor` learns of a database without changing it. */
+export interface SchemaInspection {
+  /** The database's schema version; null when it could not be read. */
+  version: number | null;
+  /** How many migrations this Mesa knows. */
+  known: number;
+  /** null when not probed (a schema newer than ours). */
+  write: WriteProbe | null;
+}
+
+/** A failed write probe from an engine's error (already mapped to the store's kinds where it could be). */
+export function failedProbe(err: unknown, prefix = ''): WriteProbe {
+  const message = `${prefix}${(err as Error).message ?? String(err)}`;
+  if (err instanceof StoreError) return { ok: false, kind: err.kind, message, engineCode: err.engineCode };
+  return { ok: false, kind: 'unavailable', message, engineCode: (err as { code?: string }).code ?? null };
+}
 
 /**
  * What the Store needs of an engine: SQL on the caller's context (its transaction, or an

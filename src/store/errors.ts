@@ -20,6 +20,14 @@ export function isStoreError(err: unknown, ...kinds: StoreErrorKind[]): err is S
   return err instanceof StoreError && (kinds.length === 0 || kinds.includes(err.kind));
 }
 
+/** Refusal to start: the database's schema is newer than this Mesa knows (both engines). */
+export class SchemaTooNewError extends Error {
+  constructor(readonly found: number, readonly known: number) {
+    super(`el esquema de la base de datos (versión ${found}) es más nuevo que esta versión de Mesa (conoce hasta la ${known}); actualice Mesa antes de iniciarla`);
+    this.name = 'SchemaTooNewError';
+  }
+}
+
 /** Busy and unavailable are the environment's fault, not the work's: it is offered again. */
 export function isTransientStoreError(err: unknown): boolean {
   return isStoreError(err, 'busy', 'unavailable');

@@ -7,12 +7,11 @@ import { MessageRepo } from './message-repo.ts';
 import { OutboxRepo } from './outbox-repo.ts';
 import { ReportRepo } from './report-repo.ts';
 import { SqliteEngine } from './sqlite/engine.ts';
-import { describeUrl, PostgresEngine } from './postgres/engine.ts';
+import { describeUrl, PostgresEngine, postgresLocation } from './postgres/engine.ts';
 import type { Engine } from './engine.ts';
 import { TicketRepo } from './ticket-repo.ts';
 import { WebRepo } from './web-repo.ts';
-import type { SchemaInspection } from './sqlite/engine.ts';
-import type { WriteProbe } from './engine.ts';
+import type { SchemaInspection, WriteProbe } from './engine.ts';
 
 export type { SchemaInspection, WriteProbe };
 
@@ -69,8 +68,7 @@ export class Store {
    */
   static async inspect(dataDir: string, url: string | null = null): Promise<(SchemaInspection & { where: string; serverVersion?: number | null }) | null> {
     if (url !== null && isPostgresUrl(url)) {
-      const t = describeUrl(url);
-      return { where: `PostgreSQL ${t.host}:${t.port}/${t.database}`, ...(await PostgresEngine.inspect(url)) };
+      return { where: postgresLocation(describeUrl(url)), ...(await PostgresEngine.inspect(url)) };
     }
     const file = join(dataDir, 'mesa.db');
     if (!existsSync(file)) return null;

@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import pg from 'pg';
-import type { Engine, WriteProbe } from '../engine.ts';
-import { StoreError, type StoreErrorKind } from '../errors.ts';
+import { failedProbe, type Engine, type SchemaInspection, type WriteProbe } from '../engine.ts';
+import { SchemaTooNewError, StoreError, type StoreErrorKind } from '../errors.ts';
 import type { SqlDialect, SqlValue } from '../sql.ts';
 import { PG_MIGRATIONS } from './migrations.ts';
 
@@ -70,7 +70,7 @@ export class PostgresEngine implements Engine {
    * What `mesa doctor` reports without changing anything: reachable, the server's version, the
    * schema version against ours (pending migrations reported, not applied), a write accepted.
    */
-  static async inspect(url: string): Promise<{ serverVersion: number | null; version: number | null; known: number; write: WriteProbe | null }> {
+  static async inspect(url: string): Promise<SchemaInspection & { serverVersion: number | null }> {
     const target = describeUrl(url);
     const client = new pg.Client({ connectionString: url, types: TYPES, connectionTimeoutMillis: 5_000 });
     client.on('error', () => {});
@@ -84,9 +84,7 @@ export class PostgresEngine implements Engine {
       await client.query('ROLLBACK');
       return { serverVersion, version, known: PG_MIGRATIONS.length, write: { ok: true } };
     } catch (err) {
-      const e = mapError(err);
-      const message = `PostgreSQL en ${target.host}:${target.port}, base ${target.database}: ${(e as Error).message}`;
-      return { serverVersion: null, version: null, known: PG_MIGRATIONS.length, write: { ok: false, kind: e instanceof StoreError ? e.kind : 'unavailable', message, engineCode: e instanceof StoreError ? e.engineCode : null } };
+      return { serverVersion: null, version: null, known: PG_MIGRATIONS.length, write: failedProbe(mapError(err), `PostgreSQL en ${target.host}:${target.port}, base ${target.database}: `) };
     } finally {
       await client.end().catch(() => undefined);
     }
@@ -97,7 +95,7 @@ export class PostgresEngine implements Engine {
   }
 
   get location(): string {
-    return `PostgreSQL ${this.target.host}:${this.target.port}/${this.target.database}`;
+    return postgresLocation(this.target);
   }
 
   async all<T>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
@@ -145,9 +143,7 @@ export class PostgresEngine implements Engine {
       return { ok: true };
     } catch (err) {
       if (err === ROLLBACK) return { ok: true };
-      const e = mapError(err);
-      if (e instanceof StoreError) return { ok: false, kind: e.kind, message: e.message, engineCode: e.engineCode };
-      return { ok: false, kind: 'unavailable', message: (e as Error).message, engineCode: null };
+      return failedProbe(mapError(err));
     }
   }
 
@@ -155,11 +151,6 @@ export class PostgresEngine implements Engine {
     if (this.closed) return;
     this.closed = true;
     await this.pool.end();
-  }
-
-  /** The server's version number (e.g. 150012), for `mesa doctor`. */
-  async serverVersion(): Promise<number> {
-    return Number((await this.get<{ v: string }>(`SELECT current_setting('server_version_num') AS v`))?.v ?? 0);
   }
 
   /** The schema version the database is at, and how many migrations this Mesa knows. */
@@ -271,11 +262,9 @@ function withoutNul(v: SqlValue): SqlValue {
   return typeof v === 'string' && v.includes('\u0000') ? v.replaceAll('\u0000', '\uFFFD') : v;
 }
 
-export class SchemaTooNewError extends Error {
-  constructor(readonly found: number, readonly known: number) {
-    super(`el esquema de la base de datos (versión ${found}) es más nuevo que esta versión de Mesa (conoce hasta la ${known}); actualice Mesa antes de iniciarla`);
-    this.name = 'SchemaTooNewError';
-  }
+/** `PostgreSQL host:port/database`, for logs, the CLI and the doctor (never the password). */
+export function postgresLocation(t: { host: string; port: number; database: string }): string {
+  return `PostgreSQL ${t.host}:${t.port}/${t.database}`;
 }
 
 /** Host, port and database of a URL, for messages (never the password). */

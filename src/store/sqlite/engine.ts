@@ -2,8 +2,8 @@ import Database from 'better-sqlite3';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { StoreError, type StoreErrorKind } from '../errors.ts';
-import type { Engine, WriteProbe } from '../engine.ts';
+import { SchemaTooNewError, StoreError, type StoreErrorKind } from '../errors.ts';
+import { failedProbe, type Engine, type SchemaInspection, type WriteProbe } from '../engine.ts';
 import type { SqlDialect, SqlValue } from '../sql.ts';
 import { MIGRATIONS } from './migrations.ts';
 
@@ -11,15 +11,6 @@ type Db = Database.Database;
 
 interface TxContext { root: { active: boolean }; depth: number }
 
-
-export interface SchemaInspection {
-  /** The file's schema version; null when it could not be read. */
-  version: number | null;
-  /** How many migrations this Mesa knows. */
-  known: number;
-  /** null when not probed (a schema newer than ours). */
-  write: WriteProbe | null;
-}
 
 export const SQLITE_DIALECT: SqlDialect = {
   name: 'sqlite',
@@ -84,8 +75,7 @@ export class SqliteEngine implements Engine {
       const write = version > MIGRATIONS.length ? null : await engine.probeWrite();
       return { version, known: MIGRATIONS.length, write };
     } catch (err) {
-      const e = mapError(err);
-      return { version: null, known: MIGRATIONS.length, write: { ok: false, kind: e instanceof StoreError ? e.kind : 'unavailable', message: (e as Error).message, engineCode: (e as { engineCode?: string; code?: string }).engineCode ?? (e as { code?: string }).code ?? null } };
+      return { version: null, known: MIGRATIONS.length, write: failedProbe(mapError(err)) };
     } finally {
       db?.close();
     }
@@ -145,9 +135,7 @@ export class SqliteEngine implements Engine {
       return { ok: true };
     } catch (err) {
       if (this.db.inTransaction) this.db.exec('ROLLBACK');
-      const e = mapError(err);
-      if (e instanceof StoreError) return { ok: false, kind: e.kind, message: e.message, engineCode: e.engineCode };
-      return { ok: false, kind: 'unavailable', message: (e as Error).message ?? String(e), engineCode: (e as { code?: string }).code ?? null };
+      return failedProbe(mapError(err));
     } finally {
       this.db.pragma(`busy_timeout = ${previous}`);
       release();
@@ -161,11 +149,6 @@ export class SqliteEngine implements Engine {
     } finally {
       release();
     }
-  }
-
-  /** The SQLite engine's own questions, for `mesa doctor` and tests of the engine. */
-  pragma(name: string): unknown {
-    return this.db.pragma(name, { simple: true });
   }
 
   get location(): string {
@@ -260,13 +243,6 @@ function migrate(db: Db): void {
       db.exec(MIGRATIONS[v] as string);
       db.pragma(`user_version = ${v + 1}`);
     })();
-  }
-}
-
-export class SchemaTooNewError extends Error {
-  constructor(readonly found: number, readonly known: number) {
-    super(`el esquema de la base de datos (versión ${found}) es más nuevo que esta versión de Mesa (conoce hasta la ${known}); actualice Mesa antes de iniciarla`);
-    this.name = 'SchemaTooNewError';
   }
 }
 
