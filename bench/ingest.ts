@@ -691,7 +691,7 @@ function mesaDaemon(config: ChildConfig): ContenderRun {
       tickets: await mesa.store.tickets.count(),
       outbox: await mesa.store.outbox.counts(),
       quarantine: (await mesa.store.intake.listQuarantine(true)).length,
-      processed: Object.fromEntries(mesa.pollers.map((p) => [p.mailbox, p.poller.stats.processed])),
+      processed: Object.fromEntries(mesa.mailboxes.map((k) => [k.mailbox, k.stats.processed])),
     };
     await mesa.stop();
     return facts;

@@ -511,7 +511,7 @@ function started(mesa: Mesa | null): Mesa {
 }
 
 function processed(mesa: Mesa | null): number {
-  return started(mesa).pollers.reduce((sum, p) => sum + p.poller.stats.processed, 0);
+  return started(mesa).mailboxes.reduce((sum, k) => sum + k.stats.processed, 0);
 }
 
 /**

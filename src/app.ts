@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { OwnIdentity } from './domain/auto-reply.ts';
@@ -21,9 +22,11 @@ import { PhoneIntake } from './desk/phone-intake.ts';
 import { WebIntake } from './desk/web-intake.ts';
 import { registerPortalRoutes } from './intake/web/portal-routes.ts';
 import { registerVoiceRoutes } from './intake/phone/voice-routes.ts';
+import { HeldWebhooks } from './intake/phone/held-webhooks.ts';
 import { VoiceRenderer } from './outbound/voice-renderer.ts';
 import { DropFolder } from './intake/email/drop-folder.ts';
-import { ImapPoller } from './intake/email/imap-poller.ts';
+import { ImapPoller, type ImapDelivery } from './intake/email/imap-poller.ts';
+import { MailboxKeeper } from './intake/email/mailbox-keeper.ts';
 import { createLogger, type Logger } from './log.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { FileSender, SmtpSender, type EmailSender, type SmtpSettings } from './outbound/email-senders.ts';
@@ -33,6 +36,9 @@ import { SlaSweep } from './desk/sla-sweep.ts';
 import cron, { type ScheduledTask } from 'node-cron';
 import { TemplateRenderer } from './outbound/template-renderer.ts';
 import { Store } from './store/store.ts';
+
+/** How often held phone webhooks are offered to the database again. */
+const HELD_REPLAY_MS = 2_000;
 
 export const TEMPLATES_DIR = fileURLToPath(new URL('../templates', import.meta.url));
 
@@ -52,6 +58,8 @@ export interface MesaOptions {
   scheduleSweep?: boolean;
   /** How long `stop()` lets the dispatcher send what is due before giving up (default 15 s). */
   flushTimeoutMs?: number;
+  /** Tests: faster mailbox-lease heartbeats (default 5 s, good for 20 s). */
+  leaseTiming?: { heartbeatMs: number; ttlMs: number };
 }
 
 /**
@@ -66,7 +74,8 @@ export class Mesa {
   readonly intake: EmailIntake;
   readonly dispatcher: OutboxDispatcher;
   readonly http: FastifyInstance;
-  readonly pollers: Array<{ mailbox: string; poller: ImapPoller }> = [];
+  /** One keeper per IMAP mailbox: it reads the mailbox while this instance holds its lease. */
+  readonly mailboxes: MailboxKeeper[] = [];
   readonly dropFolder: DropFolder | null = null;
   readonly metrics: Metrics;
   readonly renderer: TemplateRenderer;
@@ -76,12 +85,22 @@ export class Mesa {
   readonly notices: Notices;
   readonly pages: PageRenderer;
   readonly sweep: SlaSweep;
+  /**
+   * Who this process is among the instances: `name` (MESA_INSTANCE or the host name) labels
+   * logs, `/metrics` and `/readyz`; `holder` (name, pid and a nonce) is unique per start and is
+   * what the mailbox leases record.
+   */
+  readonly instance: { name: string; holder: string };
   private sweepTask: ScheduledTask | null = null;
+  /** Phone webhooks kept while the database was unavailable (null without the phone channel). */
+  readonly heldCalls: HeldWebhooks | null = null;
+  private heldTimer: NodeJS.Timeout | null = null;
   private readonly scheduleSweep: boolean;
   private readonly sender: EmailSender;
 
   private constructor(readonly env: Environment, opts: MesaOptions, store: Store, policy: DeskPolicy) {
-    this.log = opts.log ?? createLogger();
+    this.instance = { name: env.instanceName, holder: `${env.instanceName}/${process.pid}/${randomBytes(3).toString('hex')}` };
+    this.log = (opts.log ?? createLogger()).child({ instance: env.instanceName });
     this.clock = opts.clock ?? (() => new Date());
     this.policy = policy;
     this.store = store;
@@ -90,7 +109,7 @@ export class Mesa {
     const own = ownIdentity(this.policy);
     const notices = this.notices = new Notices({ store: this.store, policy: this.policy, renderer: this.renderer, clocks, secret: env.secret, loopValue: this.policy.desk.messageIdDomain, linkBaseUrl: env.linkBaseUrl });
     this.lifecycle = new TicketLifecycle({ store: this.store, policy: this.policy, clocks, notices });
-    this.metrics = createMetrics(this.store, { mailboxes: () => this.pollers.map((p) => ({ mailbox: p.mailbox, stats: p.poller.stats })) });
+    this.metrics = createMetrics(this.store, { mailboxes: () => this.mailboxes.map((k) => ({ mailbox: k.mailbox, stats: k.stats })), instance: env.instanceName });
     this.sender = env.smtp
       ? new SmtpSender({ ...env.smtp, ...opts.smtp }, this.store.blobs)
       : new FileSender(join(env.dataDir, 'outbox'), this.store.blobs);
@@ -111,18 +130,25 @@ export class Mesa {
       for (const mb of this.policy.mailboxes) {
         const cred = env.mailboxCredentials[mb.id];
         if (!cred) { this.log.warn({ event: 'imap.mailbox_skipped', mailbox: mb.id }, `sin credenciales IMAP para ${mb.id}`); continue; }
-        this.pollers.push({ mailbox: mb.id, poller: new ImapPoller({
+        const settings = {
           name: mb.id, host: env.imap.host, port: env.imap.port, secure: env.imap.secure, user: cred.user, password: cred.password,
           folder: mb.folder, processedFolder: mb.processedFolder, pollIntervalMs: mb.pollIntervalSeconds * 1000,
-        }, {
-          loadCursor: (m) => this.store.intake.cursor(m),
-          deliver: async (raw, at) => { await this.receive(raw, { kind: 'imap', mailbox: at.mailbox, uid: at.uid, uidValidity: at.uidValidity }); },
-          deliverBatch: async (batch) => {
-            const r = await this.receiveMany(batch.map(({ raw, at }) => ({ raw, origin: { kind: 'imap' as const, mailbox: at.mailbox, uid: at.uid, uidValidity: at.uidValidity } })));
-            return { committed: r.outcomes.length, error: r.failure?.error ?? null };
-          },
-          log: this.log.child({ component: 'imap', mailbox: mb.id }),
-        }) });
+        };
+        const holder = this.instance.holder;
+        const origin = (at: ImapDelivery): IntakeOrigin => ({ kind: 'imap', mailbox: at.mailbox, uid: at.uid, uidValidity: at.uidValidity, holder });
+        const log = this.log.child({ component: 'imap', mailbox: mb.id });
+        this.mailboxes.push(new MailboxKeeper({
+          mailbox: mb.id, holder, leases: this.store.leases, log, ...opts.leaseTiming,
+          newPoller: () => new ImapPoller(settings, {
+            loadCursor: (m) => this.store.intake.cursor(m),
+            deliver: async (raw, at) => { await this.receive(raw, origin(at)); },
+            deliverBatch: async (batch) => {
+              const r = await this.receiveMany(batch.map(({ raw, at }) => ({ raw, origin: origin(at) })));
+              return { committed: r.outcomes.length, error: r.failure?.error ?? null };
+            },
+            log,
+          }),
+        }));
       }
     } else {
       this.dropFolder = new DropFolder(join(env.dataDir, 'inbox'), async (raw) => { await this.receive(raw, { kind: 'drop', mailbox: null }); },
@@ -148,9 +174,10 @@ export class Mesa {
       const twilioSettings = env.twilio;
       const publicUrl = env.publicUrl as string;
       const log = this.log.child({ component: 'twilio' });
+      const held = this.heldCalls = new HeldWebhooks(join(env.dataDir, 'held', 'twilio'), log);
       this.http.register(async (scope) => {
         verifyTwilioSignatures(scope, { authToken: twilioSettings.authToken, publicUrl, log });
-        registerVoiceRoutes(scope, { phone, voice, policy: this.policy, businessClock: clocks.business, clock: this.clock, log, voiceName: this.policy.phone.voice });
+        registerVoiceRoutes(scope, { phone, voice, policy: this.policy, businessClock: clocks.business, clock: this.clock, log, voiceName: this.policy.phone.voice, held });
       }, { prefix: '/twilio' });
     }
     this.listen = opts.listen ?? true;
@@ -165,7 +192,13 @@ export class Mesa {
   static async open(env: Environment, opts: Omit<MesaOptions, 'env'> = {}): Promise<Mesa> {
     const policy = opts.policy ?? loadConfig(env.configDir, { mailboxAddresses: env.mailboxAddresses });
     const store = await Store.open(env.dataDir, policy.desk.ticketPrefix, env.databaseUrl);
-    return new Mesa(env, { ...opts, env }, store, policy);
+    try {
+      const shared = await shareSecrets(env, store, (opts.clock ?? (() => new Date()))());
+      return new Mesa(shared, { ...opts, env: shared }, store, policy);
+    } catch (err) {
+      await store.close();
+      throw err;
+    }
   }
 
   /** Every channel's way in: one raw message, one committed outcome (or a retry-later error). */
@@ -202,7 +235,7 @@ export class Mesa {
 
   async start(): Promise<void> {
     const mode = {
-      intake: this.pollers.length > 0 ? `imap (${this.pollers.map((p) => p.mailbox).join(', ')})` : `carpeta ${this.dropFolder?.dir}`,
+      intake: this.mailboxes.length > 0 ? `imap (${this.mailboxes.map((k) => k.mailbox).join(', ')})` : `carpeta ${this.dropFolder?.dir}`,
       outbound: this.env.smtp ? `smtp ${this.env.smtp.host}:${this.env.smtp.port}` : `archivos en ${join(this.env.dataDir, 'outbox')}`,
     };
     if (!this.env.imap || !this.env.smtp) {
@@ -214,15 +247,32 @@ export class Mesa {
       void this.runSweep();
       this.sweepTask = cron.schedule(this.policy.sla.sweepSchedule, () => this.runSweep(), { noOverlap: true, name: 'mesa-sla-sweep' });
     }
-    for (const p of this.pollers) p.poller.start();
+    for (const k of this.mailboxes) k.start();
+    if (this.heldCalls && this.phone) {
+      // Calls held during a database outage become tickets once it is back (tried every 2 s).
+      const held = this.heldCalls;
+      const phone = this.phone;
+      this.heldTimer = setInterval(() => { void this.replayHeldCalls(held, phone); }, HELD_REPLAY_MS);
+      this.heldTimer.unref();
+      void this.replayHeldCalls(held, phone);
+    }
     this.dropFolder?.start();
     if (this.listen) {
       const address = await this.http.listen({ port: this.env.httpPort, host: '0.0.0.0' });
       this.log.info({ event: 'http.listening', address }, `HTTP en ${address}`);
     }
     // Where the panel's token comes from (never the token itself): an operator needs to know.
-    const panelToken = this.env.panelTokenSource === 'env' ? 'MESA_PANEL_TOKEN' : join(this.env.dataDir, 'panel.token');
+    const panelToken = this.env.panelTokenSource === 'env' ? 'MESA_PANEL_TOKEN'
+      : this.env.panelTokenSource === 'database' ? 'la base de datos (mesa panel-token lo muestra)' : join(this.env.dataDir, 'panel.token');
     this.log.info({ event: 'mesa.started', database: this.store.location, secretSource: this.env.secretSource, panelToken, ...mode }, `Mesa iniciada; panel en ${this.env.linkBaseUrl}/panel (token en ${panelToken})`);
+  }
+
+  private async replayHeldCalls(held: HeldWebhooks, phone: PhoneIntake): Promise<void> {
+    try {
+      if ((await held.pending()).length > 0) await held.replay(phone);
+    } catch (err) {
+      this.log.error({ event: 'twilio.held_replay_failed', error: (err as Error).message }, 'fallo al registrar llamadas guardadas');
+    }
   }
 
   /** One sweep at the shell's "now"; a failure is logged and the next tick tries again. */
@@ -253,9 +303,11 @@ export class Mesa {
   private async shutdown(): Promise<void> {
     await this.sweepTask?.destroy();
     this.sweepTask = null;
+    if (this.heldTimer) clearInterval(this.heldTimer);
+    this.heldTimer = null;
     await Promise.all([
       this.sweeping,
-      ...this.pollers.map((p) => p.poller.stop()),
+      ...this.mailboxes.map((k) => k.stop()),
       this.dropFolder?.stop(),
       this.http.close(),
     ]);
@@ -282,7 +334,7 @@ export class Mesa {
 
   async health(): Promise<Record<string, unknown>> {
     return {
-      imap: this.pollers.map((p) => ({ mailbox: p.mailbox, ...p.poller.stats })),
+      imap: this.mailboxes.map((k) => ({ mailbox: k.mailbox, ...k.stats })),
       outbox: await this.store.outbox.counts(),
       quarantine: await this.store.reports.openQuarantine(),
     };
@@ -292,8 +344,9 @@ export class Mesa {
   readiness(): Promise<Readiness> {
     return checkReadiness({
       store: this.store,
+      instance: this.instance.name,
       stopping: this.stopping !== null,
-      mailboxes: this.pollers.map((p) => ({ mailbox: p.mailbox, stats: p.poller.stats })),
+      mailboxes: this.mailboxes.map((k) => ({ mailbox: k.mailbox, stats: k.stats })),
       intakeMode: this.dropFolder ? `carpeta local ${this.dropFolder.dir}` : 'sin buzones IMAP',
       outboxBacklog: () => this.store.reports.outboxBacklog(),
       backlogLimit: this.policy.operations.readyOutboxBacklog,
@@ -304,6 +357,26 @@ export class Mesa {
       ].filter((s) => s.length > 0),
     });
   }
+}
+
+/**
+ * On PostgreSQL every instance must sign and check with the same secret and panel token: unless
+ * the environment sets them, the first instance's become the desk's (stored in the database) and
+ * the others adopt them. A SQLite desk keeps the files of its data directory.
+ */
+export async function shareSecrets(env: Environment, store: Store, now: Date): Promise<Environment> {
+  const shared = store.sharedSecrets;
+  if (shared === null) return env;
+  let next = env;
+  if (env.secretSource !== 'env') {
+    const { value } = await shared.settle('secret', env.secret, now.getTime());
+    next = { ...next, secret: value, secretSource: 'database' };
+  }
+  if (env.panelTokenSource !== 'env') {
+    const { value } = await shared.settle('panel_token', env.panelToken, now.getTime());
+    next = { ...next, panelToken: value, panelTokenSource: 'database' };
+  }
+  return next;
 }
 
 export function ownIdentity(policy: DeskPolicy): OwnIdentity {

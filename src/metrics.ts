@@ -3,7 +3,9 @@ import type { Store } from './store/store.ts';
 
 /** What the metrics read from the running daemon at scrape time (IMAP pollers are added after the registry). */
 export interface MetricSources {
-  mailboxes(): Array<{ mailbox: string; stats: { connected: boolean; reconnects: number } }>;
+  mailboxes(): Array<{ mailbox: string; stats: { connected: boolean; reconnects: number; holding?: boolean } }>;
+  /** MESA_INSTANCE (or the host name): every series carries it as `mesa_instance`. */
+  instance?: string;
 }
 
 export interface Metrics {
@@ -30,6 +32,10 @@ export function isWebhookRoute(url: string | undefined): url is string {
  */
 export function createMetrics(store: Store, sources: MetricSources = { mailboxes: () => [] }): Metrics {
   const registry = new Registry();
+  // Not `instance`: Prometheus sets that one to the scrape target. Desk-wide series (tickets,
+  // outbox) read the shared database, so every instance reports the same values: aggregate them
+  // with max(), not sum().
+  if (sources.instance) registry.setDefaultLabels({ mesa_instance: sources.instance });
   collectDefaultMetrics({ register: registry, prefix: 'mesa_' });
   const reports = store.reports;
   const intake = new Counter({ name: 'mesa_intake_messages_total', help: 'Inbound messages by outcome', labelNames: ['result', 'origin'] as const, registers: [registry] });
@@ -59,33 +65,39 @@ export function createMetrics(store: Store, sources: MetricSources = { mailboxes
     name: 'mesa_tickets_open', help: 'Open tickets by state, severity and level', labelNames: ['state', 'severity', 'level'] as const, registers: [registry],
     async collect() {
       // Read first, then replace: a reset before the await would show an empty gauge to a scrape in between.
-      const rows = await reports.openTickets();
-      this.reset();
-      for (const r of rows) this.set({ state: r.state, severity: String(r.severity), level: String(r.level) }, r.n);
+      await keepOnOutage(async () => {
+        const rows = await reports.openTickets();
+        this.reset();
+        for (const r of rows) this.set({ state: r.state, severity: String(r.severity), level: String(r.level) }, r.n);
+      });
     },
   });
   new Gauge({
     name: 'mesa_outbox_messages', help: 'Outbox rows by status', labelNames: ['status'] as const, registers: [registry],
     async collect() {
-      for (const [status, n] of Object.entries(await store.outbox.counts())) this.set({ status }, n);
+      await keepOnOutage(async () => {
+        for (const [status, n] of Object.entries(await store.outbox.counts())) this.set({ status }, n);
+      });
     },
   });
   new Gauge({
     name: 'mesa_outbox_backlog', help: 'Outbound messages waiting to be sent (pending, retrying or being sent)', registers: [registry],
-    async collect() { this.set(await reports.outboxBacklog()); },
+    async collect() { await keepOnOutage(async () => { this.set(await reports.outboxBacklog()); }); },
   });
   new Gauge({
     name: 'mesa_outbox_failed', help: 'Outbound messages that failed for good, by channel', labelNames: ['channel'] as const, registers: [registry],
     async collect() {
-      const rows = await reports.outboxFailedByChannel();
-      this.reset();
-      for (const channel of ['email', 'sms']) this.set({ channel }, 0);
-      for (const r of rows) this.set({ channel: r.channel }, r.n);
+      await keepOnOutage(async () => {
+        const rows = await reports.outboxFailedByChannel();
+        this.reset();
+        for (const channel of ['email', 'sms']) this.set({ channel }, 0);
+        for (const r of rows) this.set({ channel: r.channel }, r.n);
+      });
     },
   });
   new Gauge({
     name: 'mesa_quarantine_open', help: 'Quarantined messages not yet resolved', registers: [registry],
-    async collect() { this.set(await reports.openQuarantine()); },
+    async collect() { await keepOnOutage(async () => { this.set(await reports.openQuarantine()); }); },
   });
   new Gauge({
     name: 'mesa_imap_connected', help: 'Whether each IMAP mailbox is connected (1) or not (0)', labelNames: ['mailbox'] as const, registers: [registry],
@@ -99,6 +111,20 @@ export function createMetrics(store: Store, sources: MetricSources = { mailboxes
     collect() {
       this.reset();
       for (const m of sources.mailboxes()) this.set({ mailbox: m.mailbox }, m.stats.reconnects);
+    },
+  });
+  new Gauge({
+    name: 'mesa_imap_mailbox_held', help: 'Whether this instance holds the mailbox lease and reads it (1) or another instance does (0)', labelNames: ['mailbox'] as const, registers: [registry],
+    collect() {
+      this.reset();
+      for (const m of sources.mailboxes()) this.set({ mailbox: m.mailbox }, m.stats.holding === false ? 0 : 1);
+    },
+  });
+  new Gauge({
+    name: 'mesa_database_up', help: 'Whether the database answered this scrape (1) or not (0)', labelNames: ['engine'] as const, registers: [registry],
+    async collect() {
+      this.reset();
+      this.set({ engine: store.engineName }, await store.ping().then(() => 1, () => 0));
     },
   });
   return { registry, intake, ingestSeconds, webhookSeconds };
@@ -151,9 +177,23 @@ function dbCounter<L extends string>(registry: Registry, name: string, help: str
   new Counter<L>({
     name, help, labelNames, registers: [registry],
     async collect() {
-      const values = await read();
-      this.reset();
-      for (const { labels, n } of values) if (n > 0) this.inc(labels as never, n);
+      await keepOnOutage(async () => {
+        const values = await read();
+        this.reset();
+        for (const { labels, n } of values) if (n > 0) this.inc(labels as never, n);
+      });
     },
   });
+}
+
+/**
+ * A series read from the database keeps its last values while the database does not answer, so
+ * `/metrics` still answers during an outage (and says so in `mesa_database_up`).
+ */
+async function keepOnOutage(read: () => Promise<void>): Promise<void> {
+  try {
+    await read();
+  } catch {
+    // The last values stand.
+  }
 }

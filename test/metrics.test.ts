@@ -22,7 +22,10 @@ describe('Prometheus metrics', () => {
   const scrape = async (m = t.mesa): Promise<Sample[]> => {
     const r = await m.http.inject({ method: 'GET', url: '/metrics' });
     expect(r.statusCode).toBe(200);
-    return parseMetrics(r.body);
+    const samples = parseMetrics(r.body);
+    // Every series names the instance that answered.
+    expect(samples.filter((x) => x.labels.mesa_instance !== m.instance.name)).toEqual([]);
+    return samples;
   };
 
   beforeAll(async () => {

@@ -1,5 +1,6 @@
-import { readFileSync } from 'node:fs';
-import { Mesa } from '../app.ts';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Mesa, shareSecrets } from '../app.ts';
 import { statusUrl } from '../domain/status-link.ts';
 import type { Environment } from '../config/environment.ts';
 import { analyzeEmail, mailboxFor, type EmailAnalysis } from '../desk/email-pipeline.ts';
@@ -13,7 +14,9 @@ import { table, when } from './format.ts';
 import type { Progress } from './progress.ts';
 import { OPEN_STATES, type TicketState } from '../domain/ticket.ts';
 import type { TicketFilter } from '../store/ticket-repo.ts';
-import { Store } from '../store/store.ts';
+import { isPostgresUrl, Store } from '../store/store.ts';
+import { copyDesk, TargetNotEmptyError } from '../store/desk-copy.ts';
+import { describeUrl, postgresLocation } from '../store/postgres/engine.ts';
 import type { QuarantineRow } from '../store/intake-state-repo.ts';
 
 export interface Io { out: (s: string) => void; err: (s: string) => void }
@@ -351,5 +354,68 @@ export async function migrateCommand(env: Environment, io: Io): Promise<number> 
     return EX.OK;
   } finally {
     await store.close();
+  }
+}
+
+/**
+ * `mesa panel-token`: prints the agents' panel token wherever it lives (MESA_PANEL_TOKEN, the
+ * data dir, or — several instances on PostgreSQL — the database), for the operator who logs in.
+ */
+export async function panelTokenCommand(env: Environment, io: Io): Promise<number> {
+  const store = await Store.open(env.dataDir, '', env.databaseUrl);
+  try {
+    const shared = await shareSecrets(env, store, new Date());
+    io.out(shared.panelToken);
+    return EX.OK;
+  } finally {
+    await store.close();
+  }
+}
+
+/**
+ * `mesa db copy --to postgres://…`: moves this data dir's SQLite desk (rows, raw messages,
+ * attachments, recordings, and the signing secret and panel token unless the environment sets
+ * them) into an empty PostgreSQL database, with a progress bar on stderr, then compares the row
+ * counts of every table on both sides. Exit 0 when they match, 65 when not, 73 when the target
+ * already holds data, 66 when there is no SQLite desk here.
+ */
+export async function dbCopyCommand(env: Environment, opts: { to?: string; json?: boolean }, io: Io, progress: (total: number) => Progress): Promise<number> {
+  const url = opts.to ?? '';
+  if (!isPostgresUrl(url)) { io.err('mesa db copy: --to debe ser un URL postgres://usuario:contraseña@servidor:5432/base'); return EX.USAGE; }
+  const file = join(env.dataDir, 'mesa.db');
+  if (!existsSync(file)) { io.err(`mesa db copy: no hay un escritorio SQLite en ${file}`); return EX.NOINPUT; }
+  const source = await Store.open(env.dataDir, '', null);
+  try {
+    const target = await Store.open(env.dataDir, '', url);
+    try {
+      const secrets = [
+        ...(env.secretSource === 'env' ? [] : [{ name: 'secret', value: env.secret }]),
+        ...(env.panelTokenSource === 'env' ? [] : [{ name: 'panel_token', value: env.panelToken }]),
+      ];
+      let bar: Progress | null = null;
+      const counts = await copyDesk(source, target, {
+        start: (total) => { bar = progress(total); },
+        advance: (n) => { for (let i = 0; i < n; i++) bar?.tick(); },
+      }, secrets, Date.now());
+      (bar as Progress | null)?.stop();
+      const mismatched = counts.filter((c) => c.source !== c.target);
+      if (opts.json) {
+        io.out(JSON.stringify({ ok: mismatched.length === 0, from: source.location, to: postgresLocation(describeUrl(url)), counts }, null, 2));
+      } else {
+        io.out(table([['tabla', 'SQLite', 'PostgreSQL', ''], ...counts.map((c) => [c.table, String(c.source), String(c.target), c.source === c.target ? '✔' : '✘'])]));
+        io.out('');
+        io.out(mismatched.length === 0
+          ? `Copiado a ${postgresLocation(describeUrl(url))}: todas las cuentas coinciden. Arranque las instancias con MESA_DATABASE_URL apuntando ahí.`
+          : `Las cuentas no coinciden en: ${mismatched.map((c) => c.table).join(', ')}.`);
+      }
+      return mismatched.length === 0 ? EX.OK : EX.DATAERR;
+    } catch (err) {
+      if (err instanceof TargetNotEmptyError) { io.err(`mesa db copy: ${err.message}`); return EX.CANTCREAT; }
+      throw err;
+    } finally {
+      await target.close();
+    }
+  } finally {
+    await source.close();
   }
 }

@@ -26,7 +26,7 @@ import type { Io } from './commands.ts';
 export type Verdict = 'ok' | 'fail' | 'skipped';
 
 export interface DoctorCheck {
-  /** Stable id: config, templates, database, imap:<mailbox>, smtp, twilio. */
+  /** Stable id: config, templates, database, imap:<mailbox>, smtp, twilio, leases. */
   id: string;
   /** What the operator reads, e.g. "IMAP soportetecnico". */
   name: string;
@@ -91,8 +91,13 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorCheck[]> {
   }
 
   // 3. Data dir and database.
+  let databaseOk = false;
   if (!env) add('database', 'Base de datos', 'skipped', 'omitido: la configuración no es válida');
-  else add('database', 'Base de datos', ...(await checkDatabase(env.dataDir, env.databaseUrl)));
+  else {
+    const db = await checkDatabase(env.dataDir, env.databaseUrl);
+    databaseOk = db[0] === 'ok';
+    add('database', 'Base de datos', ...db);
+  }
 
   // 4. Each IMAP mailbox.
   if (!env || !policy) {
@@ -117,6 +122,9 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorCheck[]> {
   if (!env) add('twilio', 'Twilio', 'skipped', 'omitido: la configuración no es válida');
   else if (!env.twilio) add('twilio', 'Twilio', 'skipped', `omitido: TWILIO_ACCOUNT_SID no está definido; sin teléfono, los SMS se escriben en ${join(env.dataDir, 'outbox', 'sms')}`);
   else add('twilio', 'Twilio', ...await checkTwilio(env.twilio, opts.timeoutMs, opts.twilioApiBaseUrl));
+
+  // 7. Which instance reads which mailbox (several instances share one PostgreSQL).
+  if (env && policy && env.imap && databaseOk) add('leases', 'Lectores de buzones', ...await checkLeases(env, policy));
 
   return checks;
 }
@@ -144,6 +152,27 @@ export async function doctorCommand(opts: { json?: boolean; timeout?: string }, 
 }
 
 type Result = [Verdict, string];
+
+/**
+ * Who holds each mailbox's lease, read only when the schema is current (opening the store then
+ * changes nothing). Informational: no holder just means no instance is running.
+ */
+async function checkLeases(env: Environment, policy: DeskPolicy): Promise<Result> {
+  const inspected = await Store.inspect(env.dataDir, env.databaseUrl);
+  if (inspected === null || inspected.version !== inspected.known) return ['skipped', 'omitido: el esquema se pondrá al día al iniciar'];
+  const store = await Store.open(env.dataDir, policy.desk.ticketPrefix, env.databaseUrl);
+  try {
+    const leases = new Map((await store.leases.list()).map((l) => [l.mailbox, l]));
+    return ['ok', policy.mailboxes.map((m) => {
+      const l = leases.get(m.id);
+      return `${m.id}: ${l === undefined ? 'sin lector' : `${l.holder}${l.live ? '' : ' (vencido: otra instancia lo tomará)'}`}`;
+    }).join('; ')];
+  } catch (err) {
+    return ['fail', `no se pudieron leer los lectores de buzones: ${(err as Error).message}`];
+  } finally {
+    await store.close();
+  }
+}
 
 /** The data dir takes a file; the database, when it exists, opens, has a schema this Mesa knows and takes the write lock. */
 async function checkDatabase(dataDir: string, databaseUrl: string | null): Promise<Result> {

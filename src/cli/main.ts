@@ -6,7 +6,7 @@ import { Mesa } from '../app.ts';
 import { createLogger } from '../log.ts';
 import { EX } from './exit-codes.ts';
 import { isStoreError } from '../store/errors.ts';
-import { explainCommand, ingestCommand, migrateCommand, quarantineListCommand, quarantineRetryAllCommand, quarantineRetryCommand, templatesPreviewCommand, ticketsListCommand, ticketsShowCommand, type Io, type TicketsListOptions } from './commands.ts';
+import { dbCopyCommand, explainCommand, ingestCommand, migrateCommand, panelTokenCommand, quarantineListCommand, quarantineRetryAllCommand, quarantineRetryCommand, templatesPreviewCommand, ticketsListCommand, ticketsShowCommand, type Io, type TicketsListOptions } from './commands.ts';
 import { doctorCommand } from './doctor.ts';
 import { startProgress } from './progress.ts';
 
@@ -79,6 +79,14 @@ program.command('doctor').description('revisa la configuración, las plantillas,
 
 program.command('migrate').description('aplica las migraciones pendientes del esquema de la base de datos y termina')
   .action(() => run(() => migrateCommand(environment(), io)));
+
+const db = program.command('db').description('la base de datos del escritorio');
+db.command('copy').description('copia el escritorio SQLite de este directorio de datos a una base PostgreSQL vacía y verifica las cuentas')
+  .requiredOption('--to <url>', 'postgres://usuario:contraseña@servidor:5432/base').option('--json', 'resultado en JSON')
+  .action((opts: { to: string; json?: boolean }) => run(() => dbCopyCommand(environment(), opts, io, (total) => startProgress('Copiando', total))));
+
+program.command('panel-token').description('muestra el token de operador del panel de agentes (de MESA_PANEL_TOKEN, del directorio de datos o de la base de datos)')
+  .action(() => run(() => panelTokenCommand(environment(), io)));
 
 program.command('ingest').description('procesa un mensaje RFC 5322 leído de stdin (entrega por tubería del servidor de correo)')
   .option('--mailbox <id>', 'buzón al que llegó (por defecto: según los destinatarios)')

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { ConfigError } from './load-config.ts';
 
@@ -16,10 +17,13 @@ export interface Environment {
   publicUrl: string | null;
   /** HMAC key for reply tokens and status links. Never logged. */
   secret: string;
-  secretSource: 'env' | 'generated' | 'data-dir';
+  /** `database`: shared by the instances on one PostgreSQL (see Mesa.open). */
+  secretSource: 'env' | 'generated' | 'data-dir' | 'database';
   /** Operator token for the agents' panel (/panel). Never logged. */
   panelToken: string;
-  panelTokenSource: 'env' | 'generated' | 'data-dir';
+  panelTokenSource: 'env' | 'generated' | 'data-dir' | 'database';
+  /** MESA_INSTANCE, else the host name: labels this instance in logs, `/metrics`, `/readyz` and the mailbox leases. */
+  instanceName: string;
   /** Peers whose X-Forwarded-For is believed (MESA_TRUST_PROXY; default the loopback proxy). */
   trustProxy: boolean | string[];
   /** Base of every link Mesa puts in messages and pages: MESA_PUBLIC_URL, else http://localhost:port. */
@@ -88,12 +92,14 @@ export function readEnvironment(env: Env = process.env, cwd = process.cwd()): En
   if (sid && !publicUrl) problems.push('environment: MESA_PUBLIC_URL is required when TWILIO_ACCOUNT_SID is set (Twilio signs the public URL of each webhook)');
   const twilio = sid && token ? { accountSid: sid, authToken: token, phoneNumber: value(env, 'TWILIO_PHONE_NUMBER') ?? null } : null;
   const httpPort = port('MESA_HTTP_PORT', 8080);
+  const instanceName = value(env, 'MESA_INSTANCE') ?? hostname();
+  if (!/^[\w.-]{1,64}$/.test(instanceName)) problems.push(`environment: MESA_INSTANCE: "${instanceName}" must be 1 to 64 letters, digits, dots, dashes or underscores`);
   const trustProxy = parseTrustProxy(value(env, 'MESA_TRUST_PROXY'), problems);
   if (problems.length > 0) throw new ConfigError(problems);
   const { secret, source } = loadSecret('MESA_SECRET', value(env, 'MESA_SECRET'), join(dataDir, 'secret.key'));
   const panel = loadSecret('MESA_PANEL_TOKEN', value(env, 'MESA_PANEL_TOKEN'), join(dataDir, 'panel.token'));
   const linkBaseUrl = (publicUrl ?? `http://localhost:${httpPort || 8080}`).replace(/\/+$/, '');
-  return { dataDir, databaseUrl, configDir, httpPort, publicUrl, secret, secretSource: source, panelToken: panel.secret, panelTokenSource: panel.source, linkBaseUrl, trustProxy, imap, mailboxCredentials, mailboxAddresses, smtp, twilio };
+  return { dataDir, databaseUrl, configDir, httpPort, publicUrl, secret, secretSource: source, panelToken: panel.secret, panelTokenSource: panel.source, linkBaseUrl, trustProxy, imap, mailboxCredentials, mailboxAddresses, smtp, twilio, instanceName };
 }
 
 /** `false`, or a comma list of addresses, CIDRs and fastify's names (default `loopback`). */

@@ -13,9 +13,12 @@ import { COMMAND_HELP, parseAgentReply } from '../domain/agent-commands.ts';
 import type { TicketLifecycle } from './ticket-lifecycle.ts';
 import type { SlaClocks } from './sla-clocks.ts';
 
-/** Where a raw message came from; an IMAP origin also advances that mailbox's cursor. */
+/**
+ * Where a raw message came from; an IMAP origin also advances that mailbox's cursor, and when it
+ * names the lease `holder` it read under, commits only while that lease is still held.
+ */
 export type IntakeOrigin =
-  | { kind: 'imap'; mailbox: string; uid: number; uidValidity: number }
+  | { kind: 'imap'; mailbox: string; uid: number; uidValidity: number; holder?: string }
   | { kind: 'pipe' | 'drop' | 'retry'; mailbox: string | null };
 
 export type IntakeOutcome =
@@ -88,6 +91,7 @@ export class EmailIntake {
     let failure: { index: number; error: unknown } | null = null;
     try {
       await store.transaction(async () => {
+        await this.confirmLeases(staged);
         for (const [index, s] of staged.entries()) {
           if (s.mail === null) { outcomes.push({ outcome: await this.quarantine(s, now, 'parse_failed', s.parseError), s }); continue; }
           try {
@@ -121,6 +125,18 @@ export class EmailIntake {
     }
     if (queued) this.deps.onOutbox?.();
     return { outcomes: outcomes.map((o) => o.outcome), failure };
+  }
+
+  /**
+   * An instance that lost a mailbox's lease (paused past its TTL, cut off from the database)
+   * must not commit what it read: the new holder reads the same UIDs from the cursor.
+   */
+  private async confirmLeases(staged: readonly Staged[]): Promise<void> {
+    const held = new Map<string, string>();
+    for (const { origin } of staged) if (origin.kind === 'imap' && origin.holder !== undefined) held.set(origin.mailbox, origin.holder);
+    for (const [mailbox, holder] of held) {
+      if (!(await this.deps.store.leases.confirm(mailbox, holder))) throw new LeaseLost(mailbox);
+    }
   }
 
   /** One parsed message, inside its savepoint: dedupe, analyse, write, advance the cursor. */
@@ -340,6 +356,13 @@ interface Staged { origin: IntakeOrigin; rawSha: string; mail: InboundMail | nul
 export class IntakeRetryLater extends MesaError {
   constructor(message: string) {
     super('MESA_INTAKE_RETRY', message);
+  }
+}
+
+/** The mailbox's lease is no longer this instance's: nothing of the batch is committed. */
+export class LeaseLost extends IntakeRetryLater {
+  constructor(readonly mailbox: string) {
+    super(`el buzón ${mailbox} lo lee ahora otra instancia`);
   }
 }
 

@@ -49,11 +49,11 @@ export class PhoneIntake {
     });
   }
 
-  /** Any webhook may be the first one a call sends (a restart, a lost request): create its row. */
+  /**
+   * Any webhook may be the first one a call sends (a restart, a lost request): its row, created
+   * if missing and locked for the transaction (see CallRepo.touch).
+   */
   private async touch(callSid: string, fromRaw: string | null, now: Date): Promise<CallRow> {
-    // Known call: its number was normalised when the row was made.
-    const known = await this.deps.store.calls.bySid(callSid);
-    if (known) return known;
     const caller = this.caller(fromRaw);
     return await this.deps.store.calls.touch(callSid, { raw: fromRaw, e164: caller.kind === 'e164' ? caller.e164 : null }, now.getTime());
   }
@@ -99,7 +99,7 @@ export class PhoneIntake {
   async addToTicket(callSid: string, ticket: TicketRow, input: { speech?: string | null; recording?: { sid: string; url: string; seconds: number | null } | null }, now: Date): Promise<TicketRow> {
     const { store } = this.deps;
     return await store.transaction(async () => {
-      const call = await store.calls.bySid(callSid);
+      const call = await store.calls.lockedBySid(callSid);
       if (call?.ticket_id === ticket.id) return ticket;
       await store.calls.update(callSid, { ticket_id: ticket.id, ...(input.speech ? { speech: input.speech } : {}), ...(input.recording ? { recording_sid: input.recording.sid, recording_url: input.recording.url, recording_seconds: input.recording.seconds } : {}) }, now.getTime());
       await store.tickets.event(ticket.id, now.getTime(), `caller:${call?.from_e164 ?? 'anónimo'}`, 'customer_call', { callSid, speech: Boolean(input.speech), recording: input.recording?.sid ?? null });

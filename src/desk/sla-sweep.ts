@@ -17,7 +17,8 @@ export interface SweepResult { tickets: number; actions: Record<SweepAction['kin
  * row and re-checks what is due, then moves the deadlines it acted on in the same commit as the
  * events and outbox rows. So a sweep re-run, a crash midway (that ticket's transaction rolls
  * back, the next sweep redoes it) and two overlapping sweeps (the second finds nothing due once
- * the first committed) all do each action exactly once.
+ * the first committed) all do each action exactly once — across instances too, as the re-read
+ * locks the row on PostgreSQL.
  */
 export class SlaSweep {
   constructor(private readonly deps: { store: Store; policy: DeskPolicy; lifecycle: TicketLifecycle; notices: Notices; log: Logger; onOutbox?: () => void }) {}
@@ -51,7 +52,8 @@ export class SlaSweep {
   /** One ticket, inside its transaction. Returns the actions carried out. */
   private async sweepTicket(id: number, now: Date): Promise<SweepAction[]> {
     const { lifecycle } = this.deps;
-    let ticket = await this.deps.store.tickets.byId(id);
+    // Locked: an instance sweeping the same ticket waits here, then finds its deadlines moved.
+    let ticket = await this.deps.store.tickets.lockedById(id);
     if (!ticket || ticket.next_action_at === null || ticket.next_action_at > now.getTime()) return [];
     const actions = dueActions(snapshotOf(ticket), now);
     for (const action of actions) ticket = await this.apply(ticket, action, now);

@@ -199,8 +199,9 @@ export class TicketLifecycle {
     return this.deps.clocks.forSeverity(ticket.severity);
   }
 
+  /** The ticket as it stands, locked for the rest of the transaction (see SqlDialect.forUpdate). */
   async reload(id: number): Promise<TicketRow> {
-    const row = await this.deps.store.tickets.byId(id);
+    const row = await this.deps.store.tickets.lockedById(id);
     if (!row) throw new Error(`ticket ${id} vanished inside its transaction`);
     return row;
   }

@@ -1,6 +1,7 @@
 import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
 import rateLimit from '@fastify/rate-limit';
+import { sharedRateLimitStore } from './shared-rate-limit.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { readFileSync } from 'node:fs';
 import { statusPath } from '../domain/status-link.ts';
@@ -31,7 +32,7 @@ export function registerPanelRoutes(app: FastifyInstance, web: WebDeps): void {
   void app.register(async (scope) => {
     if (!scope.hasContentTypeParser(FORM)) await scope.register(formbody);
     if (!scope.hasRequestDecorator('cookies')) await scope.register(cookie);
-    await scope.register(rateLimit, { global: false });
+    await scope.register(rateLimit, { global: false, store: sharedRateLimitStore(web.store.rateLimits, web.clock, 'panel') });
     panelScope(scope, web);
   }, { prefix: '/panel' });
 }

@@ -10,6 +10,8 @@ export interface ReadinessCheck {
 
 export interface Readiness {
   ready: boolean;
+  /** Which instance answered (MESA_INSTANCE or the host name). */
+  instance: string;
   /** Names of the checks that failed, e.g. ['imap:soportetecnico', 'outbox']. */
   failing: string[];
   checks: ReadinessCheck[];
@@ -17,9 +19,11 @@ export interface Readiness {
 
 export interface ReadinessInput {
   store: Pick<Store, 'probeWrite' | 'engineName'>;
+  instance: string;
   /** Set once shutdown has begun: a stopping instance takes no more traffic. */
   stopping: boolean;
-  mailboxes: Array<{ mailbox: string; stats: { connected: boolean; reconnects: number; lastError: string | null } }>;
+  /** `holding: false`: another instance holds the mailbox's lease; this one stands by for it. */
+  mailboxes: Array<{ mailbox: string; stats: { connected: boolean; reconnects: number; lastError: string | null; holding?: boolean } }>;
   /** How intake works when there is no IMAP (the drop folder), for the report. */
   intakeMode: string;
   outboxBacklog: () => Promise<number>;
@@ -30,7 +34,7 @@ export interface ReadinessInput {
 
 /**
  * `/readyz`: whether this instance can do its job now. Ready when the database takes the write
- * lock, every IMAP mailbox is connected and the outbox backlog is within
+ * lock, every IMAP mailbox it holds is connected (one another instance holds is fine) and the outbox backlog is within
  * `operations.readyOutboxBacklog`. Each failing check is named, with the reason.
  */
 export async function checkReadiness(input: ReadinessInput): Promise<Readiness> {
@@ -44,7 +48,9 @@ export async function checkReadiness(input: ReadinessInput): Promise<Readiness> 
   }
   for (const m of input.mailboxes) {
     const base = { name: `imap:${m.mailbox}`, mailbox: m.mailbox, connected: m.stats.connected, reconnects: m.stats.reconnects, lastError: m.stats.lastError === null ? null : scrub(m.stats.lastError) };
-    checks.push(m.stats.connected
+    checks.push(m.stats.holding === false
+      ? { ...base, ok: true, holding: false, detail: 'en espera: lo lee otra instancia' }
+      : m.stats.connected
       ? { ...base, ok: true, detail: 'conectado' }
       : { ...base, ok: false, detail: `sin conexión${base.lastError ? `: ${base.lastError}` : ' (conectando)'}` });
   }
@@ -56,7 +62,7 @@ export async function checkReadiness(input: ReadinessInput): Promise<Readiness> 
     checks.push({ name: 'outbox', ok: false, detail: `no se pudo contar la cola de salida: ${scrub((err as Error).message)}` });
   }
   const failing = checks.filter((c) => !c.ok).map((c) => c.name);
-  return { ready: failing.length === 0, failing, checks };
+  return { ready: failing.length === 0, instance: input.instance, failing, checks };
 }
 
 /**

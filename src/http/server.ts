@@ -50,7 +50,7 @@ export function buildHttpServer(deps: HttpServerDeps): FastifyInstance {
     return { ok: true, ...(await deps.health()) };
   });
   app.get('/readyz', async (_req, reply) => {
-    const r = (await deps.readiness?.()) ?? { ready: true, failing: [], checks: [] };
+    const r = (await deps.readiness?.()) ?? { ready: true, instance: '', failing: [], checks: [] };
     reply.header('cache-control', 'no-store');
     return reply.code(r.ready ? 200 : 503).send(r);
   });

@@ -113,17 +113,29 @@ export class OutboxDispatcher {
   }
 
   /**
-   * One batch: claim, send concurrently (the SMTP pool bounds the parallelism), then settle every
-   * row in ONE transaction — a commit per message was a measurable share of ingest CPU. A crash
-   * before that commit re-sends the batch later (at-least-once, Message-IDs unchanged).
+   * One batch: claim, send concurrently (the SMTP pool bounds the parallelism), and settle rows
+   * as their sends finish: those that finish while a commit is in flight go together in the next
+   * one. A commit per message was a measurable share of ingest CPU; one commit for the whole
+   * batch would let a crash re-send every message of it. This way a crash re-sends at most the
+   * few accepted during one commit (at-least-once, Message-IDs unchanged).
    */
   private async pass(): Promise<number> {
     const now = this.clock().getTime();
     const rows = await this.store.outbox.claimDue(now, this.opts.batchSize, this.opts.leaseSeconds * 1000, this.owner);
     if (rows.length === 0) return 0;
-    const settlements = await Promise.all(rows.map((row) => this.deliver(row)));
-    await this.store.transaction(async () => { for (const s of settlements) await s.commit(); });
-    for (const s of settlements) s.log();
+    const ready: Settlement[] = [];
+    let settling: Promise<void> = Promise.resolve();
+    const settle = async (): Promise<void> => {
+      const group = ready.splice(0);
+      if (group.length === 0) return;
+      await this.store.transaction(async () => { for (const s of group) await s.commit(); });
+      for (const s of group) s.log();
+    };
+    await Promise.all(rows.map(async (row) => {
+      ready.push(await this.deliver(row));
+      settling = settling.then(settle);
+      await settling;
+    }));
     return rows.length;
   }
 
@@ -143,8 +155,8 @@ export class OutboxDispatcher {
     }
   }
 
-  /** Sends one row; returns what to write (inside the batch's transaction) and what to log after. */
-  private async deliver(row: OutboxRow): Promise<{ commit: () => Promise<void>; log: () => void }> {
+  /** Sends one row; returns what to write (in the next settling transaction) and what to log after. */
+  private async deliver(row: OutboxRow): Promise<Settlement> {
     const base = { outboxId: row.id, channel: row.channel, moment: row.moment, ticketId: row.ticket_id, attempts: row.attempts };
     try {
       const { sender, providerId } = await this.send(row);
@@ -170,6 +182,9 @@ export class OutboxDispatcher {
     }
   }
 }
+
+/** A send's outcome: the row change to commit, and the log line once it is committed. */
+interface Settlement { commit: () => Promise<void>; log: () => void }
 
 function isAlive(pid: number): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false;

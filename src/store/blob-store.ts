@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SqlExecutor } from './sql.ts';
 
@@ -9,6 +9,8 @@ export interface BlobStore {
   put(content: Buffer): Promise<string>;
   get(sha: string): Promise<Buffer>;
   has(sha: string): Promise<boolean>;
+  /** Every stored blob's SHA-256 (`mesa db copy`). */
+  list(): AsyncIterable<string>;
 }
 
 export function sha256Hex(content: Buffer): string {
@@ -56,6 +58,13 @@ export class FileBlobStore implements BlobStore {
     return isBlobId(sha) && existsSync(this.pathOf(sha));
   }
 
+  async *list(): AsyncIterable<string> {
+    if (!existsSync(this.dir)) return;
+    for (const sub of readdirSync(this.dir).filter((d) => /^[0-9a-f]{2}$/.test(d)).sort()) {
+      for (const f of readdirSync(join(this.dir, sub)).sort()) if (isBlobId(f)) yield f;
+    }
+  }
+
   pathOf(sha: string): string {
     return join(this.dir, sha.slice(0, 2), sha);
   }
@@ -84,5 +93,15 @@ export class SqlBlobStore implements BlobStore {
 
   async has(sha: string): Promise<boolean> {
     return isBlobId(sha) && (await this.sql.get('SELECT 1 AS x FROM blobs WHERE sha256 = ?', [sha])) !== undefined;
+  }
+
+  async *list(): AsyncIterable<string> {
+    let after = '';
+    for (;;) {
+      const rows = await this.sql.all<{ sha256: string }>('SELECT sha256 FROM blobs WHERE sha256 > ? ORDER BY sha256 LIMIT 1000', [after]);
+      for (const r of rows) yield r.sha256;
+      if (rows.length < 1000) return;
+      after = (rows[rows.length - 1] as { sha256: string }).sha256;
+    }
   }
 }

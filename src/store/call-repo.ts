@@ -1,4 +1,4 @@
-import type { SqlExecutor } from './sql.ts';
+import type { SqlDialect, SqlExecutor } from './sql.ts';
 
 export interface CallRow {
   id: number;
@@ -36,13 +36,22 @@ export const CALL_STATUS_RANK: Record<string, number> = {
 };
 
 export class CallRepo {
-  constructor(private readonly sql: SqlExecutor) {}
+  constructor(private readonly sql: SqlExecutor, private readonly dialect: SqlDialect) {}
 
-  /** The call's row, created on first sight (any webhook may be the first to arrive). */
+  /**
+   * The call's row, created on first sight (any webhook may be the first to arrive), and locked
+   * for the caller's transaction: two instances handling the same CallSid (Twilio retries, a
+   * status callback racing the gather) take turns, so one ticket comes of one call.
+   */
   async touch(callSid: string, from: { raw: string | null; e164: string | null }, now: number): Promise<CallRow> {
     await this.sql.run(`INSERT INTO calls (call_sid, from_raw, from_e164, status, status_rank, created_at, updated_at)
       VALUES (?, ?, ?, 'in-progress', 3, ?, ?) ON CONFLICT (call_sid) DO NOTHING`, [callSid, from.raw, from.e164, now, now]);
-    return await this.bySid(callSid) as CallRow;
+    return await this.lockedBySid(callSid) as CallRow;
+  }
+
+  /** The row, locked until the transaction ends. */
+  async lockedBySid(callSid: string): Promise<CallRow | undefined> {
+    return this.sql.get<CallRow>(`SELECT * FROM calls WHERE call_sid = ? ${this.dialect.forUpdate}`, [callSid]);
   }
 
   async bySid(callSid: string): Promise<CallRow | undefined> {

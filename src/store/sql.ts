@@ -23,6 +23,17 @@ export interface SqlDialect {
   readonly dueTicketsSql: string;
   /** Appended to the outbox claim's inner SELECT: lets instances claim side by side without waiting. */
   readonly skipLocked: string;
+  /**
+   * Appended to a read that a transaction will act on (a ticket, a call): PostgreSQL locks the
+   * row until commit, so two instances deciding about the same row take turns and the second
+   * sees what the first wrote. SQLite needs nothing: a write transaction holds the whole file.
+   */
+  readonly forUpdate: string;
+  /**
+   * The database's clock in epoch milliseconds. Leases use it rather than each instance's own
+   * `now`: one clock for every instance, so a host whose clock drifts cannot steal a mailbox.
+   */
+  readonly nowMs: string;
 }
 
 /** `?, ?, ?` for an `IN (…)` list of `n` values; callers skip the query for an empty list. */

@@ -3,6 +3,10 @@ import { join } from 'node:path';
 import { FileBlobStore, SqlBlobStore, type BlobStore } from './blob-store.ts';
 import { CallRepo } from './call-repo.ts';
 import { IntakeStateRepo } from './intake-state-repo.ts';
+import { LeaseRepo } from './lease-repo.ts';
+import { RateLimitRepo } from './rate-limit-repo.ts';
+import { SharedSecretRepo } from './shared-secret-repo.ts';
+import { TransferRepo } from './transfer-repo.ts';
 import { MessageRepo } from './message-repo.ts';
 import { OutboxRepo } from './outbox-repo.ts';
 import { ReportRepo } from './report-repo.ts';
@@ -33,8 +37,16 @@ export class Store {
   readonly blobs: BlobStore;
   readonly calls: CallRepo;
   readonly web: WebRepo;
+  /** Which instance reads which mailbox. */
+  readonly leases: LeaseRepo;
+  /** The web's rate-limit counters. */
+  readonly rateLimits: RateLimitRepo;
+  /** Secrets shared by instances; null on SQLite (they are files in the data directory there). */
+  readonly sharedSecrets: SharedSecretRepo | null;
   /** Read-only counts for metrics, readiness and the CLI. */
   readonly reports: ReportRepo;
+  /** Whole tables as they are, for `mesa db copy`. */
+  readonly transfer: TransferRepo;
 
   private constructor(private readonly engine: Engine, blobs: BlobStore, ticketPrefix: string) {
     const sql = engine;
@@ -44,9 +56,13 @@ export class Store {
     this.outbox = new OutboxRepo(sql, dialect);
     this.intake = new IntakeStateRepo(sql, dialect);
     this.blobs = blobs;
-    this.calls = new CallRepo(sql);
+    this.calls = new CallRepo(sql, dialect);
     this.web = new WebRepo(sql);
+    this.leases = new LeaseRepo(sql, dialect);
+    this.rateLimits = new RateLimitRepo(sql);
+    this.sharedSecrets = dialect.name === 'postgres' ? new SharedSecretRepo(sql) : null;
     this.reports = new ReportRepo(sql, dialect);
+    this.transfer = new TransferRepo(sql, dialect.name);
   }
 
   /**

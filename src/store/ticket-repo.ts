@@ -96,6 +96,11 @@ export class TicketRepo {
     return this.sql.get<TicketRow>('SELECT * FROM tickets WHERE id = ?', [id]);
   }
 
+  /** The row, locked until the transaction ends: what every decision about a ticket reads. */
+  async lockedById(id: number): Promise<TicketRow | undefined> {
+    return this.sql.get<TicketRow>(`SELECT * FROM tickets WHERE id = ? ${this.dialect.forUpdate}`, [id]);
+  }
+
   async contact(id: number): Promise<ContactRow | undefined> {
     return this.sql.get<ContactRow>('SELECT id, email, phone, name, organisation FROM contacts WHERE id = ?', [id]);
   }

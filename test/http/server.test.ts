@@ -20,9 +20,11 @@ describe('HTTP health and metrics', () => {
     const r = await t.mesa.http.inject({ method: 'GET', url: '/metrics' });
     expect(r.statusCode).toBe(200);
     expect(r.headers['content-type']).toContain('text/plain');
-    expect(r.body).toContain('mesa_intake_messages_total{result="ticket_created",origin="pipe"} 1');
-    expect(r.body).toContain('mesa_intake_messages_total{result="quarantined",origin="pipe"} 1');
-    expect(r.body).toContain('mesa_outbox_messages{status="pending"} 1');
-    expect(r.body).toContain('mesa_quarantine_open 1');
+    // Every series carries the instance's name (MESA_INSTANCE, else the host name).
+    const i = `mesa_instance="${t.mesa.instance.name}"`;
+    expect(r.body).toContain(`mesa_intake_messages_total{result="ticket_created",origin="pipe",${i}} 1`);
+    expect(r.body).toContain(`mesa_intake_messages_total{result="quarantined",origin="pipe",${i}} 1`);
+    expect(r.body).toContain(`mesa_outbox_messages{status="pending",${i}} 1`);
+    expect(r.body).toContain(`mesa_quarantine_open{${i}} 1`);
   });
 });

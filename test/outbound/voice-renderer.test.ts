@@ -20,10 +20,10 @@ const NOW = new Date('2026-03-11T03:00:00Z');
 const ETR = new Date('2026-03-11T16:30:00Z');
 const OPENS = new Date('2026-03-11T15:00:00Z');
 
-/** The names issue 4's call flow speaks. */
+/** The names the call flow speaks (issue 4), and its two answers while the database is down (issue 11). */
 const NAMES = [
-  'added-to-ticket', 'after-hours', 'ask-ticket-number', 'created', 'describe', 'fallback-no-ticket', 'fallback-with-ticket',
-  'goodbye', 'greeting', 'menu', 'menu-retry', 'open-ticket-offer', 'record', 'ticket-status', 'ticket-unknown', 'ticket-unknown-final',
+  'added-to-ticket', 'after-hours', 'ask-ticket-number', 'created', 'database-down', 'describe', 'fallback-no-ticket', 'fallback-with-ticket',
+  'goodbye', 'greeting', 'held-message', 'menu', 'menu-retry', 'open-ticket-offer', 'record', 'ticket-status', 'ticket-unknown', 'ticket-unknown-final',
 ];
 
 /** Every field filled; the desk name carries XML specials, which must reach TwiML unescaped. */

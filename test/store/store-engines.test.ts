@@ -169,6 +169,44 @@ describe.each(engines)('store on %s', (name, open) => {
     expect(retaken.length).toBe(ids.length - 1);
   });
 
+  it('gives a mailbox lease to one holder at a time, until it runs out or is released', async () => {
+    const mb = `buzon-${name}`;
+    expect(await store.leases.acquire(mb, 'a/1/x', 60_000)).toBe(true);
+    expect(await store.leases.acquire(mb, 'b/2/y', 60_000)).toBe(false);
+    expect(await store.leases.acquire(mb, 'a/1/x', 60_000)).toBe(true); // a renewal
+    const [held] = (await store.leases.list()).filter((l) => l.mailbox === mb);
+    expect(held).toMatchObject({ holder: 'a/1/x', live: true });
+    expect(await store.leases.confirm(mb, 'a/1/x')).toBe(true);
+    expect(await store.leases.confirm(mb, 'b/2/y')).toBe(false);
+    // Two instances at once: exactly one wins.
+    const race = await Promise.all(['c/3/z', 'd/4/w'].map((h) => store.leases.acquire(`${mb}-race`, h, 60_000)));
+    expect(race.filter(Boolean)).toHaveLength(1);
+    // A lease that ran out (TTL 1 ms) goes to the next instance that asks.
+    expect(await store.leases.acquire(`${mb}-short`, 'a/1/x', 1)).toBe(true);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(await store.leases.acquire(`${mb}-short`, 'b/2/y', 60_000)).toBe(true);
+    expect(await store.leases.holderOf(`${mb}-short`)).toBe('b/2/y');
+    // Taken over from a named holder only.
+    expect(await store.leases.takeOver(mb, 'z/9/q', 'b/2/y', 60_000)).toBe(false);
+    expect(await store.leases.takeOver(mb, 'a/1/x', 'b/2/y', 60_000)).toBe(true);
+    await store.leases.release(mb, 'a/1/x'); // not the holder: nothing happens
+    expect(await store.leases.holderOf(mb)).toBe('b/2/y');
+    await store.leases.release(mb, 'b/2/y');
+    expect(await store.leases.acquire(mb, 'a/1/x', 60_000)).toBe(true);
+  });
+
+  it('counts rate-limit hits in fixed windows shared by every caller', async () => {
+    const key = `portal:ip:${name}`;
+    const hits = await Promise.all(Array.from({ length: 5 }, () => store.rateLimits.hit(key, 60_000, NOW)));
+    expect(hits.map((h) => h.hits).sort()).toEqual([1, 2, 3, 4, 5]);
+    expect(hits.every((h) => h.resetsAt === NOW + 60_000)).toBe(true);
+    expect(await store.rateLimits.peek(key, NOW + 1)).toEqual({ hits: 5, resetsAt: NOW + 60_000 });
+    // The window ends: the count starts over with the next request.
+    expect(await store.rateLimits.hit(key, 60_000, NOW + 60_000)).toEqual({ hits: 1, resetsAt: NOW + 120_000 });
+    expect(await store.rateLimits.prune(NOW + 120_000)).toBeGreaterThanOrEqual(1);
+    expect(await store.rateLimits.peek(key, NOW + 120_000)).toEqual({ hits: 0, resetsAt: NOW + 120_000 });
+  });
+
   it('keeps blobs by content address', async () => {
     const sha = await store.blobs.put(Buffer.from('hola'));
     expect(sha).toMatch(/^[0-9a-f]{64}$/);

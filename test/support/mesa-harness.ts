@@ -62,11 +62,14 @@ export interface TestMesa { mesa: Mesa; dataDir: string; databaseUrl: string | n
 export async function startTestMesa(opts: {
   dovecot?: DovecotServer; smtp?: SmtpSink; twilio?: { accountSid: string; authToken: string; phoneNumber: string; url: string };
   clock?: () => Date; policy?: DeskPolicy; dataDir?: string; start?: boolean; databaseUrl?: string | null;
+  /** Changes to the environment variables (`undefined` removes one). */
+  env?: Record<string, string | undefined>;
+  leaseTiming?: { heartbeatMs: number; ttlMs: number };
 } = {}): Promise<TestMesa> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'mesa-test-'));
   const databaseUrl = opts.databaseUrl !== undefined ? opts.databaseUrl : await testDatabaseUrl();
-  const env = readEnvironment(testEnv(dataDir, { ...opts, databaseUrl }));
-  const mesa = await Mesa.open(env, { log: silentLogger(), listen: false, scheduleSweep: false, policy: opts.policy ?? testPolicy(), clock: opts.clock, smtp: { connectionTimeoutMs: 2_000 }, twilioApiBaseUrl: opts.twilio?.url });
+  const env = readEnvironment({ ...testEnv(dataDir, { ...opts, databaseUrl }), ...opts.env });
+  const mesa = await Mesa.open(env, { log: silentLogger(), listen: false, scheduleSweep: false, policy: opts.policy ?? testPolicy(), clock: opts.clock, smtp: { connectionTimeoutMs: 2_000 }, twilioApiBaseUrl: opts.twilio?.url, leaseTiming: opts.leaseTiming });
   if (opts.start !== false) await mesa.start();
   return {
     mesa,

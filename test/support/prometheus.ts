@@ -17,10 +17,11 @@ export function parseMetrics(text: string): Sample[] {
 
 /**
  * The value of the one sample with exactly these labels, or undefined when there is none (a
- * counter never incremented is not exposed).
+ * counter never incremented is not exposed). `mesa_instance`, on every series, is not compared.
  */
 export function metric(samples: Sample[], name: string, labels: Record<string, string> = {}): number | undefined {
-  const found = samples.filter((s) => s.name === name && Object.keys(s.labels).length === Object.keys(labels).length
+  const own = (s: Sample) => Object.keys(s.labels).filter((k) => k !== 'mesa_instance');
+  const found = samples.filter((s) => s.name === name && own(s).length === Object.keys(labels).length
     && Object.entries(labels).every(([k, v]) => s.labels[k] === v));
   if (found.length > 1) throw new Error(`${name} ${JSON.stringify(labels)} matches ${found.length} samples`);
   return found[0]?.value;

@@ -71,6 +71,11 @@ export const FETCH_BATCH_BYTES = 64 * 1024 * 1024;
 
 const BACKOFF_BASE_MS = 1_000;
 const BACKOFF_MAX_MS = 60_000;
+/**
+ * A failed round (the desk could not commit: the database is down or busy) is retried sooner
+ * than a lost connection: intake must be back within seconds of the database.
+ */
+const ROUND_RETRY_MAX_MS = 6_000;
 const LOGOUT_TIMEOUT_MS = 5_000;
 const STOP_ROUND_TIMEOUT_MS = 15_000;
 const DEFAULT_DRAIN_TIMEOUT_MS = 30_000;
@@ -104,9 +109,9 @@ export function planBatches(items: readonly UidSize[], maxMessages = FETCH_BATCH
   return batches;
 }
 
-/** Exponential backoff, 1 s doubling to 60 s, with ±20 % jitter so mailboxes do not reconnect in step. */
-export function backoffDelay(attempt: number, random: number): number {
-  const base = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** Math.max(0, attempt));
+/** Exponential backoff, 1 s doubling to `maxMs` (60 s), with ±20 % jitter so mailboxes do not reconnect in step. */
+export function backoffDelay(attempt: number, random: number, maxMs = BACKOFF_MAX_MS): number {
+  const base = Math.min(maxMs, BACKOFF_BASE_MS * 2 ** Math.max(0, attempt));
   return Math.round(base * (0.8 + 0.4 * random));
 }
 
@@ -310,7 +315,7 @@ export class ImapPoller {
   /** After a failed round the next one waits out a backoff, whatever triggers arrive meanwhile. */
   private scheduleRetry(): void {
     if (this.stopped || !this.stats.connected) return;
-    const wait = backoffDelay(this.retryAttempts++, Math.random());
+    const wait = backoffDelay(this.retryAttempts++, Math.random(), ROUND_RETRY_MAX_MS);
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;
       this.trigger();

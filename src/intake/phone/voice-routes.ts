@@ -8,6 +8,8 @@ import type { PhoneIntake } from '../../desk/phone-intake.ts';
 import type { Logger } from '../../log.ts';
 import type { VoiceContext, VoiceRenderer } from '../../outbound/voice-renderer.ts';
 import type { TicketRow } from '../../domain/ticket.ts';
+import { isTransientStoreError } from '../../store/errors.ts';
+import type { HeldRoute, HeldWebhooks } from './held-webhooks.ts';
 
 const { VoiceResponse } = twilio.twiml;
 type Twiml = InstanceType<typeof VoiceResponse>;
@@ -26,7 +28,12 @@ export interface VoiceRouteDeps {
   log: Logger;
   /** Twilio voice for <Say> (e.g. Polly.Mia). */
   voiceName: string;
+  /** Where a call's webhooks wait while the database is unavailable. */
+  held: HeldWebhooks;
 }
+
+/** Routes whose webhook is kept for replay when the database cannot take it. */
+const HELD_ROUTES: Record<string, HeldRoute> = { '/twilio/voice/description': 'description', '/twilio/voice/recorded': 'recorded', '/twilio/voice/status': 'status' };
 
 /**
  * Twilio Voice webhooks (DESIGN §4). The number is configured with three fixed URLs —
@@ -57,6 +64,30 @@ export function registerVoiceRoutes(app: FastifyInstance, deps: VoiceRouteDeps):
   const send = (reply: FastifyReply, r: Twiml): FastifyReply => reply.type('text/xml; charset=utf-8').send(r.toString());
   const form = (req: FastifyRequest): Body => (req.body ?? {}) as Body;
   const query = (req: FastifyRequest): Record<string, string | undefined> => (req.query ?? {}) as Record<string, string | undefined>;
+
+  const voicemail = (r: Twiml): void => {
+    r.record({ action: '/twilio/voice/recorded', method: 'POST', maxLength: 120, playBeep: true, finishOnKey: '#', timeout: 5 });
+  };
+
+  // The database is unreachable or busy past its wait: the caller still gets a voice. What the
+  // call carried so far is held on disk for the ticket; otherwise the caller is asked for a
+  // voicemail, whose recording webhook is then held the same way.
+  app.setErrorHandler(async (err, req, reply) => {
+    if (!isTransientStoreError(err)) throw err;
+    const route = HELD_ROUTES[req.routeOptions.url ?? ''];
+    if (route) await deps.held.hold({ route, body: { ...form(req) }, receivedAt: deps.clock().getTime() });
+    if (route === 'status') return reply.code(204).send();
+    const r = new VoiceResponse();
+    if (route) {
+      say(r, 'held-message');
+    } else {
+      say(r, 'database-down');
+      voicemail(r);
+    }
+    say(r, 'goodbye');
+    r.hangup();
+    return send(reply, r);
+  });
 
   /** The menu, asked again up to MAX_MENU_TRIES times when nothing usable comes back. */
   const menu = (r: Twiml, attempt: number): void => {
@@ -153,7 +184,7 @@ export function registerVoiceRoutes(app: FastifyInstance, deps: VoiceRouteDeps):
     const r = new VoiceResponse();
     say(r, 'record');
     // No `transcribe`: Twilio transcribes English only; the desk listens to the recording.
-    r.record({ action: '/twilio/voice/recorded', method: 'POST', maxLength: 120, playBeep: true, finishOnKey: '#', timeout: 5 });
+    voicemail(r);
     say(r, 'goodbye');
     r.hangup();
     return send(reply, r);
@@ -213,7 +244,7 @@ export function registerVoiceRoutes(app: FastifyInstance, deps: VoiceRouteDeps):
       r.hangup();
     } else {
       say(r, 'fallback-no-ticket');
-      r.record({ action: '/twilio/voice/recorded', method: 'POST', maxLength: 120, playBeep: true, finishOnKey: '#', timeout: 5 });
+      voicemail(r);
       r.hangup();
     }
     return send(reply, r);

@@ -1,6 +1,8 @@
 import formbody from '@fastify/formbody';
 import multipart from '@fastify/multipart';
 import rateLimit from '@fastify/rate-limit';
+import { sharedRateLimitStore } from '../../http/shared-rate-limit.ts';
+import { isTransientStoreError } from '../../store/errors.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { randomBytes } from 'node:crypto';
 import {
@@ -109,6 +111,7 @@ export function registerPortalRoutes(app: FastifyInstance, web: WebDeps, intake:
     log.warn({ event: 'web.portal_rejected', reason, ip: req.ip }, 'envío del portal rechazado');
   };
 
+  const UNAVAILABLE = `En este momento no podemos guardar su reporte por una falla de nuestro sistema; no se registró. Su texto sigue aquí: vuelva a enviarlo en unos minutos${policy.desk.phone ? ` o llámenos al ${policy.desk.phone}` : ''}.`;
   const NEUTRAL = 'No pudimos recibir su reporte. Revise sus datos y vuelva a enviarlo.';
 
   void app.register(async (scope) => {
@@ -117,7 +120,9 @@ export function registerPortalRoutes(app: FastifyInstance, web: WebDeps, intake:
       throwFileSizeLimit: false,
       limits: { fileSize: maxBytes, files: 1, fields: MAX_FIELDS, parts: MAX_FIELDS + 1, fieldSize: FIELD_BYTES, fieldNameSize: 100, headerPairs: 50 },
     });
-    await scope.register(rateLimit, { global: false });
+    // Counted in the database (all instances share the limits); a database that cannot count
+    // does not turn the form away here: the submission itself then meets the outage.
+    await scope.register(rateLimit, { global: false, store: sharedRateLimitStore(web.store.rateLimits, web.clock, 'portal'), skipOnError: true });
     const perIp = scope.createRateLimit({ max: limits.perIpPerHour, timeWindow: HOUR_MS });
     const addressOf = new WeakMap<FastifyRequest, string>();
     const perAddress = scope.createRateLimit({ max: limits.perAddressPerHour, timeWindow: HOUR_MS, keyGenerator: (req) => `correo:${addressOf.get(req) ?? ''}` });
@@ -168,16 +173,25 @@ export function registerPortalRoutes(app: FastifyInstance, web: WebDeps, intake:
         const token = start.reason === 'too_fast' ? fields[TOKEN_FIELD] as string : newToken(now);
         return form(reply, 400, { token, values: input, notice: NEUTRAL, fileDropped });
       }
-      const earlier = await intake.ticketOfSubmission(start.nonce);
-      if (earlier) return received(reply, { ticket: earlier, created: false, acknowledged: false, classification: null }, now, null);
-      if (!checked.ok) {
-        return form(reply, 422, { token: fields[TOKEN_FIELD] as string, values: checked.input, errors: checked.errors, fileDropped });
+      try {
+        const earlier = await intake.ticketOfSubmission(start.nonce);
+        if (earlier) return received(reply, { ticket: earlier, created: false, acknowledged: false, classification: null }, now, null);
+        if (!checked.ok) {
+          return form(reply, 422, { token: fields[TOKEN_FIELD] as string, values: checked.input, errors: checked.errors, fileDropped });
+        }
+        addressOf.set(req, checked.value.email);
+        const r = await perAddress(req);
+        if (!r.isAllowed && r.isExceeded) return tooMany(reply, req, 'address', r.ttlInSeconds);
+        const result = await intake.submit({ ...checked.value, nonce: start.nonce, attachment: file }, now);
+        return received(reply, result, now, result.created ? { value: checked.value, attachment: file } : null);
+      } catch (err) {
+        if (!isTransientStoreError(err)) throw err;
+        // The database is unavailable: nothing was saved. The customer keeps what they typed
+        // (and the same form token, so sending it again later makes one ticket, not two).
+        log.error({ event: 'web.portal_unavailable', ip: req.ip, error: (err as Error).message }, 'base de datos no disponible: reporte del portal no guardado');
+        reply.header('retry-after', '60');
+        return form(reply, 503, { token: fields[TOKEN_FIELD] as string, values: input, notice: UNAVAILABLE, fileDropped });
       }
-      addressOf.set(req, checked.value.email);
-      const r = await perAddress(req);
-      if (!r.isAllowed && r.isExceeded) return tooMany(reply, req, 'address', r.ttlInSeconds);
-      const result = await intake.submit({ ...checked.value, nonce: start.nonce, attachment: file }, now);
-      return received(reply, result, now, result.created ? { value: checked.value, attachment: file } : null);
     });
   });
 }

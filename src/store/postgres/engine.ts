@@ -14,6 +14,9 @@ export const POSTGRES_DIALECT: SqlDialect = {
   // The partial index on (next_action_at, id) serves this as it is.
   dueTicketsSql: 'SELECT id FROM tickets WHERE next_action_at IS NOT NULL AND next_action_at <= ? AND id > ? ORDER BY id LIMIT ?',
   skipLocked: 'FOR UPDATE SKIP LOCKED',
+  forUpdate: 'FOR UPDATE',
+  // clock_timestamp(), not now(): now() is frozen at the start of the transaction.
+  nowMs: '(extract(epoch FROM clock_timestamp()) * 1000)::bigint',
 };
 
 /** Any fixed number: instances starting together take this lock to migrate one at a time. */
@@ -160,7 +163,7 @@ export class PostgresEngine implements Engine {
   }
 
   private async migrate(): Promise<void> {
-    const client = await this.pool.connect();
+    const client = await this.connect();
     try {
       // A session lock, held across the migrations' own transactions: a second instance waits
       // here, then finds the schema current.
@@ -228,11 +231,20 @@ export class PostgresEngine implements Engine {
   }
 
   private async connect(): Promise<pg.PoolClient> {
+    let client: pg.PoolClient;
     try {
-      return await this.pool.connect();
+      client = await this.pool.connect();
     } catch (err) {
       throw mapError(err);
     }
+    // A checked-out client whose connection drops (the server stopped mid-transaction) emits
+    // 'error'; unheard, that would end the process. The query in flight fails on its own, and
+    // the client is discarded when released (`release(broken)`).
+    if (!listening.has(client)) {
+      listening.add(client);
+      client.on('error', () => {});
+    }
+    return client;
   }
 
   /** `?` placeholders (the repositories' dialect-neutral spelling) to `$1, $2, …`, outside quotes. */
@@ -253,6 +265,9 @@ export class PostgresEngine implements Engine {
 }
 
 const ROLLBACK = Symbol('rollback');
+
+/** Pooled clients already given an 'error' listener (the pool hands the same ones out again). */
+const listening = new WeakSet<pg.PoolClient>();
 
 /**
  * PostgreSQL's text cannot hold U+0000, which broken mail does carry; SQLite stores it. The

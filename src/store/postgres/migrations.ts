@@ -211,4 +211,25 @@ export const PG_MIGRATIONS: string[] = [
     created_at BIGINT NOT NULL
   );
   `,
+  /* 2: several instances (SQLite schema 5, and the shared secrets) */ `
+  CREATE TABLE mailbox_leases (
+    mailbox TEXT PRIMARY KEY,
+    holder TEXT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    acquired_at BIGINT NOT NULL
+  );
+  CREATE TABLE rate_limits (
+    key TEXT PRIMARY KEY,
+    hits INTEGER NOT NULL,
+    window_start BIGINT NOT NULL,
+    window_ms BIGINT NOT NULL
+  );
+  -- Secrets every instance must share (the token-signing secret, the panel token) when the
+  -- environment does not set them: the first instance generates each, the others read it.
+  CREATE TABLE shared_secrets (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL,
+    created_at BIGINT NOT NULL
+  );
+  `,
 ];

@@ -21,6 +21,8 @@ export const SQLITE_DIALECT: SqlDialect = {
   dueTicketsSql: 'SELECT id FROM tickets INDEXED BY tickets_next_action WHERE next_action_at IS NOT NULL AND next_action_at <= ? AND id > ? ORDER BY id LIMIT ?',
   // One writer at a time: nothing to skip.
   skipLocked: '',
+  forUpdate: '',
+  nowMs: "CAST(unixepoch('subsec') * 1000 AS INTEGER)",
 };
 
 /** How long the readiness probe waits for another process's write lock before calling the database busy. */

@@ -220,4 +220,22 @@ export const MIGRATIONS: string[] = [
   );
   CREATE INDEX web_submissions_ticket ON web_submissions(ticket_id);
   `,
+  /* 5: several instances (issue 11) */ `
+  -- Who reads each mailbox: one instance at a time, for as long as it renews its lease. Times
+  -- are the database's clock, the one clock every instance shares.
+  CREATE TABLE mailbox_leases (
+    mailbox TEXT PRIMARY KEY,
+    holder TEXT NOT NULL,
+    expires_at INTEGER NOT NULL,
+    acquired_at INTEGER NOT NULL
+  );
+  -- The web's rate-limit counters (portal per IP and per address, panel login), one fixed window
+  -- per key, shared by every instance behind the load balancer.
+  CREATE TABLE rate_limits (
+    key TEXT PRIMARY KEY,
+    hits INTEGER NOT NULL,
+    window_start INTEGER NOT NULL,
+    window_ms INTEGER NOT NULL
+  );
+  `,
 ];
