@@ -42,6 +42,8 @@ export const BOXES = ['mesadeayuda', 'soportetecnico'] as const;
 const RAW_USER = (box: string): string => `raw${box}`;
 /** The copy Mesa on PostgreSQL reads, when the run compares the engines. */
 const PG_USER = (box: string): string => `pg${box}`;
+/** The copy two Mesa instances on one PostgreSQL read together. */
+const PAIR_USER = (box: string): string => `duo${box}`;
 
 export type Box = (typeof BOXES)[number];
 
@@ -375,10 +377,12 @@ interface ChildConfig {
   workDir: string;
   /** Mesa's store: null for SQLite under workDir, else a PostgreSQL URL. */
   databaseUrl: string | null;
+  /** Several instances: this one's MESA_INSTANCE, and it starts only on the parent's `go`. */
+  instance?: string;
 }
 
 /** `mark`: the backlog is done (all acks at the sink); the child notes its CPU time so far. */
-type ToChild = { type: 'run'; config: ChildConfig } | { type: 'mark' } | { type: 'stop' };
+type ToChild = { type: 'run'; config: ChildConfig } | { type: 'go' } | { type: 'mark' } | { type: 'stop' };
 
 interface ChildReport {
   /** RSS when the clock started: the runtime and every module loaded, no mail yet. */
@@ -428,6 +432,31 @@ async function runBacklogPhase(role: Role, config: Omit<ChildConfig, 'role'>, tr
 }
 
 /**
+ * Two Mesa instances on one PostgreSQL and the same two mailboxes, started together: each takes
+ * one mailbox (the share), and the backlog is done when every ack is at the sink.
+ */
+async function runPairPhase(config: Omit<ChildConfig, 'role'>, tracker: AckTracker, expected: number): Promise<{ msgPerSec: number; processed: Array<Record<string, unknown>> }> {
+  tracker.reset();
+  const pair = ['duo-a', 'duo-b'].map(() => new ForkedChild<ToChild, FromChild>(['ingest'], null));
+  try {
+    pair.forEach((c, i) => c.send({ type: 'run', config: { ...config, workDir: join(config.workDir, `duo-${i}`), role: 'mesa', instance: `duo-${i}` } }));
+    await sleep(3_000); // both opened (schema, pool) before either starts
+    for (const c of pair) c.send({ type: 'go' });
+    const starts = await Promise.all(pair.map((c) => c.next('started', 120_000)));
+    const startedAt = Math.min(...starts.map((x) => x.at));
+    await waitFor(() => tracker.distinct >= expected, `${expected} acks from two instances`, 120_000 + expected * 60);
+    const endedAt = tracker.lastAt;
+    for (const c of pair) c.send({ type: 'mark' });
+    for (const c of pair) c.send({ type: 'stop' });
+    const done = await Promise.all(pair.map((c) => c.next('done', 120_000)));
+    await Promise.all(pair.map((c) => c.exit()));
+    return { msgPerSec: expected / ((endedAt - startedAt) / 1000), processed: done.map((d) => (d.facts as { processed: Record<string, unknown> }).processed) };
+  } finally {
+    for (const c of pair) c.kill();
+  }
+}
+
+/**
  * With Mesa caught up and idle (in IDLE on both mailboxes), APPENDs one message at a time,
  * 50–100 ms apart, and measures APPEND completion → ack accepted by the sink.
  */
@@ -473,7 +502,7 @@ export async function runIngestBench(args: string[] = []): Promise<void> {
   try {
     console.log(`ingest benchmark: ${n} messages; ${availableParallelism()} CPUs (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM, node ${process.version}`);
     let t0 = Date.now();
-    const copies = (box: string): string[] => (store === 'postgres' ? [box, RAW_USER(box), PG_USER(box)] : [box, RAW_USER(box)]);
+    const copies = (box: string): string[] => (store === 'postgres' ? [box, RAW_USER(box), PG_USER(box), PAIR_USER(box)] : [box, RAW_USER(box)]);
     dovecot = await startDovecot({ users: BOXES.flatMap(copies) });
     await sink.start();
     const tracker = new AckTracker(sink);
@@ -507,11 +536,15 @@ export async function runIngestBench(args: string[] = []): Promise<void> {
       latencies = await measureAckLatency(dovecot!, tracker, n);
     });
     let onPostgres: PhaseResult | null = null;
+    let pairOnPostgres: { msgPerSec: number; processed: Array<Record<string, unknown>> } | null = null;
     if (postgres) {
       const url = await postgres.createDatabase('mesa_bench');
       onPostgres = await runBacklogPhase('mesa', { ...base(PG_USER), workDir: join(workDir, 'pg'), databaseUrl: url }, tracker, n, profileDir);
       console.log(`mesa (PostgreSQL ${postgres.port}): ${n} in ${((onPostgres.endedAt - onPostgres.startedAt) / 1000).toFixed(2)} s = ${onPostgres.msgPerSec.toFixed(1)} msg/s`);
       console.log(`           facts: ${JSON.stringify(onPostgres.report.facts)}`);
+      const pairUrl = await postgres.createDatabase('mesa_bench_pair');
+      pairOnPostgres = await runPairPhase({ ...base(PAIR_USER), workDir: join(workDir, 'duo'), databaseUrl: pairUrl }, tracker, n);
+      console.log(`two instances (PostgreSQL): ${pairOnPostgres.msgPerSec.toFixed(1)} msg/s; mailboxes read by each: ${JSON.stringify(pairOnPostgres.processed)}`);
     }
     const ratio = mesa.msgPerSec / raw.msgPerSec;
     const sorted = [...latencies].sort((a, b) => a - b);
@@ -536,12 +569,17 @@ export async function runIngestBench(args: string[] = []): Promise<void> {
       console.log(`  engines      PostgreSQL ${onPostgres.msgPerSec.toFixed(1)} msg/s vs SQLite ${mesa.msgPerSec.toFixed(1)} msg/s: ${vs.toFixed(3)} (target >= 0.7: ${vs >= 0.7 ? 'met' : 'NOT met'}); `
         + `CPU ${cpuLine(onPostgres)}; peak RSS ${onPostgres.report.maxRssMb.toFixed(1)} MB`);
     }
+    if (onPostgres && pairOnPostgres) {
+      const x = pairOnPostgres.msgPerSec / onPostgres.msgPerSec;
+      console.log(`  instances    two on PostgreSQL ${pairOnPostgres.msgPerSec.toFixed(1)} msg/s vs one ${onPostgres.msgPerSec.toFixed(1)} msg/s: ${x.toFixed(2)}x (target >= 1.3: ${x >= 1.3 ? 'met' : 'NOT met'})`);
+    }
     if (profileDir) console.log(`  CPU profiles in ${profileDir}/{raw,mesa}/`);
     console.log(JSON.stringify({
       bench: 'ingest', store, messages: n,
       mesaMsgPerSec: round(mesa.msgPerSec, 1), rawMsgPerSec: round(raw.msgPerSec, 1), ratio: round(ratio, 3),
       ackP50Ms: p(0.5), ackP99Ms: p(0.99), peakRssMb: round(mesa.report.maxRssMb, 1),
       ...(onPostgres ? { postgresMsgPerSec: round(onPostgres.msgPerSec, 1), postgresVsSqlite: round(onPostgres.msgPerSec / mesa.msgPerSec, 3), postgresPeakRssMb: round(onPostgres.report.maxRssMb, 1) } : {}),
+      ...(onPostgres && pairOnPostgres ? { twoInstancesMsgPerSec: round(pairOnPostgres.msgPerSec, 1), twoVsOne: round(pairOnPostgres.msgPerSec / onPostgres.msgPerSec, 2) } : {}),
     }));
   } finally {
     process.removeListener('SIGINT', onSignal);
@@ -582,7 +620,7 @@ export async function runIngestChild(): Promise<void> {
   sampler.unref();
   try {
     const { config } = await next('run');
-    const run = config.role === 'raw' ? rawStack(config) : mesaDaemon(config);
+    const run = config.role === 'raw' ? rawStack(config) : mesaDaemon(config, () => next('go').then(() => undefined));
     const facts = await run(
       (at) => {
         startRss = process.memoryUsage().rss;
@@ -674,7 +712,7 @@ function rawStack(config: ChildConfig): ContenderRun {
  * through IDLE and not the 1 s poll of the test policy), IMAP to the bench's Dovecot, SMTP to
  * the sink, a fresh data directory and a silent logger.
  */
-function mesaDaemon(config: ChildConfig): ContenderRun {
+function mesaDaemon(config: ChildConfig, go: () => Promise<void>): ContenderRun {
   return async (started, stopRequested) => {
     const dataDir = join(config.workDir, 'mesa-data');
     // testEnv reads only host, port and users of the servers it is given.
@@ -682,8 +720,12 @@ function mesaDaemon(config: ChildConfig): ContenderRun {
     const vars = testEnv(dataDir, { dovecot, smtp: { port: config.smtpPort } as SmtpSink, databaseUrl: config.databaseUrl });
     // Each mailbox logs in as the copy this run reads (e.g. pgmesadeayuda for the PostgreSQL run).
     for (const b of config.boxes) Object.assign(vars, { [`${b.id.toUpperCase()}_USER`]: b.user, [`${b.id.toUpperCase()}_PASSWORD`]: b.password });
+    if (config.instance) vars.MESA_INSTANCE = config.instance;
     const env = readEnvironment(vars);
-    const mesa = await Mesa.open(env, { log: silentLogger(), listen: false, policy: loadConfig(REPO_CONFIG) });
+    // Several instances: heartbeats of 0.5 s (production: 5 s) so the two share the mailboxes
+    // out within a second of starting together rather than five.
+    const mesa = await Mesa.open(env, { log: silentLogger(), listen: false, policy: loadConfig(REPO_CONFIG), ...(config.instance ? { leaseTiming: { heartbeatMs: 500, ttlMs: 2_500 } } : {}) });
+    if (config.instance) await go();
     await started(Date.now());
     await mesa.start();
     await stopRequested();

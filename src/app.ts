@@ -26,7 +26,8 @@ import { HeldWebhooks } from './intake/phone/held-webhooks.ts';
 import { VoiceRenderer } from './outbound/voice-renderer.ts';
 import { DropFolder } from './intake/email/drop-folder.ts';
 import { ImapPoller, type ImapDelivery } from './intake/email/imap-poller.ts';
-import { MailboxKeeper } from './intake/email/mailbox-keeper.ts';
+import { LEASE_HEARTBEAT_MS, LEASE_TTL_MS, MailboxKeeper } from './intake/email/mailbox-keeper.ts';
+import { MailboxShare } from './intake/email/mailbox-share.ts';
 import { createLogger, type Logger } from './log.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { FileSender, SmtpSender, type EmailSender, type SmtpSettings } from './outbound/email-senders.ts';
@@ -95,6 +96,10 @@ export class Mesa {
   /** Phone webhooks kept while the database was unavailable (null without the phone channel). */
   readonly heldCalls: HeldWebhooks | null = null;
   private heldTimer: NodeJS.Timeout | null = null;
+  /** This instance's share of the mailboxes among the live instances (null without IMAP). */
+  private readonly share: MailboxShare | null = null;
+  private shareTiming = { heartbeatMs: LEASE_HEARTBEAT_MS, ttlMs: LEASE_TTL_MS };
+  private shareTimer: NodeJS.Timeout | null = null;
   private readonly scheduleSweep: boolean;
   private readonly sender: EmailSender;
 
@@ -127,6 +132,9 @@ export class Mesa {
       onOutbox: () => this.dispatcher.kick(),
     });
     if (env.imap) {
+      const timing = opts.leaseTiming ?? { heartbeatMs: LEASE_HEARTBEAT_MS, ttlMs: LEASE_TTL_MS };
+      const share = this.share = new MailboxShare({ presence: this.store.leases, holder: this.instance.holder, name: env.instanceName, mailboxes: this.policy.mailboxes.filter((m) => env.mailboxCredentials[m.id]).length, ttlMs: timing.ttlMs });
+      this.shareTiming = timing;
       for (const mb of this.policy.mailboxes) {
         const cred = env.mailboxCredentials[mb.id];
         if (!cred) { this.log.warn({ event: 'imap.mailbox_skipped', mailbox: mb.id }, `sin credenciales IMAP para ${mb.id}`); continue; }
@@ -138,7 +146,7 @@ export class Mesa {
         const origin = (at: ImapDelivery): IntakeOrigin => ({ kind: 'imap', mailbox: at.mailbox, uid: at.uid, uidValidity: at.uidValidity, holder });
         const log = this.log.child({ component: 'imap', mailbox: mb.id });
         this.mailboxes.push(new MailboxKeeper({
-          mailbox: mb.id, holder, leases: this.store.leases, log, ...opts.leaseTiming,
+          mailbox: mb.id, holder, leases: this.store.leases, log, ...timing, share,
           newPoller: () => new ImapPoller(settings, {
             loadCursor: (m) => this.store.intake.cursor(m),
             deliver: async (raw, at) => { await this.receive(raw, origin(at)); },
@@ -247,6 +255,17 @@ export class Mesa {
       void this.runSweep();
       this.sweepTask = cron.schedule(this.policy.sla.sweepSchedule, () => this.runSweep(), { noOverlap: true, name: 'mesa-sla-sweep' });
     }
+    if (this.share) {
+      // Counted among the instances before taking any mailbox, so instances starting together
+      // share the mailboxes out from the first heartbeat.
+      const share = this.share;
+      const beat = (): Promise<void> => share.beat().catch((err: Error) => {
+        this.log.warn({ event: 'instances.presence_failed', error: err.message }, 'no se pudo renovar la presencia de esta instancia');
+      });
+      await beat();
+      this.shareTimer = setInterval(() => { void beat(); }, this.shareTiming.heartbeatMs);
+      this.shareTimer.unref();
+    }
     for (const k of this.mailboxes) k.start();
     if (this.heldCalls && this.phone) {
       // Calls held during a database outage become tickets once it is back (tried every 2 s).
@@ -312,6 +331,8 @@ export class Mesa {
       this.http.close(),
     ]);
     await Promise.allSettled([...this.inFlight]);
+    if (this.shareTimer) clearInterval(this.shareTimer);
+    await this.share?.leave().catch(() => undefined);
     // A last pass over what is due, then the senders close; bounded, as a dead SMTP server could
     // hold a send for its whole timeout. What is left stays in the outbox for the next start.
     this.dispatcher.kick();

@@ -8,7 +8,7 @@ import { messageContext, type ContextExtras } from '../outbound/message-context.
 import type { AttachmentRef, OutgoingEmail } from '../outbound/outgoing-email.ts';
 import type { TemplateRenderer } from '../outbound/template-renderer.ts';
 import type { Store } from '../store/store.ts';
-import type { TicketRow } from '../domain/ticket.ts';
+import type { ContactRow, TicketRow } from '../domain/ticket.ts';
 import { describeEvent, QUIET_EVENTS } from './event-text.ts';
 import type { SlaClocks } from './sla-clocks.ts';
 
@@ -33,6 +33,12 @@ export type StoredAttachment = AttachmentRef;
  * Reply-To, and the headers that stop other robots from answering it (RFC 3834 Auto-Submitted,
  * Microsoft's X-Auto-Response-Suppress, our loop header).
  */
+/**
+ * What the caller already read in this transaction about the ticket's customer, so the notice
+ * does not read it again: the contact row, and whether its address is suppressed.
+ */
+export interface KnownCustomer { contact: ContactRow; suppressed: boolean }
+
 export class Notices {
   constructor(private readonly deps: NoticeDeps) {}
 
@@ -41,16 +47,16 @@ export class Notices {
    * `attachments` go with an email (an SMS cannot carry them: the caller records that).
    * Returns the outbox id (the first one when a long SMS went out in parts), or null if skipped.
    */
-  async toCustomer(ticket: TicketRow, moment: string, now: Date, opts: { inReplyTo?: InboundMail | null; extras?: ContextExtras; attachments?: StoredAttachment[] } = {}): Promise<number | null> {
+  async toCustomer(ticket: TicketRow, moment: string, now: Date, opts: { inReplyTo?: InboundMail | null; extras?: ContextExtras; attachments?: StoredAttachment[]; known?: KnownCustomer } = {}): Promise<number | null> {
     const { store } = this.deps;
-    const contact = await store.tickets.contact(ticket.contact_id);
+    const contact = opts.known?.contact ?? await store.tickets.contact(ticket.contact_id);
     const t = now.getTime();
     if (ticket.customer_channel === 'sms') {
       if (!contact?.phone) return await this.skip(ticket, moment, t, 'no_phone');
       return (await this.queueSms(ticket, contact.name, moment, contact.phone, now, opts.extras ?? {}, { toCustomer: true }))[0] ?? null;
     }
     if (!contact?.email) return await this.skip(ticket, moment, t, 'no_email');
-    if (await store.intake.isSuppressed(contact.email)) return await this.skip(ticket, moment, t, 'suppressed');
+    if (opts.known?.suppressed ?? await store.intake.isSuppressed(contact.email)) return await this.skip(ticket, moment, t, 'suppressed');
     const thread = await this.customerThread(ticket, opts.inReplyTo ?? null);
     const automatic = moment.startsWith('ack') ? 'auto-replied' : 'auto-generated';
     const id = await this.queueEmail(ticket, contact.name, moment, { address: contact.email, name: contact.name }, now, {
@@ -61,8 +67,8 @@ export class Notices {
   }
 
   /** To every person of a level (email; SMS too when the severity asks for it). */
-  async toLevel(ticket: TicketRow, level: Level, moment: string, now: Date, extras: ContextExtras = {}): Promise<number[]> {
-    return await this.toPeople(ticket, this.deps.policy.levels[level].people, moment, now, extras);
+  async toLevel(ticket: TicketRow, level: Level, moment: string, now: Date, extras: ContextExtras = {}, contact?: ContactRow): Promise<number[]> {
+    return await this.toPeople(ticket, this.deps.policy.levels[level].people, moment, now, extras, contact);
   }
 
   /** To one person (an agent's error notice). */
@@ -84,9 +90,9 @@ export class Notices {
       .map((e) => ({ at: new Date(e.at), text: describeEvent({ ...e, data: JSON.parse(e.data_json) as Record<string, unknown> }, locale) }));
   }
 
-  private async toPeople(ticket: TicketRow, people: Person[], moment: string, now: Date, extras: ContextExtras): Promise<number[]> {
+  private async toPeople(ticket: TicketRow, people: Person[], moment: string, now: Date, extras: ContextExtras, known?: ContactRow): Promise<number[]> {
     const { store, policy, renderer } = this.deps;
-    const contact = await store.tickets.contact(ticket.contact_id);
+    const contact = known ?? await store.tickets.contact(ticket.contact_id);
     const customer = { fullName: contact?.name ?? '', email: contact?.email ?? null, phone: contact?.phone ?? null };
     const sms = policy.severities[ticket.severity].sms && renderer.hasPart(policy.desk.locale, moment, 'sms');
     const root = `${ticket.key.toLowerCase()}.hilo@${policy.desk.messageIdDomain}`;

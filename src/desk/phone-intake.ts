@@ -156,7 +156,7 @@ export class PhoneIntake {
     const who = call.from_e164 ?? 'número oculto';
     const subject = opts.abandoned ? `Llamada abandonada de ${who}` : `Llamada de ${who}: ${speech ? shorten(speech, 60) : choice.label}`;
     const { etr, ...sla } = await lifecycle.initialSla(c.severity, c.category, now);
-    const { id } = await store.tickets.create({
+    const { id, row: ticket } = await store.tickets.create({
       channel: 'phone', mailbox: null, contactId: contact.id, subject, description,
       severity: c.severity, type: c.type, category: c.category, level: c.level,
       customerChannel: 'sms', cc: [], classification: { ...c, menuChoice: call.menu_choice, callSid: call.call_sid, callbackRequested: opts.abandoned },
@@ -166,7 +166,6 @@ export class PhoneIntake {
     await store.tickets.event(id, t, `caller:${who}`, 'created', { channel: 'phone', callSid: call.call_sid, menuChoice: call.menu_choice, severity: c.severity, type: c.type, category: c.category, level: c.level, callback: opts.abandoned },
       opts.abandoned ? 'llamada abandonada: devolver la llamada' : `clasificación: severidad ${c.decidedBy.severity}`);
     await store.tickets.recordEtr(id, t, etr.at.getTime(), etr.source, etr.reason);
-    const ticket = await lifecycle.reload(id);
     if (!opts.abandoned) await notices.toCustomer(ticket, 'ack-phone', now);
     await notices.toLevel(ticket, ticket.level, 'agent-new-ticket', now, { classification: c.reasons.map((r) => ({ rule: r.rule, matched: r.matched })) });
     return await lifecycle.reload(id);

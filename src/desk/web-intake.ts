@@ -91,7 +91,7 @@ export class WebIntake {
     }, policy.classification.rules, policy.classification.minimumScore);
     const subject = subjectFromDescription(form.description);
     const { etr, ...sla } = await lifecycle.initialSla(c.severity, c.category, now);
-    const { id } = await store.tickets.create({
+    const { id, row: ticket } = await store.tickets.create({
       channel: 'web', mailbox: null, contactId: contact.id, subject, description: form.description,
       severity: c.severity, type: c.type, category: c.category, level: c.level,
       customerChannel: 'email', cc: [],
@@ -112,7 +112,6 @@ export class WebIntake {
       ...(form.attachment ? { attachment: { stored: sha !== null, size: form.attachment.size } } : {}),
     }, `clasificación: severidad ${c.decidedBy.severity}`);
     await store.tickets.recordEtr(id, t, etr.at.getTime(), etr.source, etr.reason);
-    const ticket = await lifecycle.reload(id);
     // The same gates as an email acknowledgment: a suppressed address is skipped by the notices,
     // and automatic replies to one address are rate-limited (the form could otherwise make us
     // mail anyone, any number of times).

@@ -1,4 +1,4 @@
-import type { SqlDialect, SqlExecutor } from './sql.ts';
+import { placeholders, type SqlDialect, type SqlExecutor } from './sql.ts';
 
 export interface QuarantineRow {
   id: number;
@@ -37,8 +37,10 @@ export class IntakeStateRepo {
     return Number(row?.attempts ?? 1);
   }
 
-  async clearFailures(rawSha: string): Promise<void> {
-    await this.sql.run('DELETE FROM intake_failures WHERE raw_sha256 = ?', [rawSha]);
+  /** Forgets the failed attempts at these raw messages (they went through). */
+  async clearFailures(...rawShas: string[]): Promise<void> {
+    if (rawShas.length === 0) return;
+    await this.sql.run(`DELETE FROM intake_failures WHERE raw_sha256 IN (${placeholders(rawShas.length)})`, rawShas);
   }
 
   /**

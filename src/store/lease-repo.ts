@@ -55,6 +55,23 @@ export class LeaseRepo {
     return row?.holder === holder;
   }
 
+  /**
+   * This instance is alive for `ttlMs` more (dead instances' rows are dropped on the way);
+   * returns how many instances are alive now, this one included.
+   */
+  async present(holder: string, name: string, ttlMs: number): Promise<number> {
+    const now = this.dialect.nowMs;
+    await this.sql.run(`DELETE FROM instances WHERE expires_at <= ${now}`);
+    await this.sql.run(`INSERT INTO instances (holder, name, expires_at, started_at) VALUES (?, ?, ${now} + ?, ${now})
+      ON CONFLICT (holder) DO UPDATE SET expires_at = excluded.expires_at`, [holder, name, ttlMs]);
+    return Number((await this.sql.get<{ n: number }>('SELECT count(*) AS n FROM instances'))?.n ?? 1);
+  }
+
+  /** A clean stop: this instance no longer counts. */
+  async absent(holder: string): Promise<void> {
+    await this.sql.run('DELETE FROM instances WHERE holder = ?', [holder]);
+  }
+
   async list(): Promise<LeaseRow[]> {
     const rows = await this.sql.all<Omit<LeaseRow, 'live'> & { live: number | boolean }>(`SELECT mailbox, holder, expires_at, acquired_at,
       CASE WHEN expires_at > ${this.dialect.nowMs} THEN 1 ELSE 0 END AS live FROM mailbox_leases ORDER BY mailbox`);

@@ -48,6 +48,13 @@ export class MessageRepo {
     return (await this.sql.get(`SELECT 1 AS x FROM messages WHERE message_id = ? AND direction = 'in'`, [messageId])) !== undefined;
   }
 
+  /** Which of these Message-IDs already have an inbound message (one query for a batch). */
+  async inboundAmong(messageIds: readonly string[]): Promise<Set<string>> {
+    if (messageIds.length === 0) return new Set();
+    const rows = await this.sql.all<{ message_id: string }>(`SELECT DISTINCT message_id FROM messages WHERE message_id IN (${placeholders(messageIds.length)}) AND direction = 'in'`, messageIds);
+    return new Set(rows.map((r) => r.message_id));
+  }
+
   async addAttachment(messageRowId: number, a: AttachmentRow): Promise<void> {
     await this.sql.run('INSERT INTO attachments (message_row_id, filename, content_type, size, sha256, stored) VALUES (?, ?, ?, ?, ?, ?)',
       [messageRowId, a.filename, a.contentType, a.size, a.sha256, a.sha256 ? 1 : 0]);

@@ -36,8 +36,12 @@ const INSERT_TICKET = `INSERT INTO tickets (channel, mailbox, contact_id, subjec
 export class TicketRepo {
   constructor(private readonly sql: SqlExecutor, private readonly dialect: SqlDialect, private readonly prefix: string) {}
 
-  /** Inserts the ticket and gives it its key from the row id (same transaction as the caller). */
-  async create(t: NewTicket, now: number): Promise<{ id: number; key: string }> {
+  /**
+   * Inserts the ticket and gives it its key from the row id (same transaction as the caller).
+   * Returns the row as stored: a new row is the transaction's own, nobody else can change it
+   * before the commit, so callers need not read it again.
+   */
+  async create(t: NewTicket, now: number): Promise<{ id: number; key: string; row: TicketRow }> {
     const row = await this.sql.get<{ id: number }>(INSERT_TICKET, [
       t.channel, t.mailbox, t.contactId, t.subject, t.description, t.severity, t.type, t.category, t.level,
       t.customerChannel, JSON.stringify(t.cc), JSON.stringify(t.classification), t.etrAt, t.warningDueAt, t.firstResponseDueAt,
@@ -45,8 +49,8 @@ export class TicketRepo {
     ]);
     const id = Number((row as { id: number }).id);
     const key = formatTicketKey(this.prefix, id);
-    await this.sql.run('UPDATE tickets SET key = ? WHERE id = ?', [key, id]);
-    return { id, key };
+    const stored = await this.sql.get<TicketRow>('UPDATE tickets SET key = ? WHERE id = ? RETURNING *', [key, id]) as TicketRow;
+    return { id, key, row: stored };
   }
 
   async event(ticketId: number, at: number, actor: string, type: string, data: unknown = {}, reason: string | null = null): Promise<void> {

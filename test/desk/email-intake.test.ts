@@ -34,6 +34,30 @@ describe('email intake decisions', () => {
     expect(body.text).toContain('Tiempo estimado de solución: viernes 4 de diciembre, 18:00 h (hora del centro)');
   });
 
+  it('commits a batch up to the message that fails, undoing only that one, and dedupes within the batch', async () => {
+    const mesa = await open();
+    const insert = mesa.store.messages.insert.bind(mesa.store.messages);
+    let failures = 0;
+    mesa.store.messages.insert = async (m, at) => {
+      if (m.messageId === 'duda-2@cliente.mx') { failures++; throw new Error('disco lleno de mentira'); }
+      return insert(m, at);
+    };
+    const pipe = { kind: 'pipe' as const, mailbox: null };
+    const r = await mesa.receiveMany([question(1), question(1), question(2), question(3)].map((raw) => ({ raw, origin: pipe })));
+    expect(r.outcomes.map((o) => o.result)).toEqual(['ticket_created', 'duplicate']);
+    expect(r.failure?.index).toBe(2);
+    expect(String(r.failure?.error)).toContain('processing_failed');
+    // The fast attempt met the failure, rolled back, and the careful one met it again.
+    expect(failures).toBe(2);
+    expect(await peek(t).all('SELECT subject FROM tickets ORDER BY id')).toEqual([{ subject: 'Duda 1' }]);
+    expect(await peek(t).all('SELECT attempts FROM intake_failures')).toEqual([{ attempts: 1 }]);
+    // The same batch again once the fault is gone: the failure count is cleared.
+    mesa.store.messages.insert = insert;
+    const again = await mesa.receiveMany([question(2), question(3)].map((raw) => ({ raw, origin: pipe })));
+    expect(again.outcomes.map((o) => o.result)).toEqual(['ticket_created', 'ticket_created']);
+    expect(await peek(t).all('SELECT attempts FROM intake_failures')).toEqual([]);
+  });
+
   it('limits automatic replies per recipient', async () => {
     await open((p) => { p.outbound.autoReplyLimit = { count: 2, windowMinutes: 60 }; });
     for (let i = 0; i < 4; i++) await receive(question(i, 'insistente@cliente.mx'));

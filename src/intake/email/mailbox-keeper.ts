@@ -12,6 +12,7 @@
  * desk checks the lease inside each intake transaction (LeaseRepo.confirm) for that.
  */
 import type { ImapPoller, ImapPollerStats, PollerLog } from './imap-poller.ts';
+import type { MailboxShare } from './mailbox-share.ts';
 
 export interface MailboxLeases {
   acquire(mailbox: string, holder: string, ttlMs: number): Promise<boolean>;
@@ -52,6 +53,8 @@ export interface MailboxKeeperOptions {
   newPoller: () => ImapPoller;
   heartbeatMs?: number;
   ttlMs?: number;
+  /** This instance's fair share of the mailboxes (none: take every mailbox it can). */
+  share?: MailboxShare;
   log: PollerLog;
 }
 
@@ -152,8 +155,17 @@ export class MailboxKeeper {
   }
 
   private async renew(): Promise<void> {
-    const { log, mailbox, holder } = { ...this.opts, mailbox: this.mailbox };
-    let held: boolean;
+    const { log, mailbox, holder, share } = { ...this.opts, mailbox: this.mailbox };
+    if (this.poller && share?.shouldGiveUp(this)) {
+      // More mailboxes here than this instance's share: hand this one to another instance.
+      log.info({ event: 'lease.rebalanced', mailbox, holder }, 'mailbox lease given up for another instance');
+      await this.retire();
+      await this.opts.leases.release(mailbox, holder).catch(() => undefined);
+      return;
+    }
+    const reserved = !this.poller && share !== undefined ? share.mayTake() : false;
+    if (!this.poller && share !== undefined && !reserved) return; // at its share: leave it to others
+    let held = false;
     try {
       held = await this.opts.leases.acquire(mailbox, holder, this.ttlMs);
       if (!held && !this.poller) {
@@ -164,6 +176,7 @@ export class MailboxKeeper {
         }
       }
     } catch (err) {
+      if (reserved) share?.settle(this, false, performance.now());
       this.lastError = (err as Error).message;
       // Unable to renew: past the TTL another instance may hold it, so stop reading rather than
       // risk two readers. The poller would not commit anyway (the desk confirms the lease).
@@ -173,11 +186,13 @@ export class MailboxKeeper {
       }
       return;
     }
+    if (reserved) share?.settle(this, held, performance.now());
     if (this.stopped) return;
     if (held) {
       this.renewedAt = performance.now();
       if (!this.poller) {
         log.info({ event: 'lease.acquired', mailbox, holder }, 'mailbox lease taken; reading it');
+        share?.holds(this, performance.now());
         const poller = this.poller = this.opts.newPoller();
         poller.start();
         for (const w of this.waiters.splice(0)) w();
@@ -192,6 +207,7 @@ export class MailboxKeeper {
     const poller = this.poller;
     if (!poller) return;
     this.poller = null;
+    this.opts.share?.dropped(this);
     this.retiring = poller;
     await poller.stop();
     this.retired.processed += poller.stats.processed;

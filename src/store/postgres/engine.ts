@@ -43,7 +43,7 @@ interface TxContext { client: pg.PoolClient; root: { active: boolean }; depth: n
 export class PostgresEngine implements Engine {
   readonly dialect = POSTGRES_DIALECT;
   private readonly context = new AsyncLocalStorage<TxContext>();
-  private readonly converted = new Map<string, string>();
+  private readonly converted = new Map<string, Statement>();
   private closed = false;
 
   private constructor(private readonly pool: pg.Pool, readonly target: { host: string; port: number; database: string }) {}
@@ -212,19 +212,20 @@ export class PostgresEngine implements Engine {
 
   private async query(sql: string, rawParams: readonly SqlValue[]): Promise<pg.QueryResult> {
     const ctx = this.current();
-    const text = this.convert(sql);
-    const params = rawParams.map(withoutNul);
-    if (ctx) return this.onClient(ctx.client, text, params);
+    const statement = this.convert(sql);
+    const values = rawParams.map(withoutNul) as unknown[];
+    if (ctx) return this.onClient(ctx.client, statement, values);
     try {
-      return await this.pool.query(text, params as unknown[]);
+      return await this.pool.query(statement.name === '' ? { text: statement.text, values } : { ...statement, values });
     } catch (err) {
       throw mapError(err);
     }
   }
 
-  private async onClient(client: pg.PoolClient, text: string, params: readonly SqlValue[]): Promise<pg.QueryResult> {
+  private async onClient(client: pg.PoolClient, statement: string | Statement, values: readonly unknown[]): Promise<pg.QueryResult> {
     try {
-      return await client.query(text, params as unknown[]);
+      if (typeof statement === 'string') return await client.query(statement, values as unknown[]);
+      return await client.query(statement.name === '' ? { text: statement.text, values: values as unknown[] } : { ...statement, values: values as unknown[] });
     } catch (err) {
       throw mapError(err);
     }
@@ -247,24 +248,36 @@ export class PostgresEngine implements Engine {
     return client;
   }
 
-  /** `?` placeholders (the repositories' dialect-neutral spelling) to `$1, $2, …`, outside quotes. */
-  private convert(sql: string): string {
-    let text = this.converted.get(sql);
-    if (text === undefined) {
+  /**
+   * `?` placeholders (the repositories' dialect-neutral spelling) to `$1, $2, …`, outside quotes,
+   * and a name: node-postgres prepares a named statement once per connection, so the server
+   * parses and plans each of the desk's statements once instead of at every message.
+   */
+  private convert(sql: string): Statement {
+    let statement = this.converted.get(sql);
+    if (statement === undefined) {
       let n = 0;
       let quoted = false;
-      text = '';
+      let text = '';
       for (const ch of sql) {
         if (ch === "'") quoted = !quoted;
         text += ch === '?' && !quoted ? `$${++n}` : ch;
       }
-      this.converted.set(sql, text);
+      // Past a few thousand distinct texts (long IN lists of every length) stop naming: each
+      // named statement costs memory on every connection.
+      statement = this.converted.size < MAX_PREPARED ? { name: `mesa_${this.converted.size + 1}`, text } : { name: '', text };
+      if (statement.name !== '') this.converted.set(sql, statement);
     }
-    return text;
+    return statement;
   }
 }
 
 const ROLLBACK = Symbol('rollback');
+
+const MAX_PREPARED = 2_000;
+
+/** A statement as node-postgres prepares it: by name, once per connection. */
+interface Statement { name: string; text: string }
 
 /** Pooled clients already given an 'error' listener (the pool hands the same ones out again). */
 const listening = new WeakSet<pg.PoolClient>();

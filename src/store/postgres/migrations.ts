@@ -232,4 +232,12 @@ export const PG_MIGRATIONS: string[] = [
     created_at BIGINT NOT NULL
   );
   `,
+  /* 3: instances present (SQLite schema 6) */ `
+  CREATE TABLE instances (
+    holder TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    started_at BIGINT NOT NULL
+  );
+  `,
 ];

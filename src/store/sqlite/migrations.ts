@@ -238,4 +238,13 @@ export const MIGRATIONS: string[] = [
     window_ms INTEGER NOT NULL
   );
   `,
+  /* 6: instances present, for sharing the mailboxes out (issue 11) */ `
+  -- Every running instance renews its row; the mailboxes are shared out among the live ones.
+  CREATE TABLE instances (
+    holder TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    expires_at INTEGER NOT NULL,
+    started_at INTEGER NOT NULL
+  );
+  `,
 ];
