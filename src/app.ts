@@ -288,7 +288,7 @@ export class Mesa {
 
   private async replayHeldCalls(held: HeldWebhooks, phone: PhoneIntake): Promise<void> {
     try {
-      if ((await held.pending()).length > 0) await held.replay(phone);
+      await held.replay(phone);
     } catch (err) {
       this.log.error({ event: 'twilio.held_replay_failed', error: (err as Error).message }, 'fallo al registrar llamadas guardadas');
     }

@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { isProcessAlive } from '../process-alive.ts';
 import type { Logger } from '../log.ts';
 import type { OutboxRow } from '../store/outbox-repo.ts';
 import type { Store } from '../store/store.ts';
@@ -52,7 +53,7 @@ export class OutboxDispatcher {
     const now = this.clock().getTime();
     for (const owner of await this.store.outbox.leaseOwnersOn(hostname())) {
       const pid = Number(owner.slice(owner.lastIndexOf(':') + 1));
-      if (pid === process.pid || isAlive(pid)) continue;
+      if (pid === process.pid || isProcessAlive(pid)) continue;
       const n = await this.store.outbox.releaseLeases(owner, now);
       this.log.warn({ event: 'outbox.lease_recovered', owner, rows: n }, 'filas de un despachador caído devueltas a la cola');
     }
@@ -186,13 +187,3 @@ export class OutboxDispatcher {
 /** A send's outcome: the row change to commit, and the log line once it is committed. */
 interface Settlement { commit: () => Promise<void>; log: () => void }
 
-function isAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: the process exists but belongs to someone else.
-    return (err as { code?: string }).code === 'EPERM';
-  }
-}

@@ -13,6 +13,7 @@
  */
 import type { ImapPoller, ImapPollerStats, PollerLog } from './imap-poller.ts';
 import type { MailboxShare } from './mailbox-share.ts';
+import { isProcessAlive } from '../../process-alive.ts';
 
 export interface MailboxLeases {
   acquire(mailbox: string, holder: string, ttlMs: number): Promise<boolean>;
@@ -27,22 +28,13 @@ export interface MailboxLeases {
  * out its TTL. Instance names must therefore be unique across hosts (MESA_INSTANCE, or the host
  * name by default).
  */
-export function isDeadSibling(previous: string, holder: string, alive: (pid: number) => boolean = processAlive): boolean {
+export function isDeadSibling(previous: string, holder: string, alive: (pid: number) => boolean = isProcessAlive): boolean {
   const [name, pid] = previous.split('/');
   const [ownName, ownPid] = holder.split('/');
   if (name !== ownName || pid === undefined || !/^\d+$/.test(pid) || pid === ownPid) return false;
   return !alive(Number(pid));
 }
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: it exists but belongs to someone else.
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 export interface MailboxKeeperOptions {
   mailbox: string;
@@ -155,7 +147,8 @@ export class MailboxKeeper {
   }
 
   private async renew(): Promise<void> {
-    const { log, mailbox, holder, share } = { ...this.opts, mailbox: this.mailbox };
+    const { log, holder, share } = this.opts;
+    const mailbox = this.mailbox;
     if (this.poller && share?.shouldGiveUp(this)) {
       // More mailboxes here than this instance's share: hand this one to another instance.
       log.info({ event: 'lease.rebalanced', mailbox, holder }, 'mailbox lease given up for another instance');
@@ -165,7 +158,7 @@ export class MailboxKeeper {
     }
     const reserved = !this.poller && share !== undefined ? share.mayTake() : false;
     if (!this.poller && share !== undefined && !reserved) return; // at its share: leave it to others
-    let held = false;
+    let held: boolean;
     try {
       held = await this.opts.leases.acquire(mailbox, holder, this.ttlMs);
       if (!held && !this.poller) {
@@ -192,7 +185,6 @@ export class MailboxKeeper {
       this.renewedAt = performance.now();
       if (!this.poller) {
         log.info({ event: 'lease.acquired', mailbox, holder }, 'mailbox lease taken; reading it');
-        share?.holds(this, performance.now());
         const poller = this.poller = this.opts.newPoller();
         poller.start();
         for (const w of this.waiters.splice(0)) w();

@@ -46,11 +46,6 @@ export class MailboxShare {
     if (taken) this.holding.set(keeper, at);
   }
 
-  /** Counted as holding (a lease kept from before, or taken without a reservation). */
-  holds(keeper: object, at: number): void {
-    if (!this.holding.has(keeper)) this.holding.set(keeper, at);
-  }
-
   dropped(keeper: object): void {
     this.holding.delete(keeper);
   }
