@@ -25,12 +25,14 @@ import { Mesa } from '../src/app.ts';
 import { loadConfig } from '../src/config/load-config.ts';
 import { readEnvironment } from '../src/config/environment.ts';
 import { planBatches } from '../src/intake/email/imap-poller.ts';
-import { silentLogger } from '../src/log.ts';
+import { createLogger, silentLogger } from '../src/log.ts';
+import { Writable } from 'node:stream';
 import { startPostgres, type PostgresServer } from '../test/support/postgres.ts';
 import { startDovecot, type DovecotServer } from '../test/support/dovecot.ts';
 import { REPO_CONFIG, testEnv } from '../test/support/mesa-harness.ts';
 import { SmtpSink, waitFor, type SunkMessage } from '../test/support/smtp-sink.ts';
 import { ForkedChild } from './forked-child.ts';
+import { coresBetween, cpuSnapshot } from './machine-cpu.ts';
 import { prng } from './prng.ts';
 
 const DEFAULT_MESSAGES = 10_000;
@@ -337,6 +339,8 @@ export async function indexMailboxes(dovecot: DovecotServer, expected: Record<st
  */
 class AckTracker {
   private readonly arrivals = new Map<string, number>();
+  /** Per sending mailbox (the envelope From): first and last ack, and how many. */
+  readonly bySender = new Map<string, { first: number; last: number; n: number }>();
   total = 0;
   lastAt = 0;
 
@@ -347,6 +351,8 @@ class AckTracker {
         this.total++;
         this.lastAt = at;
         for (const to of m.envelopeTo) if (!this.arrivals.has(to)) this.arrivals.set(to, at);
+        const seen = this.bySender.get(m.envelopeFrom);
+        if (seen) { seen.last = at; seen.n++; } else this.bySender.set(m.envelopeFrom, { first: at, last: at, n: 1 });
       }
       return 0;
     };
@@ -362,6 +368,7 @@ class AckTracker {
 
   reset(): void {
     this.arrivals.clear();
+    this.bySender.clear();
     this.total = 0;
     this.lastAt = 0;
   }
@@ -399,7 +406,7 @@ interface ChildReport {
 
 type FromChild = { type: 'started'; at: number } | ({ type: 'done' } & ChildReport) | { type: 'failed'; error: string };
 
-interface PhaseResult { startedAt: number; endedAt: number; msgPerSec: number; report: ChildReport }
+interface PhaseResult { startedAt: number; endedAt: number; msgPerSec: number; report: ChildReport; cpu: ReturnType<typeof coresBetween> }
 
 /** Runs one contender over the backlog: start → all `expected` acks at the sink → stop. */
 async function runBacklogPhase(role: Role, config: Omit<ChildConfig, 'role'>, tracker: AckTracker, expected: number,
@@ -409,6 +416,7 @@ async function runBacklogPhase(role: Role, config: Omit<ChildConfig, 'role'>, tr
   try {
     contender.send({ type: 'run', config: { ...config, role } });
     const { at: startedAt } = await contender.next('started', 120_000);
+    const cpuAtStart = cpuSnapshot();
     const progress = setInterval(() => {
       const s = (Date.now() - startedAt) / 1000;
       process.stderr.write(`  ${role}: ${tracker.distinct}/${expected} acks after ${s.toFixed(0)} s\n`);
@@ -419,13 +427,14 @@ async function runBacklogPhase(role: Role, config: Omit<ChildConfig, 'role'>, tr
       clearInterval(progress);
     }
     const endedAt = tracker.lastAt;
+    const cpu = coresBetween(cpuAtStart, cpuSnapshot());
     contender.send({ type: 'mark' });
     if (between) await between();
     contender.send({ type: 'stop' });
     const done = await contender.next('done', 120_000);
     await contender.exit();
     const { type: _type, ...report } = done;
-    return { startedAt, endedAt, msgPerSec: expected / ((endedAt - startedAt) / 1000), report };
+    return { startedAt, endedAt, msgPerSec: expected / ((endedAt - startedAt) / 1000), report, cpu };
   } finally {
     contender.kill();
   }
@@ -435,7 +444,7 @@ async function runBacklogPhase(role: Role, config: Omit<ChildConfig, 'role'>, tr
  * Two Mesa instances on one PostgreSQL and the same two mailboxes, started together: each takes
  * one mailbox (the share), and the backlog is done when every ack is at the sink.
  */
-async function runPairPhase(config: Omit<ChildConfig, 'role'>, tracker: AckTracker, expected: number): Promise<{ msgPerSec: number; processed: Array<Record<string, unknown>> }> {
+async function runPairPhase(config: Omit<ChildConfig, 'role'>, tracker: AckTracker, expected: number): Promise<{ msgPerSec: number; processed: Array<Record<string, unknown>>; cpu: ReturnType<typeof coresBetween>; mesaCores: number[]; timeline: string[] }> {
   tracker.reset();
   const pair = ['duo-a', 'duo-b'].map(() => new ForkedChild<ToChild, FromChild>(['ingest'], null));
   try {
@@ -444,13 +453,21 @@ async function runPairPhase(config: Omit<ChildConfig, 'role'>, tracker: AckTrack
     for (const c of pair) c.send({ type: 'go' });
     const starts = await Promise.all(pair.map((c) => c.next('started', 120_000)));
     const startedAt = Math.min(...starts.map((x) => x.at));
+    const cpuAtStart = cpuSnapshot();
     await waitFor(() => tracker.distinct >= expected, `${expected} acks from two instances`, 120_000 + expected * 60);
     const endedAt = tracker.lastAt;
+    const cpu = coresBetween(cpuAtStart, cpuSnapshot());
     for (const c of pair) c.send({ type: 'mark' });
     for (const c of pair) c.send({ type: 'stop' });
     const done = await Promise.all(pair.map((c) => c.next('done', 120_000)));
     await Promise.all(pair.map((c) => c.exit()));
-    return { msgPerSec: expected / ((endedAt - startedAt) / 1000), processed: done.map((d) => (d.facts as { processed: Record<string, unknown> }).processed) };
+    const seconds = (endedAt - startedAt) / 1000;
+    const timeline = [...tracker.bySender].map(([from, t]) => `${from.split('@')[0]} ${t.n} acks from +${((t.first - startedAt) / 1000).toFixed(1)} s to +${((t.last - startedAt) / 1000).toFixed(1)} s`);
+    return {
+      timeline,
+      msgPerSec: expected / seconds, processed: done.map((d) => (d.facts as { processed: Record<string, unknown> }).processed), cpu,
+      mesaCores: done.map((d) => Math.round(((d.backlogCpu.userMs + d.backlogCpu.systemMs) / 1000 / seconds) * 100) / 100),
+    };
   } finally {
     for (const c of pair) c.kill();
   }
@@ -536,7 +553,7 @@ export async function runIngestBench(args: string[] = []): Promise<void> {
       latencies = await measureAckLatency(dovecot!, tracker, n);
     });
     let onPostgres: PhaseResult | null = null;
-    let pairOnPostgres: { msgPerSec: number; processed: Array<Record<string, unknown>> } | null = null;
+    let pairOnPostgres: Awaited<ReturnType<typeof runPairPhase>> | null = null;
     if (postgres) {
       const url = await postgres.createDatabase('mesa_bench');
       onPostgres = await runBacklogPhase('mesa', { ...base(PG_USER), workDir: join(workDir, 'pg'), databaseUrl: url }, tracker, n, profileDir);
@@ -544,7 +561,7 @@ export async function runIngestBench(args: string[] = []): Promise<void> {
       console.log(`           facts: ${JSON.stringify(onPostgres.report.facts)}`);
       const pairUrl = await postgres.createDatabase('mesa_bench_pair');
       pairOnPostgres = await runPairPhase({ ...base(PAIR_USER), workDir: join(workDir, 'duo'), databaseUrl: pairUrl }, tracker, n);
-      console.log(`two instances (PostgreSQL): ${pairOnPostgres.msgPerSec.toFixed(1)} msg/s; mailboxes read by each: ${JSON.stringify(pairOnPostgres.processed)}`);
+      console.log(`two instances (PostgreSQL): ${pairOnPostgres.msgPerSec.toFixed(1)} msg/s; mailboxes read by each: ${JSON.stringify(pairOnPostgres.processed)}; ${pairOnPostgres.timeline.join('; ')}`);
     }
     const ratio = mesa.msgPerSec / raw.msgPerSec;
     const sorted = [...latencies].sort((a, b) => a - b);
@@ -569,9 +586,14 @@ export async function runIngestBench(args: string[] = []): Promise<void> {
       console.log(`  engines      PostgreSQL ${onPostgres.msgPerSec.toFixed(1)} msg/s vs SQLite ${mesa.msgPerSec.toFixed(1)} msg/s: ${vs.toFixed(3)} (target >= 0.7: ${vs >= 0.7 ? 'met' : 'NOT met'}); `
         + `CPU ${cpuLine(onPostgres)}; peak RSS ${onPostgres.report.maxRssMb.toFixed(1)} MB`);
     }
+    const split = (c: PhaseResult['cpu'], mesaCores: number[]): string => `machine ${c.machine} of ${c.cores} cores busy: `
+      + [...mesaCores.map((m, i) => `mesa${mesaCores.length > 1 ? ` ${i + 1}` : ''} ${m}`), ...Object.entries(c.groups).map(([g, v]) => `${g} ${v}`)].join(', ');
+    const coresOf = (r: PhaseResult): number => Math.round(((r.report.backlogCpu.userMs + r.report.backlogCpu.systemMs) / (r.endedAt - r.startedAt)) * 100) / 100;
+    if (onPostgres) console.log(`  cpu split    one instance on PostgreSQL, ${split(onPostgres.cpu, [coresOf(onPostgres)])}`);
     if (onPostgres && pairOnPostgres) {
       const x = pairOnPostgres.msgPerSec / onPostgres.msgPerSec;
       console.log(`  instances    two on PostgreSQL ${pairOnPostgres.msgPerSec.toFixed(1)} msg/s vs one ${onPostgres.msgPerSec.toFixed(1)} msg/s: ${x.toFixed(2)}x (target >= 1.3: ${x >= 1.3 ? 'met' : 'NOT met'})`);
+      console.log(`  cpu split    two instances, ${split(pairOnPostgres.cpu, pairOnPostgres.mesaCores)}`);
     }
     if (profileDir) console.log(`  CPU profiles in ${profileDir}/{raw,mesa}/`);
     console.log(JSON.stringify({
@@ -579,7 +601,10 @@ export async function runIngestBench(args: string[] = []): Promise<void> {
       mesaMsgPerSec: round(mesa.msgPerSec, 1), rawMsgPerSec: round(raw.msgPerSec, 1), ratio: round(ratio, 3),
       ackP50Ms: p(0.5), ackP99Ms: p(0.99), peakRssMb: round(mesa.report.maxRssMb, 1),
       ...(onPostgres ? { postgresMsgPerSec: round(onPostgres.msgPerSec, 1), postgresVsSqlite: round(onPostgres.msgPerSec / mesa.msgPerSec, 3), postgresPeakRssMb: round(onPostgres.report.maxRssMb, 1) } : {}),
-      ...(onPostgres && pairOnPostgres ? { twoInstancesMsgPerSec: round(pairOnPostgres.msgPerSec, 1), twoVsOne: round(pairOnPostgres.msgPerSec / onPostgres.msgPerSec, 2) } : {}),
+      ...(onPostgres && pairOnPostgres ? {
+        twoInstancesMsgPerSec: round(pairOnPostgres.msgPerSec, 1), twoVsOne: round(pairOnPostgres.msgPerSec / onPostgres.msgPerSec, 2),
+        twoInstancesMachineCores: pairOnPostgres.cpu.machine, twoInstancesMesaCores: pairOnPostgres.mesaCores,
+      } : {}),
     }));
   } finally {
     process.removeListener('SIGINT', onSignal);
@@ -724,7 +749,9 @@ function mesaDaemon(config: ChildConfig, go: () => Promise<void>): ContenderRun 
     const env = readEnvironment(vars);
     // Several instances: heartbeats of 0.5 s (production: 5 s) so the two share the mailboxes
     // out within a second of starting together rather than five.
-    const mesa = await Mesa.open(env, { log: silentLogger(), listen: false, policy: loadConfig(REPO_CONFIG), ...(config.instance ? { leaseTiming: { heartbeatMs: 500, ttlMs: 2_500 } } : {}) });
+    // With several instances, the lease events go to stderr (when each took or gave up a mailbox).
+    const log = config.instance ? createLogger({ level: 'info', pretty: false, destination: leaseEventsTo(process.stderr, config.instance) }) : silentLogger();
+    const mesa = await Mesa.open(env, { log, listen: false, policy: loadConfig(REPO_CONFIG), ...(config.instance ? { leaseTiming: { heartbeatMs: 500, ttlMs: 2_500 } } : {}) });
     if (config.instance) await go();
     await started(Date.now());
     await mesa.start();
@@ -763,4 +790,18 @@ export function positiveInt(name: string, fallback: number): number {
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** A log destination that passes on only the lease events, one short line each, with the time. */
+function leaseEventsTo(out: NodeJS.WritableStream, instance: string): Writable {
+  return new Writable({
+    write(chunk: Buffer, _enc, done) {
+      for (const line of chunk.toString('utf8').split('\n')) {
+        if (!line.includes('"lease.') && !line.includes('"imap.round_failed') && !line.includes('"imap.stopped')) continue;
+        const e = JSON.parse(line) as { time: number; event: string; mailbox?: string };
+        out.write(`  [${instance} ${new Date(e.time).toISOString().slice(11, 23)}] ${e.event} ${e.mailbox ?? ''}\n`);
+      }
+      done();
+    },
+  });
 }

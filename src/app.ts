@@ -9,7 +9,8 @@ import type { Environment } from './config/environment.ts';
 import { Notices } from './desk/notices.ts';
 import { AgentActions } from './desk/agent-actions.ts';
 import { TicketLifecycle } from './desk/ticket-lifecycle.ts';
-import { EmailIntake, IntakeRetryLater, type IntakeOrigin, type IntakeOutcome } from './desk/email-intake.ts';
+import { TicketOpening } from './desk/ticket-opening.ts';
+import { EmailIntake, IntakeRetryLater, type IntakeOrigin, type IntakeOutcome, type StagedBatch } from './desk/email-intake.ts';
 import { SlaClocks } from './desk/sla-clocks.ts';
 import { buildHttpServer } from './http/server.ts';
 import { checkReadiness, type Readiness } from './http/readiness.ts';
@@ -114,6 +115,7 @@ export class Mesa {
     const own = ownIdentity(this.policy);
     const notices = this.notices = new Notices({ store: this.store, policy: this.policy, renderer: this.renderer, clocks, secret: env.secret, loopValue: this.policy.desk.messageIdDomain, linkBaseUrl: env.linkBaseUrl });
     this.lifecycle = new TicketLifecycle({ store: this.store, policy: this.policy, clocks, notices });
+    const opening = new TicketOpening({ store: this.store, policy: this.policy, clocks, lifecycle: this.lifecycle, notices });
     this.metrics = createMetrics(this.store, { mailboxes: () => this.mailboxes.map((k) => ({ mailbox: k.mailbox, stats: k.stats })), instance: env.instanceName });
     this.sender = env.smtp
       ? new SmtpSender({ ...env.smtp, ...opts.smtp }, this.store.blobs)
@@ -125,7 +127,7 @@ export class Mesa {
     this.dispatcher = new OutboxDispatcher(this.store, this.sender, this.log.child({ component: 'outbox' }), this.clock, r, sms);
     this.sweep = new SlaSweep({ store: this.store, policy: this.policy, lifecycle: this.lifecycle, notices, log: this.log.child({ component: 'sweep' }), onOutbox: () => this.dispatcher.kick() });
     this.intake = new EmailIntake({
-      store: this.store, policy: this.policy, clocks, notices, lifecycle: this.lifecycle,
+      store: this.store, policy: this.policy, clocks, notices, lifecycle: this.lifecycle, opening,
       agents: new AgentActions({ store: this.store, policy: this.policy, lifecycle: this.lifecycle, notices }),
       pipeline: { policy: this.policy, store: this.store, secret: env.secret, own },
       log: this.log.child({ component: 'intake' }),
@@ -150,8 +152,9 @@ export class Mesa {
           newPoller: () => new ImapPoller(settings, {
             loadCursor: (m) => this.store.intake.cursor(m),
             deliver: async (raw, at) => { await this.receive(raw, origin(at)); },
-            deliverBatch: async (batch) => {
-              const r = await this.receiveMany(batch.map(({ raw, at }) => ({ raw, origin: origin(at) })));
+            prepareBatch: (batch) => this.intake.stage(batch.map(({ raw, at }) => ({ raw, origin: origin(at) }))),
+            deliverBatch: async (batch, prepared) => {
+              const r = await this.receiveMany(batch.map(({ raw, at }) => ({ raw, origin: origin(at) })), prepared);
               return { committed: r.outcomes.length, error: r.failure?.error ?? null };
             },
             log,
@@ -172,12 +175,12 @@ export class Mesa {
     };
     registerStatusRoutes(this.http, web);
     registerPanelRoutes(this.http, web);
-    const webIntake = new WebIntake({ store: this.store, policy: this.policy, clocks, lifecycle: this.lifecycle, notices, log: web.log, onOutbox: web.onOutbox });
+    const webIntake = new WebIntake({ store: this.store, policy: this.policy, clocks, lifecycle: this.lifecycle, opening, log: web.log, onOutbox: web.onOutbox });
     registerPortalRoutes(this.http, web, webIntake);
     this.phone = null;
     if (env.twilio) {
       // The phone channel: every /twilio route sits behind the signature check (fail closed).
-      const phone = this.phone = new PhoneIntake({ store: this.store, policy: this.policy, lifecycle: this.lifecycle, notices, log: this.log.child({ component: 'phone' }), onOutbox: () => this.dispatcher.kick() });
+      const phone = this.phone = new PhoneIntake({ store: this.store, policy: this.policy, lifecycle: this.lifecycle, opening, log: this.log.child({ component: 'phone' }), onOutbox: () => this.dispatcher.kick() });
       const voice = new VoiceRenderer(TEMPLATES_DIR);
       const twilioSettings = env.twilio;
       const publicUrl = env.publicUrl as string;
@@ -217,11 +220,11 @@ export class Mesa {
   }
 
   /** A batch in order, committed together; stops at the first message to retry later. */
-  async receiveMany(items: Array<{ raw: Buffer; origin: IntakeOrigin }>): ReturnType<EmailIntake['receiveMany']> {
+  async receiveMany(items: Array<{ raw: Buffer; origin: IntakeOrigin }>, staged: Promise<StagedBatch> | null = null): ReturnType<EmailIntake['receiveMany']> {
     // Elapsed time for the latency histogram comes from the monotonic clock, not from `clock`
     // (which tests may freeze): it measures this process, not the desk's notion of "now".
     const started = performance.now();
-    const work = this.intake.receiveMany(items, this.clock());
+    const work = this.intake.receiveMany(items, this.clock(), staged);
     this.inFlight.add(work);
     let result: Awaited<typeof work>;
     try {

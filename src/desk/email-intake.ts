@@ -12,6 +12,7 @@ import type { AgentActions, ReplyAttachment } from './agent-actions.ts';
 import { COMMAND_HELP, parseAgentReply } from '../domain/agent-commands.ts';
 import type { TicketLifecycle } from './ticket-lifecycle.ts';
 import type { SlaClocks } from './sla-clocks.ts';
+import type { TicketOpening } from './ticket-opening.ts';
 
 /**
  * Where a raw message came from; an IMAP origin also advances that mailbox's cursor, and when it
@@ -39,6 +40,7 @@ export interface EmailIntakeDeps {
   notices: Notices;
   lifecycle: TicketLifecycle;
   agents: AgentActions;
+  opening: TicketOpening;
   log: Logger;
   /** Called after a commit that queued outbound messages. */
   onOutbox?: () => void;
@@ -73,19 +75,42 @@ export class EmailIntake {
    * hands over a fetch batch at a time. Processing stops at the first message that must be
    * retried later (a transient error, or a failure with attempts left): the outcomes of the
    * messages before it are committed and returned, and `failure` says which one stopped and why.
+   * `stagedEarlier`, when given, is `stage(items)` started ahead by the caller.
    */
-  async receiveMany(items: Array<{ raw: Buffer; origin: IntakeOrigin }>, now: Date): Promise<{ outcomes: IntakeOutcome[]; failure: { index: number; error: unknown } | null }> {
-    const { store, policy, log } = this.deps;
-    // Outside the transaction: file writes and the async MIME parse.
+  async receiveMany(items: Array<{ raw: Buffer; origin: IntakeOrigin }>, now: Date, stagedEarlier: Promise<StagedBatch> | null = null): Promise<BatchResult> {
+    let staged: StagedBatch;
+    try {
+      staged = await (stagedEarlier ?? this.stage(items));
+    } catch (err) {
+      // The raw sources could not be stored (database gone, disk full): nothing written, all of it comes again.
+      return { outcomes: [], failure: { index: 0, error: err } };
+    }
+    return await this.commitStaged(staged, now);
+  }
+
+  /**
+   * The part of intake that needs no transaction: the raw sources stored (content-addressed,
+   * so storing again is free) and the async MIME parse. A reader can stage its next batch
+   * while the previous one commits, so parsing overlaps the commit's waits on the database.
+   */
+  async stage(items: Array<{ raw: Buffer; origin: IntakeOrigin }>): Promise<StagedBatch> {
+    const { store, policy } = this.deps;
     const staged: Staged[] = [];
-    for (const { raw, origin } of items) {
-      const rawSha = await store.blobs.put(raw);
+    const shas = await store.blobs.putMany(items.map((i) => i.raw));
+    for (const [i, { raw, origin }] of items.entries()) {
+      const rawSha = shas[i] as string;
       try {
         staged.push({ origin, rawSha, mail: await parseMail(raw, policy.desk.messageIdDomain), parseError: null });
       } catch (err) {
         staged.push({ origin, rawSha, mail: null, parseError: err });
       }
     }
+    return { staged };
+  }
+
+  /** A staged batch, in order, committed together (see `receiveMany`). */
+  async commitStaged({ staged }: StagedBatch, now: Date): Promise<BatchResult> {
+    const { store, policy, log } = this.deps;
     let outcomes: Array<{ outcome: IntakeOutcome; s: Staged }> = [];
     let warnings: Array<() => void> = [];
     let failure: { index: number; error: unknown } | null = null;
@@ -125,6 +150,12 @@ export class EmailIntake {
           outcomes.push({ outcome: await this.quarantine(s, now, 'processing_failed', err), s });
         }
       }
+      // The rows the batch appended go in now, not at the commit: should one of them fail, the
+      // fast attempt is redone the careful way, where each message's rows go in with its savepoint.
+      if (!careful) {
+        try { await store.flush(); } catch (err) { throw new RetryCarefully(err); }
+      }
+      await this.advanceCursors(outcomes.map((o) => o.s.origin), now);
       await store.intake.clearFailures(...through);
     });
     try {
@@ -167,14 +198,9 @@ export class EmailIntake {
   /** One parsed message (in its savepoint when careful): dedupe, analyse, write, advance the cursor. */
   private async commitOne(s: Staged, mail: InboundMail, duplicate: boolean, now: Date): Promise<IntakeOutcome> {
     const { policy } = this.deps;
-    if (duplicate) {
-      await this.advanceCursor(s.origin, now);
-      return { result: 'duplicate', messageId: mail.messageId };
-    }
+    if (duplicate) return { result: 'duplicate', messageId: mail.messageId };
     const analysis = await analyzeEmail(mail, mailboxFor(mail, policy, s.origin.mailbox), this.deps.pipeline, now);
-    const result = await this.commit(analysis, s.rawSha, s.origin, now);
-    await this.advanceCursor(s.origin, now);
-    return result;
+    return await this.commit(analysis, s.rawSha, s.origin, now);
   }
 
   /**
@@ -186,12 +212,22 @@ export class EmailIntake {
     const detail = describeError(err);
     await store.intake.recordFailure(s.rawSha, detail, now.getTime());
     const quarantineId = await store.intake.quarantine({ origin: s.origin.kind, mailbox: s.origin.mailbox, rawSha: s.rawSha, reason, detail }, now.getTime());
-    await this.advanceCursor(s.origin, now);
     return { result: 'quarantined', quarantineId, reason };
   }
 
-  private async advanceCursor(origin: IntakeOrigin, now: Date): Promise<void> {
-    if (origin.kind === 'imap') await this.deps.store.intake.advanceCursor(origin.mailbox, origin.uidValidity, origin.uid, now.getTime());
+  /**
+   * Each mailbox's cursor moves past the last message of the batch that has an outcome: one
+   * write per mailbox, in the batch's transaction. The outcomes are always a prefix of the
+   * batch (processing stops at the first message to retry), so nothing unprocessed is skipped.
+   */
+  private async advanceCursors(origins: readonly IntakeOrigin[], now: Date): Promise<void> {
+    const last = new Map<string, Extract<IntakeOrigin, { kind: 'imap' }>>();
+    for (const o of origins) {
+      if (o.kind !== 'imap') continue;
+      const seen = last.get(o.mailbox);
+      if (!seen || seen.uidValidity !== o.uidValidity || o.uid > seen.uid) last.set(o.mailbox, o);
+    }
+    for (const o of last.values()) await this.deps.store.intake.advanceCursor(o.mailbox, o.uidValidity, o.uid, now.getTime());
   }
 
   private async commit(a: EmailAnalysis, rawSha: string, origin: IntakeOrigin, now: Date): Promise<IntakeOutcome> {
@@ -301,46 +337,31 @@ export class EmailIntake {
   }
 
   private async createTicket(a: EmailAnalysis, base: Omit<Parameters<Store['messages']['insert']>[0], 'ticketId' | 'author' | 'automaticKind' | 'automaticReason'>, d: Extract<EmailAnalysis['decision'], { kind: 'new_ticket' }>, now: Date): Promise<IntakeOutcome> {
-    const { store, policy, clocks, lifecycle, notices } = this.deps;
+    const { store, policy, opening } = this.deps;
     const t = now.getTime();
     const from = a.mail.from as NonNullable<InboundMail['from']>;
     const contact = await store.tickets.contactForEmail(from.address, from.name, t);
-    const c = a.classification;
-    const sev = policy.severities[c.severity];
-    const { etr, ...sla } = await lifecycle.initialSla(c.severity, c.category, now);
     const ours = new Set(policy.mailboxes.map((m) => m.address));
-    const cc = [...a.mail.to, ...a.mail.cc].map((x) => x.address).filter((x) => !ours.has(x.replace(/\+[^@]*@/, '@')) && x !== from.address);
-    const { id, key, row: ticket } = await store.tickets.create({
-      channel: 'email', mailbox: a.mailbox.id, contactId: contact.id,
+    const { ticket, acknowledged } = await opening.open({
+      channel: 'email', mailbox: a.mailbox.id, contact, actor: `customer:${from.address}`,
       subject: a.mail.subject || '(sin asunto)',
       description: a.visible.text || a.mail.text,
-      severity: c.severity, type: c.type, category: c.category, level: c.level,
-      customerChannel: 'email', cc,
-      classification: c,
-      ...sla,
-      reopenedFromId: d.previous?.ticketId ?? null,
-    }, t);
-    await this.storeMessage({ ...base, ticketId: id, author: 'customer', automaticKind: null, automaticReason: null }, a, t);
-    await store.tickets.event(id, t, `customer:${from.address}`, 'created', {
-      channel: 'email', mailbox: a.mailbox.id, messageId: a.mail.messageId, severity: c.severity, type: c.type, category: c.category, level: c.level,
-      ...(d.previous ? { previousTicket: d.previous.key } : {}),
-      ...(a.thread.ticket === null && a.thread.ignoredSubjectTag ? { ignoredSubjectTag: a.thread.ignoredSubjectTag } : {}),
-    }, `clasificación: severidad ${c.decidedBy.severity}`);
-    await store.tickets.recordEtr(id, t, etr.at.getTime(), etr.source, etr.reason);
-    if (d.previous) await store.tickets.event(d.previous.ticketId, t, 'system', 'follow_up_ticket_opened', { newTicket: key }, 'mensaje del cliente después del cierre');
-    let acknowledged = false;
-    if (d.ack.send) {
-      const afterHours = sev.clock === 'business' && !clocks.business.isOpen(now);
+      classification: a.classification,
+      customerChannel: 'email',
+      cc: [...a.mail.to, ...a.mail.cc].map((x) => x.address).filter((x) => !ours.has(x.replace(/\+[^@]*@/, '@')) && x !== from.address),
+      previous: d.previous,
+      created: {
+        data: {
+          mailbox: a.mailbox.id, messageId: a.mail.messageId,
+          ...(a.thread.ticket === null && a.thread.ignoredSubjectTag ? { ignoredSubjectTag: a.thread.ignoredSubjectTag } : {}),
+        },
+      },
+      link: async (row) => { await this.storeMessage({ ...base, ticketId: row.id, author: 'customer', automaticKind: null, automaticReason: null }, a, t); },
       // The pipeline read the sender's suppression in this transaction: an ack is only decided for an unsuppressed sender.
-      acknowledged = await notices.toCustomer(ticket, afterHours ? 'ack-after-hours' : 'ack', now, { inReplyTo: a.mail, known: { contact, suppressed: false } }) !== null;
-    } else {
-      await store.tickets.event(id, t, 'system', 'ack_skipped', { reason: d.ack.reason });
-    }
-    await notices.toLevel(ticket, ticket.level, 'agent-new-ticket', now, {
-      classification: c.reasons.map((r) => ({ rule: r.rule, matched: r.matched })),
-      ...(d.previous ? { history: [{ at: now, text: `Continúa el ticket ${d.previous.key}` }] } : {}),
-    }, contact);
-    return { result: 'ticket_created', ticketKey: key, acknowledged };
+      ack: d.ack.send ? { send: true, inReplyTo: a.mail, known: { contact, suppressed: false } } : { send: false, reason: d.ack.reason },
+      levelNotice: d.previous ? { history: [{ at: now, text: `Continúa el ticket ${d.previous.key}` }] } : {},
+    }, now);
+    return { result: 'ticket_created', ticketKey: ticket.key, acknowledged };
   }
 
   /**
@@ -349,10 +370,14 @@ export class EmailIntake {
    */
   private async storeMessage(m: Parameters<Store['messages']['insert']>[0], a: EmailAnalysis, t: number): Promise<ReplyAttachment[]> {
     const { store, policy } = this.deps;
+    const files = a.mail.attachments.filter((att) => !att.related);
+    if (files.length === 0) {
+      await store.messages.record(m, t);
+      return [];
+    }
     const rowId = await store.messages.insert(m, t);
     const recorded: ReplyAttachment[] = [];
-    for (const att of a.mail.attachments) {
-      if (att.related) continue;
+    for (const att of files) {
       const keep = att.size <= policy.intake.attachmentMaxBytes;
       const row = { filename: att.filename, contentType: att.contentType, size: att.size, sha256: keep ? await store.blobs.put(att.content) : null };
       await store.messages.addAttachment(rowId, row);
@@ -375,6 +400,11 @@ function deliveryReportKind(b: BounceInfo): 'failed' | 'delayed' | 'succeeded' |
 }
 
 interface Staged { origin: IntakeOrigin; rawSha: string; mail: InboundMail | null; parseError: unknown }
+
+/** Messages stored and parsed, ready to commit (opaque outside intake). */
+export interface StagedBatch { readonly staged: readonly Staged[] }
+
+export interface BatchResult { outcomes: IntakeOutcome[]; failure: { index: number; error: unknown } | null }
 
 /** Thrown when a message failed but should be offered again later (not yet quarantined). */
 export class IntakeRetryLater extends MesaError {

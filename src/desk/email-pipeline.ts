@@ -1,6 +1,6 @@
 import { findAgent, identifyAgent, type AgentIdentity, type DirectoryEntry } from '../domain/agent-identity.ts';
 import { authenticationVerdict, requiresAuthentication, type AuthenticationVerdict } from '../domain/authentication-results.ts';
-import { detectAutomatic, type AutomaticVerdict, type OwnIdentity } from '../domain/auto-reply.ts';
+import { detectAutomatic, type OwnIdentity } from '../domain/auto-reply.ts';
 import { parseBounce, type BounceInfo } from '../domain/bounce.ts';
 import { classify, type Classification } from '../domain/classify.ts';
 import { decideIntake, type IntakeDecision } from '../domain/intake-decision.ts';
@@ -10,30 +10,15 @@ import { extractThreadKeys, resolveThread, type ThreadCandidate, type ThreadKeys
 import { visibleText, type VisibleText } from '../domain/visible-text.ts';
 import type { Store } from '../store/store.ts';
 import type { ThreadRow } from '../store/message-repo.ts';
+import { Steps } from './steps.ts';
 
 /**
- * DESIGN §5 for one parsed email, steps 2–7, in order. Every step but one is a pure domain
- * function; the exception is the thread lookup, the desk's single read between extracting the
- * keys and resolving them. Used by intake (then committed) and by `mesa explain` (not).
+ * DESIGN §5 for one parsed email, steps 2–7, as an ordered list of typed steps. Every step but
+ * two is a pure domain function. The two reads are the "load" of load → decide → commit: one
+ * query for threading (every ticket the keys name, and the referenced messages' ticket) and one
+ * for what the decision needs to know about the sender and the thread. Used by intake (then
+ * committed) and by `mesa explain` (not).
  */
-
-export interface EmailAnalysis {
-  mail: InboundMail;
-  mailbox: MailboxPolicy;
-  automatic: AutomaticVerdict;
-  bounce: BounceInfo | null;
-  threadKeys: ThreadKeys;
-  thread: ThreadResolution;
-  visible: VisibleText;
-  classification: Classification;
-  /**
-   * The receiving server's verdict on an agent's From domain, when the stricter check
-   * (`agents.requireAuthentication`) applies to it; null otherwise.
-   */
-  authentication: AuthenticationVerdict | null;
-  agent: AgentIdentity;
-  decision: IntakeDecision;
-}
 
 export interface PipelineContext {
   policy: DeskPolicy;
@@ -42,60 +27,91 @@ export interface PipelineContext {
   own: OwnIdentity;
 }
 
-export async function analyzeEmail(mail: InboundMail, mailbox: MailboxPolicy, ctx: PipelineContext, now: Date): Promise<EmailAnalysis> {
-  const { policy, store } = ctx;
-  // 2. automatic mail?
-  const automatic = detectAutomatic(mail, ctx.own);
-  const bounce = automatic.kind === 'bounce' ? parseBounce(mail) : null;
-  // 3. thread: extract keys (pure) → look them up (the one read) → resolve (pure)
-  const threadKeys = extractThreadKeys(mail, {
-    prefix: policy.desk.ticketPrefix,
-    secret: ctx.secret,
-    mailboxAddresses: policy.mailboxes.map((m) => m.address),
-  });
-  const thread = resolveThread({
-    byToken: threadKeys.tokenTicketKey ? await candidateByKey(store, threadKeys.tokenTicketKey) : null,
-    byReference: candidate(await store.messages.ticketByReference(threadKeys.referencedIds)),
-    bySubject: threadKeys.subjectTicketKeys[0] ? await candidateByKey(store, threadKeys.subjectTicketKeys[0]) : null,
-  }, mail.from?.address ?? null);
-  // 5. visible text
-  const visible = visibleText({ text: mail.text, html: mail.html });
-  // 6. classify (only meaningful for a new ticket, but cheap and useful in `explain`)
-  const classification = classify({ subject: mail.subject, text: visible.text, mailbox }, policy.classification.rules, policy.classification.minimumScore);
-  // 4. who: an agent (signed token AND the From it was issued to), or a customer
-  const from = mail.from?.address ?? null;
-  const directory = ([1, 2, 3] as const).flatMap((level) => policy.levels[level].people.map((person) => ({ person, level })));
-  const authentication = agentAuthentication(mail, from, directory, policy);
-  const agent = identifyAgent({ from, tokens: threadKeys.otherTokens, directory, secret: ctx.secret, authentication });
+interface StepContext extends PipelineContext {
+  now: Date;
+  directory: DirectoryEntry[];
+}
+
+export const EMAIL_STEPS = Steps.from<StepContext, { mail: InboundMail; mailbox: MailboxPolicy }>()
+  // 2. automatic mail? A bounce is also read for what it reports.
+  .then('automatic', ({ mail }, c) => detectAutomatic(mail, c.own))
+  .then('bounce', ({ mail, automatic }): BounceInfo | null => (automatic.kind === 'bounce' ? parseBounce(mail) : null))
+  // 3. the thread's keys: reply token, references, subject tag.
+  .then('threadKeys', ({ mail }, c) => extractThreadKeys(mail, {
+    prefix: c.policy.desk.ticketPrefix,
+    secret: c.secret,
+    mailboxAddresses: c.policy.mailboxes.map((m) => m.address),
+  }))
+  // 4. who: an agent (signed token AND the From it was issued to), or a customer. The stricter
+  // check applies to agents' domains the policy names: what our receiving servers said.
+  .then('authentication', ({ mail }, c): AuthenticationVerdict | null => agentAuthentication(mail, mail.from?.address ?? null, c.directory, c.policy))
+  .then('agent', ({ mail, threadKeys, authentication }, c) => identifyAgent({ from: mail.from?.address ?? null, tokens: threadKeys.otherTokens, directory: c.directory, secret: c.secret, authentication }))
+  // The one read for threading: every ticket a key names (token, subject tag, agent's token)
+  // and the ticket of the referenced messages.
+  .then('candidates', ({ threadKeys, agent }, c) => c.store.messages.threadCandidates(
+    [threadKeys.tokenTicketKey, threadKeys.subjectTicketKeys[0], agentTicketKey(agent, threadKeys)].filter((k): k is string => typeof k === 'string'),
+    threadKeys.referencedIds,
+  ))
+  .then('thread', ({ mail, threadKeys, candidates }): ThreadResolution => resolveThread({
+    byToken: byKey(candidates.byKey, threadKeys.tokenTicketKey),
+    byReference: candidates.byReference ? candidate(candidates.byReference) : null,
+    bySubject: byKey(candidates.byKey, threadKeys.subjectTicketKeys[0] ?? null),
+  }, mail.from?.address ?? null))
   // For a refused agent reply the subject tag may name the ticket: it only decides which ticket
   // the refusal is recorded on (nothing changes), so trusting it is harmless here.
-  const agentKey = agent.kind === 'none' ? null : agent.ticketKey ?? threadKeys.subjectTicketKeys[0] ?? null;
-  const agentTicket = agentKey ? await candidateByKey(store, agentKey) : null;
-  const agentAddress = agent.kind === 'agent' || agent.kind === 'rejected' ? agent.person?.email ?? null : null;
+  .then('agentTicket', ({ agent, threadKeys, candidates }) => byKey(candidates.byKey, agentTicketKey(agent, threadKeys)))
+  // 5. visible text
+  .then('visible', ({ mail }): VisibleText => visibleText({ text: mail.text, html: mail.html }))
+  // 6. classify (only meaningful for a new ticket, but cheap and useful in `explain`)
+  .then('classification', ({ mail, visible, mailbox }, c): Classification => classify({ subject: mail.subject, text: visible.text, mailbox }, c.policy.classification.rules, c.policy.classification.minimumScore))
+  // The second read: the sender's suppression and reply counts, the thread's last follow-up ack.
+  .then('facts', ({ mail, agent, thread, bounce }, c) => c.store.intake.senderFacts({
+    sender: mail.from?.address ?? null,
+    agent: agent.kind === 'agent' || agent.kind === 'rejected' ? agent.person?.email ?? null : null,
+    autoReplyMoments: AUTO_REPLY_MOMENTS,
+    since: c.now.getTime() - c.policy.outbound.autoReplyLimit.windowMinutes * 60_000,
+    ticketId: thread.ticket?.ticketId ?? null,
+    bouncedMessageId: bounce?.originalMessageId ?? null,
+  }))
   // 7. decide
-  const windowStart = now.getTime() - policy.outbound.autoReplyLimit.windowMinutes * 60_000;
-  const bounced = bounce?.originalMessageId ? await store.outbox.byMessageId(bounce.originalMessageId) : undefined;
-  const lastFollowUpAck = thread.ticket ? await store.outbox.lastQueuedAt(thread.ticket.ticketId, 'ack-followup') : null;
-  const decision = decideIntake({
-    from,
-    automatic,
-    bounce,
-    bouncedTicketId: bounced?.ticket_id ?? null,
-    thread,
-    fromOurselves: from !== null && ctx.own.ownAddresses.includes(from),
-    senderSuppressed: from !== null && await store.intake.isSuppressed(from),
-    recentAutoReplies: from === null ? 0 : await store.outbox.countRecent(from, AUTO_REPLY_MOMENTS, windowStart),
-    lastFollowUpAckAt: lastFollowUpAck === null ? null : new Date(lastFollowUpAck),
-    agent,
-    agentTicket,
-    recentAgentErrors: agentAddress === null ? 0 : await store.outbox.countRecent(agentAddress, ['agent-error'], windowStart),
-    now,
-  }, {
-    reopenWindowDays: policy.desk.reopenWindowDays,
-    autoReplyLimit: policy.outbound.autoReplyLimit.count,
-    followUpAckQuietMinutes: policy.outbound.followUpAckQuietMinutes,
+  .then('decision', (s, c): IntakeDecision => {
+    const from = s.mail.from?.address ?? null;
+    return decideIntake({
+      from,
+      automatic: s.automatic,
+      bounce: s.bounce,
+      bouncedTicketId: s.facts.bouncedTicketId,
+      thread: s.thread,
+      fromOurselves: from !== null && c.own.ownAddresses.includes(from),
+      senderSuppressed: from !== null && s.facts.suppressed,
+      recentAutoReplies: from === null ? 0 : s.facts.recentAutoReplies,
+      lastFollowUpAckAt: s.facts.lastFollowUpAckAt === null ? null : new Date(s.facts.lastFollowUpAckAt),
+      agent: s.agent,
+      agentTicket: s.agentTicket,
+      recentAgentErrors: s.facts.recentAgentErrors,
+      now: c.now,
+    }, {
+      reopenWindowDays: c.policy.desk.reopenWindowDays,
+      autoReplyLimit: c.policy.outbound.autoReplyLimit.count,
+      followUpAckQuietMinutes: c.policy.outbound.followUpAckQuietMinutes,
+    });
   });
-  return { mail, mailbox, automatic, bounce, threadKeys, thread, visible, classification, authentication, agent, decision };
+
+/** Everything the steps found, field by field under each step's name. */
+export type EmailAnalysis = Awaited<ReturnType<typeof EMAIL_STEPS.run>>;
+
+export async function analyzeEmail(mail: InboundMail, mailbox: MailboxPolicy, ctx: PipelineContext, now: Date): Promise<EmailAnalysis> {
+  const directory = ([1, 2, 3] as const).flatMap((level) => ctx.policy.levels[level].people.map((person) => ({ person, level })));
+  return await EMAIL_STEPS.run({ mail, mailbox }, { ...ctx, now, directory });
+}
+
+function agentTicketKey(agent: AgentIdentity, keys: ThreadKeys): string | null {
+  return agent.kind === 'none' ? null : agent.ticketKey ?? keys.subjectTicketKeys[0] ?? null;
+}
+
+function byKey(found: Map<string, ThreadRow>, key: string | null): ThreadCandidate | null {
+  const row = key === null ? undefined : found.get(key.toUpperCase());
+  return row ? candidate(row) : null;
 }
 
 /**
@@ -113,15 +129,8 @@ function agentAuthentication(mail: InboundMail, from: string | null, directory: 
 /** Moments that are automatic replies, counted for the per-recipient rate limit. */
 export const AUTO_REPLY_MOMENTS = ['ack', 'ack-after-hours', 'ack-followup', 'ack-reopened'];
 
-async function candidateByKey(store: Store, key: string): Promise<ThreadCandidate | null> {
-  const t = await store.tickets.byKey(key);
-  if (!t) return null;
-  const c = await store.tickets.contact(t.contact_id);
-  return { ticketId: t.id, key: t.key, state: t.state, customerEmail: c?.email ?? null, cc: JSON.parse(t.cc_json) as string[], resolvedAt: t.resolved_at === null ? null : new Date(t.resolved_at) };
-}
 
-function candidate(row: ThreadRow | undefined): ThreadCandidate | null {
-  if (!row) return null;
+function candidate(row: ThreadRow): ThreadCandidate {
   return { ticketId: row.ticket_id, key: row.key, state: row.state, customerEmail: row.customer_email, cc: JSON.parse(row.cc_json) as string[], resolvedAt: row.resolved_at === null ? null : new Date(row.resolved_at) };
 }
 

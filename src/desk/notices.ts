@@ -132,12 +132,17 @@ export class Notices {
     };
     const t = now.getTime();
     const outboxId = await store.outbox.enqueue({ ticketId: ticket.id, channel: 'email', moment, recipient: to.address, messageId, payload: email }, t);
-    const rowId = await store.messages.insert({
-      ticketId: ticket.id, direction: 'out', channel: 'email', mailbox: mailbox.id, messageId, fromAddress: mailbox.address,
-      to: [to.address], subject: rendered.subject, author: 'system', automaticKind: null, automaticReason: null,
+    const row = {
+      ticketId: ticket.id, direction: 'out' as const, channel: 'email' as const, mailbox: mailbox.id, messageId, fromAddress: mailbox.address,
+      to: [to.address], subject: rendered.subject, author: 'system' as const, automaticKind: null, automaticReason: null,
       visibleText: null, bodyText: rendered.text, rawSha256: null,
-    }, t);
-    for (const a of attachments) await store.messages.addAttachment(rowId, a);
+    };
+    if (attachments.length === 0) {
+      await store.messages.record(row, t);
+    } else {
+      const rowId = await store.messages.insert(row, t);
+      for (const a of attachments) await store.messages.addAttachment(rowId, a);
+    }
     await store.tickets.event(ticket.id, t, 'system', 'message_queued', {
       moment, channel: 'email', to: to.address, outboxId, messageId, etrAt: ticket.etr_at,
       ...(attachments.length > 0 ? { attachments: attachments.map((a) => a.filename ?? a.sha256.slice(0, 12)) } : {}),

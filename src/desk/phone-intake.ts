@@ -6,7 +6,7 @@ import type { Logger } from '../log.ts';
 import type { CallRow } from '../store/call-repo.ts';
 import type { Store } from '../store/store.ts';
 import type { ContactRow, TicketRow } from '../domain/ticket.ts';
-import type { Notices } from './notices.ts';
+import type { TicketOpening } from './ticket-opening.ts';
 import type { TicketLifecycle } from './ticket-lifecycle.ts';
 
 /** What the caller chose in the IVR menu, and what it means for classification. */
@@ -24,7 +24,7 @@ const HOUR_MS = 3_600_000;
  * a repeated request must answer the same without changing anything twice.
  */
 export class PhoneIntake {
-  constructor(private readonly deps: { store: Store; policy: DeskPolicy; lifecycle: TicketLifecycle; notices: Notices; log: Logger; onOutbox?: () => void }) {}
+  constructor(private readonly deps: { store: Store; policy: DeskPolicy; lifecycle: TicketLifecycle; opening: TicketOpening; log: Logger; onOutbox?: () => void }) {}
 
   caller(raw: string | null | undefined): CallerNumber {
     return normalizeCaller(raw, 'MX');
@@ -140,7 +140,7 @@ export class PhoneIntake {
   }
 
   private async createTicket(call: CallRow, now: Date, opts: { abandoned: boolean }): Promise<TicketRow> {
-    const { store, policy, lifecycle, notices } = this.deps;
+    const { store, policy, lifecycle } = this.deps;
     const t = now.getTime();
     const choice = MENU[call.menu_choice ?? ''] ?? MENU['2'] as (typeof MENU)['2'];
     const contact = await this.contactFor(call, t);
@@ -155,20 +155,22 @@ export class PhoneIntake {
     }, policy.classification.rules, policy.classification.minimumScore);
     const who = call.from_e164 ?? 'número oculto';
     const subject = opts.abandoned ? `Llamada abandonada de ${who}` : `Llamada de ${who}: ${speech ? shorten(speech, 60) : choice.label}`;
-    const { etr, ...sla } = await lifecycle.initialSla(c.severity, c.category, now);
-    const { id, row: ticket } = await store.tickets.create({
-      channel: 'phone', mailbox: null, contactId: contact.id, subject, description,
-      severity: c.severity, type: c.type, category: c.category, level: c.level,
-      customerChannel: 'sms', cc: [], classification: { ...c, menuChoice: call.menu_choice, callSid: call.call_sid, callbackRequested: opts.abandoned },
-      ...sla, reopenedFromId: null,
-    }, t);
-    await store.calls.update(call.call_sid, { ticket_id: id }, t);
-    await store.tickets.event(id, t, `caller:${who}`, 'created', { channel: 'phone', callSid: call.call_sid, menuChoice: call.menu_choice, severity: c.severity, type: c.type, category: c.category, level: c.level, callback: opts.abandoned },
-      opts.abandoned ? 'llamada abandonada: devolver la llamada' : `clasificación: severidad ${c.decidedBy.severity}`);
-    await store.tickets.recordEtr(id, t, etr.at.getTime(), etr.source, etr.reason);
-    if (!opts.abandoned) await notices.toCustomer(ticket, 'ack-phone', now);
-    await notices.toLevel(ticket, ticket.level, 'agent-new-ticket', now, { classification: c.reasons.map((r) => ({ rule: r.rule, matched: r.matched })) });
-    return await lifecycle.reload(id);
+    const { ticket } = await this.deps.opening.open({
+      channel: 'phone', mailbox: null, contact, actor: `caller:${who}`, subject, description,
+      classification: c,
+      classificationExtras: { menuChoice: call.menu_choice, callSid: call.call_sid, callbackRequested: opts.abandoned },
+      customerChannel: 'sms', cc: [],
+      created: {
+        data: { callSid: call.call_sid, menuChoice: call.menu_choice, callback: opts.abandoned },
+        ...(opts.abandoned ? { reason: 'llamada abandonada: devolver la llamada' } : {}),
+      },
+      link: async (row) => { await store.calls.update(call.call_sid, { ticket_id: row.id }, t); },
+      // Nobody to acknowledge on an abandoned call: the desk calls back instead.
+      ack: opts.abandoned ? { send: false, reason: null } : { send: true, moment: 'ack-phone', known: { contact, suppressed: false } },
+      levelNotice: {},
+    }, now);
+    // The acknowledgment stamped the customer's last update: the row as it now stands.
+    return await lifecycle.reload(ticket.id);
   }
 
   private async contactFor(call: CallRow, t: number): Promise<ContactRow> {

@@ -5,9 +5,9 @@ import type { Logger } from '../log.ts';
 import type { Store } from '../store/store.ts';
 import type { TicketRow } from '../domain/ticket.ts';
 import { AUTO_REPLY_MOMENTS } from './email-pipeline.ts';
-import type { Notices } from './notices.ts';
 import type { SlaClocks } from './sla-clocks.ts';
 import type { TicketLifecycle } from './ticket-lifecycle.ts';
+import type { TicketOpening } from './ticket-opening.ts';
 
 /** One accepted portal form: the checked fields, the nonce of its form-start token, the file. */
 export interface WebSubmission extends PortalSubmission {
@@ -31,7 +31,7 @@ export interface WebIntakeDeps {
   policy: DeskPolicy;
   clocks: SlaClocks;
   lifecycle: TicketLifecycle;
-  notices: Notices;
+  opening: TicketOpening;
   log: Logger;
   /** Called after a commit that queued outbound messages. */
   onOutbox?: () => void;
@@ -78,7 +78,7 @@ export class WebIntake {
   }
 
   private async create(form: WebSubmission, choice: UrgencyChoice, sha: string | null, now: Date): Promise<WebSubmitResult> {
-    const { store, policy, clocks, lifecycle, notices } = this.deps;
+    const { store, policy, lifecycle } = this.deps;
     const t = now.getTime();
     const contact = await store.tickets.contactForEmail(form.email, form.name, t);
     if (form.phone && !contact.phone) await store.web.fillContactPhone(contact.id, form.phone);
@@ -90,43 +90,33 @@ export class WebIntake {
       ...(choice.severityHint ? { severityHint: { severity: choice.severityHint, reason: `formulario web: ${choice.label.toLowerCase()}` } } : {}),
     }, policy.classification.rules, policy.classification.minimumScore);
     const subject = subjectFromDescription(form.description);
-    const { etr, ...sla } = await lifecycle.initialSla(c.severity, c.category, now);
-    const { id, row: ticket } = await store.tickets.create({
-      channel: 'web', mailbox: null, contactId: contact.id, subject, description: form.description,
-      severity: c.severity, type: c.type, category: c.category, level: c.level,
-      customerChannel: 'email', cc: [],
-      classification: { ...c, urgency: choice.value },
-      ...sla, reopenedFromId: null,
-    }, t);
-    await store.web.recordSubmission(form.nonce, id, t);
-    const rowId = await store.messages.insert({
-      ticketId: id, direction: 'in', channel: 'web', mailbox: null, messageId: `web.${form.nonce}@${policy.desk.messageIdDomain}`,
-      fromAddress: form.email, to: [], subject, author: 'customer', automaticKind: null, automaticReason: null,
-      visibleText: form.description, bodyText: form.description, rawSha256: null,
-    }, t);
-    if (form.attachment) {
-      await store.messages.addAttachment(rowId, { filename: form.attachment.filename, contentType: form.attachment.contentType, size: form.attachment.size, sha256: sha });
-    }
-    await store.tickets.event(id, t, `customer:${form.email}`, 'created', {
-      channel: 'web', urgency: choice.value, severity: c.severity, type: c.type, category: c.category, level: c.level,
-      ...(form.attachment ? { attachment: { stored: sha !== null, size: form.attachment.size } } : {}),
-    }, `clasificación: severidad ${c.decidedBy.severity}`);
-    await store.tickets.recordEtr(id, t, etr.at.getTime(), etr.source, etr.reason);
     // The same gates as an email acknowledgment: a suppressed address is skipped by the notices,
     // and automatic replies to one address are rate-limited (the form could otherwise make us
     // mail anyone, any number of times).
-    const windowStart = t - policy.outbound.autoReplyLimit.windowMinutes * 60_000;
-    let acknowledged = false;
-    if (await store.outbox.countRecent(form.email, AUTO_REPLY_MOMENTS, windowStart) >= policy.outbound.autoReplyLimit.count) {
-      await store.tickets.event(id, t, 'system', 'ack_skipped', { reason: 'rate_limited' });
-    } else {
-      const afterHours = policy.severities[c.severity].clock === 'business' && !clocks.business.isOpen(now);
-      acknowledged = await notices.toCustomer(ticket, afterHours ? 'ack-after-hours' : 'ack', now) !== null;
-    }
-    // The agents see the customer's own view of urgency beside the rules that fired.
-    await notices.toLevel(ticket, ticket.level, 'agent-new-ticket', now, {
-      classification: [{ rule: 'urgencia del cliente (formulario web)', matched: [choice.label] }, ...c.reasons.map((r) => ({ rule: r.rule, matched: r.matched }))],
+    const facts = await store.intake.senderFacts({
+      sender: form.email, agent: null, autoReplyMoments: AUTO_REPLY_MOMENTS,
+      since: t - policy.outbound.autoReplyLimit.windowMinutes * 60_000, ticketId: null, bouncedMessageId: null,
     });
-    return { ticket: await lifecycle.reload(id), created: true, acknowledged, classification: c };
+    const { ticket, acknowledged } = await this.deps.opening.open({
+      channel: 'web', mailbox: null, contact, actor: `customer:${form.email}`, subject, description: form.description,
+      classification: c, classificationExtras: { urgency: choice.value },
+      customerChannel: 'email', cc: [],
+      created: { data: { urgency: choice.value, ...(form.attachment ? { attachment: { stored: sha !== null, size: form.attachment.size } } : {}) } },
+      link: async (row) => {
+        await store.web.recordSubmission(form.nonce, row.id, t);
+        const message = {
+          ticketId: row.id, direction: 'in' as const, channel: 'web' as const, mailbox: null, messageId: `web.${form.nonce}@${policy.desk.messageIdDomain}`,
+          fromAddress: form.email, to: [], subject, author: 'customer' as const, automaticKind: null, automaticReason: null,
+          visibleText: form.description, bodyText: form.description, rawSha256: null,
+        };
+        if (!form.attachment) return store.messages.record(message, t);
+        const rowId = await store.messages.insert(message, t);
+        await store.messages.addAttachment(rowId, { filename: form.attachment.filename, contentType: form.attachment.contentType, size: form.attachment.size, sha256: sha });
+      },
+      ack: facts.recentAutoReplies >= policy.outbound.autoReplyLimit.count ? { send: false, reason: 'rate_limited' } : { send: true, known: { contact, suppressed: facts.suppressed } },
+      // The agents see the customer's own view of urgency beside the rules that fired.
+      levelNotice: { leadingReasons: [{ rule: 'urgencia del cliente (formulario web)', matched: [choice.label] }] },
+    }, now);
+    return { ticket: await lifecycle.reload(ticket.id), created: true, acknowledged, classification: c };
   }
 }

@@ -129,7 +129,12 @@ export class OutboxDispatcher {
     const settle = async (): Promise<void> => {
       const group = ready.splice(0);
       if (group.length === 0) return;
-      await this.store.transaction(async () => { for (const s of group) await s.commit(); });
+      // The sent ones in one statement, which commits by itself (no transaction around it: on
+      // PostgreSQL that is two round trips fewer per message); the rare others together.
+      const sent = group.flatMap((s) => (s.sent ? [s.sent] : []));
+      if (sent.length > 0) await this.store.outbox.markSentMany(sent);
+      const others = group.filter((s) => !s.sent);
+      if (others.length > 0) await this.store.transaction(async () => { for (const s of others) await s.commit(); });
       for (const s of group) s.log();
     };
     await Promise.all(rows.map(async (row) => {
@@ -163,6 +168,7 @@ export class OutboxDispatcher {
       const { sender, providerId } = await this.send(row);
       const at = this.clock().getTime();
       return {
+        sent: { id: row.id, at },
         commit: () => this.store.outbox.markSent(row.id, at),
         log: () => this.log.info({ event: 'outbox.sent', ...base, sender, providerId }, 'mensaje enviado'),
       };
@@ -184,6 +190,6 @@ export class OutboxDispatcher {
   }
 }
 
-/** A send's outcome: the row change to commit, and the log line once it is committed. */
-interface Settlement { commit: () => Promise<void>; log: () => void }
+/** A send's outcome: the row change to commit (for a send that went out, `sent`), and the log line once it is committed. */
+interface Settlement { sent?: { id: number; at: number }; commit: () => Promise<void>; log: () => void }
 

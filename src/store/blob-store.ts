@@ -7,6 +7,8 @@ import type { SqlExecutor } from './sql.ts';
 export interface BlobStore {
   /** Stores the bytes (once: the same content is stored once) and returns their SHA-256. */
   put(content: Buffer): Promise<string>;
+  /** Several at once (a fetch batch's raw messages), in order; the same as `put` for each. */
+  putMany(contents: readonly Buffer[]): Promise<string[]>;
   get(sha: string): Promise<Buffer>;
   has(sha: string): Promise<boolean>;
   /** Every stored blob's SHA-256 (`mesa db copy`). */
@@ -49,6 +51,12 @@ export class FileBlobStore implements BlobStore {
     return sha;
   }
 
+  async putMany(contents: readonly Buffer[]): Promise<string[]> {
+    const shas: string[] = [];
+    for (const c of contents) shas.push(await this.put(c));
+    return shas;
+  }
+
   async get(sha: string): Promise<Buffer> {
     if (!isBlobId(sha)) throw new Error('invalid blob id');
     return readFileSync(this.pathOf(sha));
@@ -70,6 +78,9 @@ export class FileBlobStore implements BlobStore {
   }
 }
 
+const BLOBS_PER_STATEMENT = 50;
+const BYTES_PER_STATEMENT = 4 * 1024 * 1024;
+
 /**
  * Blobs in the database itself (PostgreSQL), so instances on several hosts need no shared disk.
  * Written outside the transaction that references them, like the files: an orphan is harmless.
@@ -81,6 +92,33 @@ export class SqlBlobStore implements BlobStore {
     const sha = sha256Hex(content);
     await this.sql.run('INSERT INTO blobs (sha256, content, created_at) VALUES (?, ?, ?) ON CONFLICT (sha256) DO NOTHING', [sha, content, this.clock()]);
     return sha;
+  }
+
+  /**
+   * One statement per group of blobs instead of one per blob (each an autocommit transaction);
+   * groups stay under a few megabytes so no single statement has to hold a huge batch.
+   */
+  async putMany(contents: readonly Buffer[]): Promise<string[]> {
+    const shas = contents.map((c) => sha256Hex(c));
+    const unique = new Map<string, Buffer>();
+    for (const [i, c] of contents.entries()) unique.set(shas[i] as string, c);
+    let group: Array<[string, Buffer]> = [];
+    let bytes = 0;
+    const write = async (): Promise<void> => {
+      if (group.length === 0) return;
+      const now = this.clock();
+      await this.sql.run(`INSERT INTO blobs (sha256, content, created_at) VALUES ${group.map(() => '(?, ?, ?)').join(', ')} ON CONFLICT (sha256) DO NOTHING`,
+        group.flatMap(([sha, content]) => [sha, content, now]));
+      group = [];
+      bytes = 0;
+    };
+    for (const entry of unique) {
+      if (group.length >= BLOBS_PER_STATEMENT || (bytes > 0 && bytes + entry[1].length > BYTES_PER_STATEMENT)) await write();
+      group.push(entry);
+      bytes += entry[1].length;
+    }
+    await write();
+    return shas;
   }
 
   async get(sha: string): Promise<Buffer> {

@@ -1,5 +1,6 @@
 import { StoreError, type StoreErrorKind } from './errors.ts';
-import type { SqlDialect, SqlExecutor } from './sql.ts';
+import type { AppendTable } from './transaction-scope.ts';
+import type { SqlDialect, SqlExecutor, SqlValue } from './sql.ts';
 
 export type WriteProbe = { ok: true } | { ok: false; kind: StoreErrorKind | 'closed'; message: string; engineCode: string | null };
 
@@ -29,6 +30,8 @@ export interface Engine extends SqlExecutor {
   readonly dialect: SqlDialect;
   readonly isOpen: boolean;
   transaction<T>(fn: () => Promise<T>): Promise<T>;
+  /** Inserts rows into an append-only table, in order, on the caller's context (see TransactionScope). */
+  insertRows(table: AppendTable, rows: readonly SqlValue[][]): Promise<void>;
   probeWrite(): Promise<WriteProbe>;
   /** The schema version the database is at, and how many migrations this Mesa knows. */
   schemaVersion(): Promise<{ current: number; known: number }>;

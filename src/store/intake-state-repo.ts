@@ -76,6 +76,36 @@ export class IntakeStateRepo {
     await this.sql.run('UPDATE quarantine SET retried_at = ?, detail = ? WHERE id = ?', [now, detail, id]);
   }
 
+  /**
+   * What the intake decision needs to know about a message's sender and thread, in one round
+   * trip: whether the sender is suppressed, how many automatic replies (`autoReplyMoments`) and
+   * agent-error notices went to them since `since`, when the thread's ticket last got a
+   * follow-up acknowledgment, and which ticket the message a bounce reports belonged to. A null
+   * argument makes its answer empty.
+   */
+  async senderFacts(q: { sender: string | null; agent: string | null; autoReplyMoments: readonly string[]; since: number; ticketId: number | null; bouncedMessageId: string | null }): Promise<SenderFacts> {
+    const row = await this.sql.get<Record<'suppressed' | 'auto_replies' | 'agent_errors' | 'last_followup_ack' | 'bounced_ticket', number | null>>(`SELECT
+        (SELECT count(*) FROM suppressed_addresses WHERE address = ?) AS suppressed,
+        (SELECT count(*) FROM outbox WHERE recipient = ? AND moment IN (${placeholders(q.autoReplyMoments.length)}) AND created_at >= ?) AS auto_replies,
+        (SELECT count(*) FROM outbox WHERE recipient = ? AND moment = 'agent-error' AND created_at >= ?) AS agent_errors,
+        (SELECT max(created_at) FROM outbox WHERE ticket_id = ? AND moment = 'ack-followup') AS last_followup_ack,
+        (SELECT ticket_id FROM outbox WHERE message_id = ?) AS bounced_ticket`, [
+      q.sender?.toLowerCase() ?? null,
+      q.sender?.toLowerCase() ?? null, ...q.autoReplyMoments, q.since,
+      q.agent?.toLowerCase() ?? null, q.since,
+      q.ticketId,
+      q.bouncedMessageId,
+    ]);
+    const n = (v: number | null | undefined): number | null => (v === null || v === undefined ? null : Number(v));
+    return {
+      suppressed: Number(row?.suppressed ?? 0) > 0,
+      recentAutoReplies: Number(row?.auto_replies ?? 0),
+      recentAgentErrors: Number(row?.agent_errors ?? 0),
+      lastFollowUpAckAt: n(row?.last_followup_ack),
+      bouncedTicketId: n(row?.bounced_ticket),
+    };
+  }
+
   async isSuppressed(address: string): Promise<boolean> {
     return (await this.sql.get('SELECT 1 AS x FROM suppressed_addresses WHERE address = ?', [address.toLowerCase()])) !== undefined;
   }
@@ -84,4 +114,12 @@ export class IntakeStateRepo {
     await this.sql.run(`INSERT INTO suppressed_addresses (address, reason, status, source_message_id, created_at) VALUES (?, ?, ?, ?, ?)
       ON CONFLICT (address) DO NOTHING`, [address.toLowerCase(), reason, status, sourceMessageId, now]);
   }
+}
+
+export interface SenderFacts {
+  suppressed: boolean;
+  recentAutoReplies: number;
+  recentAgentErrors: number;
+  lastFollowUpAckAt: number | null;
+  bouncedTicketId: number | null;
 }

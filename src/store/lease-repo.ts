@@ -36,6 +36,11 @@ export class LeaseRepo {
       [holder, ttlMs, mailbox, previous])) > 0;
   }
 
+  /** Who holds the mailbox's lease now (not expired), or null when it is free to take. */
+  async liveHolderOf(mailbox: string): Promise<string | null> {
+    return (await this.sql.get<{ holder: string }>(`SELECT holder FROM mailbox_leases WHERE mailbox = ? AND expires_at > ${this.dialect.nowMs}`, [mailbox]))?.holder ?? null;
+  }
+
   async holderOf(mailbox: string): Promise<string | null> {
     return (await this.sql.get<{ holder: string }>('SELECT holder FROM mailbox_leases WHERE mailbox = ?', [mailbox]))?.holder ?? null;
   }

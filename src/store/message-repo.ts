@@ -1,4 +1,5 @@
-import { placeholders, type SqlExecutor } from './sql.ts';
+import { MESSAGES_TABLE, type TransactionScope } from './transaction-scope.ts';
+import { placeholders } from './sql.ts';
 
 export interface NewMessage {
   ticketId: number | null;
@@ -32,8 +33,17 @@ export interface AttachmentRow { filename: string | null; contentType: string; s
 const MAX_REFERENCES = 50;
 
 export class MessageRepo {
-  constructor(private readonly sql: SqlExecutor) {}
+  constructor(private readonly sql: TransactionScope) {}
 
+  /** A message row that needs no id (it has no attachments): written with the transaction's other appended rows. */
+  async record(m: NewMessage, now: number): Promise<void> {
+    await this.sql.append(MESSAGES_TABLE, [
+      m.ticketId, m.direction, m.channel, m.mailbox, m.messageId, m.fromAddress, JSON.stringify(m.to), m.subject, m.author,
+      m.automaticKind, m.automaticReason, m.visibleText, m.bodyText, m.rawSha256, now,
+    ]);
+  }
+
+  /** A message row whose id the caller needs (to hang attachments on it). */
   async insert(m: NewMessage, now: number): Promise<number> {
     const row = await this.sql.get<{ id: number }>(`INSERT INTO messages (ticket_id, direction, channel, mailbox, message_id, from_address, to_json, subject, author,
       automatic_kind, automatic_reason, visible_text, body_text, raw_sha256, created_at)
@@ -64,22 +74,40 @@ export class MessageRepo {
    * The ticket of the first of `messageIds` we know (in or out), in the order given: one
    * `IN (…)` query for all of them, the order applied here.
    */
-  async ticketByReference(messageIds: string[]): Promise<ThreadRow | undefined> {
-    const ids = [...new Set(messageIds)].slice(0, MAX_REFERENCES);
-    if (ids.length === 0) return undefined;
-    const rows = await this.sql.all<ThreadRow & { message_id: string }>(`SELECT m.message_id, m.ticket_id, t.key, t.state, c.email AS customer_email, t.cc_json, t.resolved_at
-      FROM messages m JOIN tickets t ON t.id = m.ticket_id JOIN contacts c ON c.id = t.contact_id
-      WHERE m.message_id IN (${placeholders(ids.length)}) AND m.ticket_id IS NOT NULL`, ids);
-    const byId = new Map(rows.map((r) => [r.message_id, r]));
-    for (const id of ids) {
-      const row = byId.get(id);
-      if (row) {
-        const { message_id: _, ...thread } = row;
-        return thread;
+  /**
+   * Threading's one read: the tickets named by these keys (a reply token, a subject tag, an
+   * agent's token) and the ticket of the first of these referenced Message-IDs that has one,
+   * in one `IN (…)` query per kind joined by UNION ALL.
+   */
+  async threadCandidates(keys: readonly string[], references: readonly string[]): Promise<{ byKey: Map<string, ThreadRow>; byReference: ThreadRow | undefined }> {
+    const wanted = [...new Set(keys.map((k) => k.toUpperCase()))];
+    const ids = [...new Set(references)].slice(0, MAX_REFERENCES);
+    const parts: string[] = [];
+    const params: string[] = [];
+    if (wanted.length > 0) {
+      parts.push(`SELECT 'key' AS via, t.key AS matched, t.id AS ticket_id, t.key, t.state, c.email AS customer_email, t.cc_json, t.resolved_at
+        FROM tickets t JOIN contacts c ON c.id = t.contact_id WHERE t.key IN (${placeholders(wanted.length)})`);
+      params.push(...wanted);
+    }
+    if (ids.length > 0) {
+      parts.push(`SELECT 'reference' AS via, m.message_id AS matched, m.ticket_id, t.key, t.state, c.email AS customer_email, t.cc_json, t.resolved_at
+        FROM messages m JOIN tickets t ON t.id = m.ticket_id JOIN contacts c ON c.id = t.contact_id
+        WHERE m.message_id IN (${placeholders(ids.length)}) AND m.ticket_id IS NOT NULL`);
+      params.push(...ids);
+    }
+    const byKey = new Map<string, ThreadRow>();
+    const byMessageId = new Map<string, ThreadRow>();
+    if (parts.length > 0) {
+      for (const { via, matched, ...row } of await this.sql.all<ThreadRow & { via: string; matched: string }>(parts.join(' UNION ALL '), params)) {
+        (via === 'key' ? byKey : byMessageId).set(matched, row);
       }
     }
-    return undefined;
+    // The first referenced id that names a ticket wins (References lists oldest first).
+    const first = ids.find((id) => byMessageId.has(id));
+    return { byKey, byReference: first === undefined ? undefined : byMessageId.get(first) };
   }
+
+
 
   async forTicket(ticketId: number): Promise<Array<{ id: number; direction: string; message_id: string; from_address: string | null; subject: string; author: string; visible_text: string | null; automatic_kind: string | null; created_at: number }>> {
     return this.sql.all('SELECT id, direction, message_id, from_address, subject, author, visible_text, automatic_kind, created_at FROM messages WHERE ticket_id = ? ORDER BY id', [ticketId]);

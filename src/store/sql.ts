@@ -34,6 +34,12 @@ export interface SqlDialect {
    * `now`: one clock for every instance, so a host whose clock drifts cannot steal a mailbox.
    */
   readonly nowMs: string;
+  /**
+   * An expression that takes the next id of `table` ahead of its insert, where the engine can
+   * (PostgreSQL's sequence): the row and its id-derived columns then go in with one statement.
+   * Null on SQLite, where the id comes from the insert.
+   */
+  nextId(table: string): string | null;
 }
 
 /** `?, ?, ?` for an `IN (…)` list of `n` values; callers skip the query for an empty list. */

@@ -10,6 +10,7 @@ import { TransferRepo } from './transfer-repo.ts';
 import { MessageRepo } from './message-repo.ts';
 import { OutboxRepo } from './outbox-repo.ts';
 import { ReportRepo } from './report-repo.ts';
+import { TransactionScope } from './transaction-scope.ts';
 import { SqliteEngine } from './sqlite/engine.ts';
 import { describeUrl, PostgresEngine, postgresLocation } from './postgres/engine.ts';
 import type { Engine } from './engine.ts';
@@ -48,8 +49,11 @@ export class Store {
   /** Whole tables as they are, for `mesa db copy`. */
   readonly transfer: TransferRepo;
 
+  private readonly appended: TransactionScope;
+
   private constructor(private readonly engine: Engine, blobs: BlobStore, ticketPrefix: string) {
-    const sql = engine;
+    const sql = new TransactionScope(engine);
+    this.appended = sql;
     const dialect = engine.dialect;
     this.tickets = new TicketRepo(sql, dialect, ticketPrefix);
     this.messages = new MessageRepo(sql);
@@ -111,7 +115,16 @@ export class Store {
 
   /** Runs `fn` in one transaction (SQLite: BEGIN IMMEDIATE, taking the write lock up front). */
   transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T> {
-    return this.engine.transaction(() => fn(this));
+    return this.appended.transaction(() => fn(this));
+  }
+
+  /**
+   * Writes now the rows this transaction appended so far (events, ETR history, message rows go
+   * in together at its end otherwise): for a caller that must know which of its steps a bad row
+   * belongs to.
+   */
+  flush(): Promise<void> {
+    return this.appended.flush();
   }
 
   /** A cheap round trip: is the database there? */

@@ -1,7 +1,8 @@
 import { formatTicketKey } from '../domain/ticket-key.ts';
 import type { Level, Severity } from '../domain/policy.ts';
 import { OPEN_STATES, UPDATABLE_TICKET_COLUMNS, type ContactRow, type EtrSource, type NewTicket, type TicketRow, type TicketState, type TicketUpdate } from '../domain/ticket.ts';
-import { placeholders, type SqlDialect, type SqlExecutor } from './sql.ts';
+import { ETR_HISTORY_TABLE, EVENTS_TABLE, type TransactionScope } from './transaction-scope.ts';
+import { placeholders, type SqlDialect, type SqlValue } from './sql.ts';
 
 /** `OPEN_STATES` as an SQL list: literal, so `state IN (…)` seeks the `tickets_state` index. */
 export const OPEN_STATES_SQL = OPEN_STATES.map((s) => `'${s}'`).join(', ');
@@ -28,13 +29,23 @@ export interface EventRow { id: number; at: number; actor: string; type: string;
 
 export interface EtrRow { at: number; etr_at: number; source: string; reason: string }
 
-const INSERT_TICKET = `INSERT INTO tickets (channel, mailbox, contact_id, subject, description, severity, type, category, level, state,
+const TICKET_COLUMNS = `channel, mailbox, contact_id, subject, description, severity, type, category, level, state,
   customer_channel, cc_json, classification_json, etr_at, warning_due_at, first_response_due_at, next_escalation_due_at, next_update_due_at, resolution_due_at,
-  next_action_at, level_since, reopened_from_id, created_at, updated_at)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'nuevo', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`;
+  next_action_at, level_since, reopened_from_id, created_at, updated_at`;
+const TICKET_VALUES = `?, ?, ?, ?, ?, ?, ?, ?, ?, 'nuevo', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?`;
+const INSERT_TICKET = `INSERT INTO tickets (${TICKET_COLUMNS}) VALUES (${TICKET_VALUES}) RETURNING id`;
 
 export class TicketRepo {
-  constructor(private readonly sql: SqlExecutor, private readonly dialect: SqlDialect, private readonly prefix: string) {}
+  /** The single-statement insert, on an engine that hands out ids ahead (see SqlDialect.nextId). */
+  private readonly insertWithKey: string | null;
+
+  constructor(private readonly sql: TransactionScope, private readonly dialect: SqlDialect, private readonly prefix: string) {
+    const next = dialect.nextId('tickets');
+    this.insertWithKey = next === null ? null : `WITH n AS (SELECT ${next} AS id)
+      INSERT INTO tickets (id, key, ${TICKET_COLUMNS})
+      VALUES ((SELECT id FROM n), ? || '-' || (SELECT CASE WHEN id < 1000000 THEN lpad(id::text, 6, '0') ELSE id::text END FROM n), ${TICKET_VALUES})
+      RETURNING *`;
+  }
 
   /**
    * Inserts the ticket and gives it its key from the row id (same transaction as the caller).
@@ -42,23 +53,33 @@ export class TicketRepo {
    * before the commit, so callers need not read it again.
    */
   async create(t: NewTicket, now: number): Promise<{ id: number; key: string; row: TicketRow }> {
-    const row = await this.sql.get<{ id: number }>(INSERT_TICKET, [
-      t.channel, t.mailbox, t.contactId, t.subject, t.description, t.severity, t.type, t.category, t.level,
-      t.customerChannel, JSON.stringify(t.cc), JSON.stringify(t.classification), t.etrAt, t.warningDueAt, t.firstResponseDueAt,
-      t.nextEscalationDueAt, t.nextUpdateDueAt, t.resolutionDueAt, t.nextActionAt, now, t.reopenedFromId, now, now,
-    ]);
+    if (this.insertWithKey !== null) {
+      // One round trip: the id from the sequence, the key made from it in SQL the way
+      // formatTicketKey makes it (zero-padded to six digits, longer numbers as they are).
+      const stored = await this.sql.get<TicketRow>(this.insertWithKey, [this.prefix, ...this.values(t, now)]) as TicketRow;
+      return { id: stored.id, key: stored.key, row: stored };
+    }
+    const row = await this.sql.get<{ id: number }>(INSERT_TICKET, this.values(t, now));
     const id = Number((row as { id: number }).id);
     const key = formatTicketKey(this.prefix, id);
     const stored = await this.sql.get<TicketRow>('UPDATE tickets SET key = ? WHERE id = ? RETURNING *', [key, id]) as TicketRow;
     return { id, key, row: stored };
   }
 
+  private values(t: NewTicket, now: number): SqlValue[] {
+    return [
+      t.channel, t.mailbox, t.contactId, t.subject, t.description, t.severity, t.type, t.category, t.level,
+      t.customerChannel, JSON.stringify(t.cc), JSON.stringify(t.classification), t.etrAt, t.warningDueAt, t.firstResponseDueAt,
+      t.nextEscalationDueAt, t.nextUpdateDueAt, t.resolutionDueAt, t.nextActionAt, now, t.reopenedFromId, now, now,
+    ];
+  }
+
   async event(ticketId: number, at: number, actor: string, type: string, data: unknown = {}, reason: string | null = null): Promise<void> {
-    await this.sql.run('INSERT INTO events (ticket_id, at, actor, type, data_json, reason) VALUES (?, ?, ?, ?, ?, ?)', [ticketId, at, actor, type, JSON.stringify(data), reason]);
+    await this.sql.append(EVENTS_TABLE, [ticketId, at, actor, type, JSON.stringify(data), reason]);
   }
 
   async recordEtr(ticketId: number, at: number, etrAt: number, source: EtrSource, reason: string): Promise<void> {
-    await this.sql.run('INSERT INTO etr_history (ticket_id, at, etr_at, source, reason) VALUES (?, ?, ?, ?, ?)', [ticketId, at, etrAt, source, reason]);
+    await this.sql.append(ETR_HISTORY_TABLE, [ticketId, at, etrAt, source, reason]);
   }
 
   /**
@@ -125,11 +146,16 @@ export class TicketRepo {
     return (await this.sql.all<{ id: number }>(this.dialect.dueTicketsSql, [now, afterId, limit])).map((r) => Number(r.id));
   }
 
-  /** Business minutes to resolution of comparable tickets resolved since `since`. */
+  /**
+   * Business minutes to resolution of comparable tickets resolved since `since`. Read once per
+   * transaction for each severity, category and window: a batch of new tickets shares one read
+   * (up to `limit` rows each), and a ticket resolved earlier in the same batch changes an
+   * estimate by one sample among hundreds at most.
+   */
   async resolutionHistory(severity: number, category: string, since: number, limit = 1000): Promise<number[]> {
-    return (await this.sql.all<{ m: number }>(`SELECT resolution_business_minutes AS m FROM tickets
+    return this.sql.keep(`resolutionHistory:${severity}:${category}:${since}:${limit}`, async () => (await this.sql.all<{ m: number }>(`SELECT resolution_business_minutes AS m FROM tickets
       WHERE severity = ? AND category = ? AND resolved_at >= ? AND resolution_business_minutes IS NOT NULL ORDER BY resolved_at DESC LIMIT ?`,
-    [severity, category, since, limit])).map((r) => r.m);
+    [severity, category, since, limit])).map((r) => r.m));
   }
 
   async touch(id: number, now: number): Promise<void> {

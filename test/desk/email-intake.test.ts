@@ -36,11 +36,11 @@ describe('email intake decisions', () => {
 
   it('commits a batch up to the message that fails, undoing only that one, and dedupes within the batch', async () => {
     const mesa = await open();
-    const insert = mesa.store.messages.insert.bind(mesa.store.messages);
+    const record = mesa.store.messages.record.bind(mesa.store.messages);
     let failures = 0;
-    mesa.store.messages.insert = async (m, at) => {
+    mesa.store.messages.record = async (m, at) => {
       if (m.messageId === 'duda-2@cliente.mx') { failures++; throw new Error('disco lleno de mentira'); }
-      return insert(m, at);
+      return record(m, at);
     };
     const pipe = { kind: 'pipe' as const, mailbox: null };
     const r = await mesa.receiveMany([question(1), question(1), question(2), question(3)].map((raw) => ({ raw, origin: pipe })));
@@ -52,10 +52,29 @@ describe('email intake decisions', () => {
     expect(await peek(t).all('SELECT subject FROM tickets ORDER BY id')).toEqual([{ subject: 'Duda 1' }]);
     expect(await peek(t).all('SELECT attempts FROM intake_failures')).toEqual([{ attempts: 1 }]);
     // The same batch again once the fault is gone: the failure count is cleared.
-    mesa.store.messages.insert = insert;
+    mesa.store.messages.record = record;
     const again = await mesa.receiveMany([question(2), question(3)].map((raw) => ({ raw, origin: pipe })));
     expect(again.outcomes.map((o) => o.result)).toEqual(['ticket_created', 'ticket_created']);
     expect(await peek(t).all('SELECT attempts FROM intake_failures')).toEqual([]);
+  });
+
+  it('redoes the batch the careful way when its appended rows fail to go in at the end', async () => {
+    const mesa = await open();
+    const flush = mesa.store.flush.bind(mesa.store);
+    let flushes = 0;
+    mesa.store.flush = async () => {
+      flushes++;
+      if (flushes === 1) throw new Error('fila rechazada de mentira');
+      return flush();
+    };
+    const pipe = { kind: 'pipe' as const, mailbox: null };
+    const r = await mesa.receiveMany([question(1), question(2)].map((raw) => ({ raw, origin: pipe })));
+    expect(r.failure).toBeNull();
+    expect(r.outcomes.map((o) => o.result)).toEqual(['ticket_created', 'ticket_created']);
+    // Only the fast attempt flushes as a whole; the careful one writes each message's rows with its savepoint.
+    expect(flushes).toBe(1);
+    expect(await peek(t).all(`SELECT t.subject, count(e.id) AS created FROM tickets t JOIN events e ON e.ticket_id = t.id AND e.type = 'created' GROUP BY t.id ORDER BY t.id`))
+      .toEqual([{ subject: 'Duda 1', created: 1 }, { subject: 'Duda 2', created: 1 }]);
   });
 
   it('limits automatic replies per recipient', async () => {

@@ -2,6 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pgDriver from 'pg';
+import { formatTicketKey } from '../../src/domain/ticket-key.ts';
 import type { NewTicket } from '../../src/domain/ticket.ts';
 import { isStoreError } from '../../src/store/errors.ts';
 import { Store } from '../../src/store/store.ts';
@@ -79,11 +81,78 @@ describe.each(engines)('store on %s', (name, open) => {
     await store.messages.insert(msg(a.id, `a-${name}@x`), NOW);
     const rowId = await store.messages.insert(msg(b.id, `b-${name}@x`), NOW);
     await store.messages.addAttachment(rowId, { filename: 'f.pdf', contentType: 'application/pdf', size: 3, sha256: null });
-    expect((await store.messages.ticketByReference(['nadie@x', `b-${name}@x`, `a-${name}@x`]))?.key).toBe(b.key);
-    expect((await store.messages.ticketByReference([`a-${name}@x`, `b-${name}@x`]))?.key).toBe(a.key);
-    expect(await store.messages.ticketByReference([])).toBeUndefined();
+    expect((await store.messages.threadCandidates([], ['nadie@x', `b-${name}@x`, `a-${name}@x`])).byReference?.key).toBe(b.key);
+    expect((await store.messages.threadCandidates([], [`a-${name}@x`, `b-${name}@x`])).byReference?.key).toBe(a.key);
+    const both = await store.messages.threadCandidates([b.key.toLowerCase(), 'XX-999999'], [`a-${name}@x`]);
+    expect([...both.byKey.keys()]).toEqual([b.key]);
+    expect(both.byKey.get(b.key)).toMatchObject({ ticket_id: b.id, key: b.key, state: 'nuevo', customer_email: 'luis@cliente.mx', resolved_at: null });
+    expect(both.byReference?.ticket_id).toBe(a.id);
+    const none = await store.messages.threadCandidates([], []);
+    expect(none.byKey.size).toBe(0);
+    expect(none.byReference).toBeUndefined();
     expect(await store.messages.inboundExists(`a-${name}@x`)).toBe(true);
     expect(await store.messages.customerThreadIds(a.id)).toEqual([`a-${name}@x`]);
+  });
+
+  it('appends events, ETR history and message rows at the end of the transaction, visible to reads inside it, in order', async () => {
+    const c = await store.tickets.contactForEmail('orden@cliente.mx', '', NOW);
+    const t = await store.tickets.create(ticket(c.id), NOW);
+    const msg = (messageId: string) => ({ ticketId: t.id, direction: 'in' as const, channel: 'email' as const, mailbox: null, messageId, fromAddress: 'orden@cliente.mx', to: [], subject: 's', author: 'customer' as const, automaticKind: null, automaticReason: null, visibleText: 'a\u0000b', bodyText: 'comillas " y \\ diagonal, {llaves}', rawSha256: null });
+    await store.transaction(async () => {
+      await store.tickets.event(t.id, NOW, 'system', 'uno', { n: 1 });
+      await store.messages.record(msg(`r1-${name}@x`), NOW);
+      // A read of the table sends what waited for it first.
+      expect((await store.tickets.events(t.id)).map((e) => e.type)).toEqual(['uno']);
+      await store.tickets.event(t.id, NOW, 'system', 'dos', { n: 2 }, 'razón');
+      await store.tickets.recordEtr(t.id, NOW, NOW + 5, 'agent', 'el agente');
+      // An insert that needs its id goes after the rows appended before it.
+      await store.messages.insert(msg(`r2-${name}@x`), NOW);
+      expect(await store.messages.customerThreadIds(t.id)).toEqual([`r1-${name}@x`, `r2-${name}@x`]);
+      await store.tickets.event(t.id, NOW, 'system', 'tres');
+    });
+    expect((await store.tickets.events(t.id)).map((e) => [e.type, e.reason])).toEqual([['uno', null], ['dos', 'razón'], ['tres', null]]);
+    expect(await store.tickets.etrHistory(t.id)).toEqual([{ at: NOW, etr_at: NOW + 5, source: 'agent', reason: 'el agente' }]);
+    expect((await store.tickets.messagesOf(t.id)).map((m) => m.body_text)).toEqual(['comillas " y \\ diagonal, {llaves}', 'comillas " y \\ diagonal, {llaves}']);
+  });
+
+  it('discards the rows appended inside a savepoint that rolled back, keeps the ones before it', async () => {
+    const c = await store.tickets.contactForEmail('savepoint@cliente.mx', '', NOW);
+    const t = await store.tickets.create(ticket(c.id), NOW);
+    await store.transaction(async () => {
+      await store.tickets.event(t.id, NOW, 'system', 'antes');
+      await expect(store.transaction(async () => {
+        await store.tickets.event(t.id, NOW, 'system', 'deshecho');
+        throw new Error('no');
+      })).rejects.toThrow('no');
+      await store.transaction(async () => { await store.tickets.event(t.id, NOW, 'system', 'dentro'); });
+    });
+    expect((await store.tickets.events(t.id)).map((e) => e.type)).toEqual(['antes', 'dentro']);
+    // A bad appended row fails its transaction as a whole: nothing of it is left.
+    await expect(store.transaction(async () => {
+      await store.tickets.event(t.id, NOW, 'system', 'con_ticket');
+      await store.tickets.event(987_654_321, NOW, 'system', 'sin_ticket');
+    })).rejects.toThrow();
+    expect((await store.tickets.events(t.id)).map((e) => e.type)).toEqual(['antes', 'dentro']);
+  });
+
+  it('answers the intake decision\'s questions about a sender in one query', async () => {
+    const c = await store.tickets.contactForEmail('hechos@cliente.mx', '', NOW);
+    const t = await store.tickets.create(ticket(c.id), NOW);
+    const since = NOW - 60_000;
+    const empty = { sender: null, agent: null, autoReplyMoments: ['ack', 'ack-followup'], since, ticketId: null, bouncedMessageId: null };
+    expect(await store.intake.senderFacts(empty)).toEqual({ suppressed: false, recentAutoReplies: 0, recentAgentErrors: 0, lastFollowUpAckAt: null, bouncedTicketId: null });
+    // Inside a transaction rolled back at the end: the rows must not reach the outbox tests.
+    const undo = new Error('undo');
+    await expect(store.transaction(async () => {
+    await store.outbox.enqueue({ ticketId: t.id, channel: 'email', moment: 'ack', recipient: 'hechos@cliente.mx', messageId: `f1-${name}@x`, payload: {} }, NOW);
+    await store.outbox.enqueue({ ticketId: t.id, channel: 'email', moment: 'ack-followup', recipient: 'hechos@cliente.mx', messageId: `f2-${name}@x`, payload: {} }, NOW + 1);
+    await store.outbox.enqueue({ ticketId: t.id, channel: 'email', moment: 'ack', recipient: 'hechos@cliente.mx', messageId: `f3-${name}@x`, payload: {} }, since - 1);
+    await store.outbox.enqueue({ ticketId: t.id, channel: 'email', moment: 'agent-error', recipient: 'agente@proditma.mx', messageId: `f4-${name}@x`, payload: {} }, NOW);
+    await store.intake.suppress('hechos@cliente.mx', 'hard_bounce', '5.1.1', null, NOW);
+    expect(await store.intake.senderFacts({ ...empty, sender: 'Hechos@Cliente.mx', agent: 'agente@proditma.mx', ticketId: t.id, bouncedMessageId: `f2-${name}@x` }))
+      .toEqual({ suppressed: true, recentAutoReplies: 2, recentAgentErrors: 1, lastFollowUpAckAt: NOW + 1, bouncedTicketId: t.id });
+    throw undo;
+    })).rejects.toBe(undo);
   });
 
   it('commits rows, events and outbox together, or none of them', async () => {
@@ -186,6 +255,11 @@ describe.each(engines)('store on %s', (name, open) => {
     await new Promise((r) => setTimeout(r, 20));
     expect(await store.leases.acquire(`${mb}-short`, 'b/2/y', 60_000)).toBe(true);
     expect(await store.leases.holderOf(`${mb}-short`)).toBe('b/2/y');
+    expect(await store.leases.liveHolderOf(`${mb}-short`)).toBe('b/2/y');
+    expect(await store.leases.acquire(`${mb}-gone`, 'a/1/x', 1)).toBe(true);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(await store.leases.liveHolderOf(`${mb}-gone`)).toBeNull();
+    expect(await store.leases.liveHolderOf(`${mb}-never`)).toBeNull();
     // Taken over from a named holder only.
     expect(await store.leases.takeOver(mb, 'z/9/q', 'b/2/y', 60_000)).toBe(false);
     expect(await store.leases.takeOver(mb, 'a/1/x', 'b/2/y', 60_000)).toBe(true);
@@ -215,6 +289,29 @@ describe.each(engines)('store on %s', (name, open) => {
     expect(await store.blobs.has(sha)).toBe(true);
     const missing = await store.blobs.get('c'.repeat(64)).catch((e: unknown) => e);
     expect((missing as { code?: string }).code).toBe('ENOENT');
+    // Many at once, in order, repeats and already-stored ones included, over several statements.
+    const contents = [...Array.from({ length: 120 }, (_, i) => Buffer.from(`blob ${i}`)), Buffer.from('hola'), Buffer.from('blob 3'), Buffer.alloc(5 * 1024 * 1024, 7)];
+    const shas = await store.blobs.putMany(contents);
+    expect(shas).toHaveLength(contents.length);
+    expect(shas[120]).toBe(sha);
+    expect(shas[121]).toBe(shas[3]);
+    for (const i of [0, 49, 50, 119, 122]) expect((await store.blobs.get(shas[i]!)).equals(contents[i]!)).toBe(true);
+    expect(await store.blobs.putMany([])).toEqual([]);
+  });
+
+  it('marks several sent rows at once, each with its own time, only if still being sent', async () => {
+    const ids: number[] = [];
+    await store.transaction(async () => {
+      for (let i = 0; i < 3; i++) ids.push(await store.outbox.enqueue({ ticketId: null, channel: 'email', moment: 'ack', recipient: `many${i}@x`, messageId: `many-${name}-${i}@x`, payload: {} }, NOW));
+    });
+    // Out of the claim tests' way: these rows are claimed here, far in the future, by their own owner.
+    const claimed = (await store.outbox.claimDue(NOW + 10 * 86_400_000, 1000, 60_000, 'host:many')).filter((r) => ids.includes(r.id));
+    expect(claimed).toHaveLength(3);
+    await store.outbox.markSentMany([{ id: ids[0]!, at: NOW + 5 }, { id: ids[2]!, at: NOW + 9 }]);
+    await store.outbox.markSentMany([{ id: ids[1]!, at: NOW + 7 }]);
+    await store.outbox.markSentMany([{ id: ids[0]!, at: NOW + 99 }, { id: ids[1]!, at: NOW + 99 }]);
+    const rows = await Promise.all([0, 1, 2].map((i) => store.outbox.byMessageId(`many-${name}-${i}@x`)));
+    expect(rows.map((r) => [r?.status, r?.sent_at])).toEqual([['sent', NOW + 5], ['sent', NOW + 7], ['sent', NOW + 9]]);
   });
 
   it('counts for metrics', async () => {
@@ -267,6 +364,32 @@ describe('schema migrations', () => {
     file.close();
     await expect(Store.open(d, 'MDA', url)).rejects.toThrow(/versión 999.*más nuevo que esta versión de Mesa/);
     await expect(Store.open(d, 'MDA')).rejects.toThrow(/versión 999.*más nuevo que esta versión de Mesa/);
+  });
+});
+
+describe('ticket keys from PostgreSQL\'s sequence', () => {
+  it('are made in the insert the way formatTicketKey makes them, past six digits too', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'mesa-store-')); dirs.push(d);
+    const url = await pg.createDatabase();
+    const store = await Store.open(d, 'MDA', url);
+    const client = new pgDriver.Client({ connectionString: url });
+    try {
+      const c = await store.tickets.contactForEmail('seis@cliente.mx', '', NOW);
+      const first = await store.tickets.create(ticket(c.id), NOW);
+      expect(first.key).toBe(formatTicketKey('MDA', first.id));
+      await client.connect();
+      await client.query(`SELECT setval(pg_get_serial_sequence('tickets', 'id'), 999998)`);
+      const keys = [];
+      for (let i = 0; i < 2; i++) {
+        const t = await store.tickets.create(ticket(c.id), NOW);
+        expect(t.row.key).toBe(t.key);
+        keys.push([t.id, t.key]);
+      }
+      expect(keys).toEqual([[999_999, 'MDA-999999'], [1_000_000, formatTicketKey('MDA', 1_000_000)]]);
+    } finally {
+      await client.end();
+      await store.close();
+    }
   });
 });
 

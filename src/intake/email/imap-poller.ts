@@ -37,7 +37,7 @@ export interface PollerLog {
   debug(obj: object, msg?: string): void;
 }
 
-export interface ImapPollerDeps {
+export interface ImapPollerDeps<Prepared = unknown> {
   loadCursor(mailbox: string): Promise<MailboxCursor | null>;
   /**
    * Processes one message and, IN THE SAME DB TRANSACTION, advances the cursor to
@@ -51,7 +51,13 @@ export interface ImapPollerDeps {
    * prefix) were committed, with the error that stopped the rest. Used, when present, for up to
    * `DELIVERY_GROUP` messages at a time.
    */
-  deliverBatch?(items: Array<{ raw: Buffer; at: ImapDelivery }>): Promise<{ committed: number; error: unknown }>;
+  deliverBatch?(items: Array<{ raw: Buffer; at: ImapDelivery }>, prepared: Promise<Prepared> | null): Promise<{ committed: number; error: unknown }>;
+  /**
+   * Optional: the work on a group that needs no transaction (storing, parsing). The poller
+   * starts it for the next group while the current one commits, and hands its promise to
+   * `deliverBatch` with that group.
+   */
+  prepareBatch?(items: Array<{ raw: Buffer; at: ImapDelivery }>): Promise<Prepared>;
   /** pino-compatible. */
   log: PollerLog;
 }
@@ -119,11 +125,11 @@ type RoundResult = 'caught-up' | 'failed';
 
 interface DrainWaiter { round: number; resolve: () => void; reject: (err: Error) => void }
 
-export class ImapPoller {
+export class ImapPoller<Prepared = unknown> {
   readonly stats: ImapPollerStats = { connected: false, processed: 0, reconnects: 0, lastError: null };
 
   private readonly settings: ImapMailboxSettings;
-  private readonly deps: ImapPollerDeps;
+  private readonly deps: ImapPollerDeps<Prepared>;
   private client: ImapFlow | null = null;
   private started = false;
   private stopped = false;
@@ -144,7 +150,7 @@ export class ImapPoller {
   private roundsStarted = 0;
   private drainWaiters: DrainWaiter[] = [];
 
-  constructor(settings: ImapMailboxSettings, deps: ImapPollerDeps) {
+  constructor(settings: ImapMailboxSettings, deps: ImapPollerDeps<Prepared>) {
     if (!Number.isFinite(settings.pollIntervalMs) || settings.pollIntervalMs < 100) {
       throw new RangeError(`pollIntervalMs of mailbox ${settings.name} must be at least 100 ms`);
     }
@@ -381,13 +387,23 @@ export class ImapPoller {
           this.stats.processed++;
           delivered.push(at.uid);
         };
+        // The next group is prepared while the current one commits.
+        const prepare = (from: number): Promise<Prepared> | null => {
+          if (!deps.prepareBatch || from >= items.length) return null;
+          const p = deps.prepareBatch(items.slice(from, from + DELIVERY_GROUP));
+          p.catch(() => undefined); // consumed by deliverBatch; unheard if delivery stopped before it
+          return p;
+        };
+        let prepared = prepare(0);
         for (let i = 0; i < items.length && !failed; ) {
           if (this.stopped) { failed = true; break; }
           if (deps.deliverBatch) {
             const group = items.slice(i, i + DELIVERY_GROUP);
+            const current = prepared;
+            prepared = prepare(i + DELIVERY_GROUP);
             let result: { committed: number; error: unknown };
             try {
-              result = await deps.deliverBatch(group);
+              result = await deps.deliverBatch(group, current);
             } catch (err) {
               result = { committed: 0, error: err };
             }

@@ -19,6 +19,8 @@ export interface MailboxLeases {
   acquire(mailbox: string, holder: string, ttlMs: number): Promise<boolean>;
   takeOver(mailbox: string, previous: string, holder: string, ttlMs: number): Promise<boolean>;
   holderOf(mailbox: string): Promise<string | null>;
+  /** The holder of a lease that has not run out, or null. */
+  liveHolderOf(mailbox: string): Promise<string | null>;
   release(mailbox: string, holder: string): Promise<void>;
 }
 
@@ -153,8 +155,17 @@ export class MailboxKeeper {
       // More mailboxes here than this instance's share: hand this one to another instance.
       log.info({ event: 'lease.rebalanced', mailbox, holder }, 'mailbox lease given up for another instance');
       await this.retire();
-      await this.opts.leases.release(mailbox, holder).catch(() => undefined);
+      await this.opts.leases.release(mailbox, holder).then(
+        () => log.info({ event: 'lease.released', mailbox, holder }, 'mailbox lease released for another instance'),
+        (err: unknown) => log.warn({ event: 'lease.release_failed', mailbox, err: (err as Error).message }, 'could not release the mailbox lease; it runs out by itself'));
       return;
+    }
+    if (!this.poller && share !== undefined) {
+      // A mailbox another live instance reads is not worth a place in this instance's share:
+      // trying it would hold the place (the attempt waits on the holder's commit) while a free
+      // mailbox waits. A plain read, never blocked by the holder's lock.
+      const current = await this.opts.leases.liveHolderOf(mailbox).catch(() => null);
+      if (current !== null && current !== holder && !isDeadSibling(current, holder)) return;
     }
     const reserved = !this.poller && share !== undefined ? share.mayTake() : false;
     if (!this.poller && share !== undefined && !reserved) return; // at its share: leave it to others

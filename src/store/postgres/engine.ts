@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import pg from 'pg';
+import type { AppendTable } from '../transaction-scope.ts';
 import { failedProbe, type Engine, type SchemaInspection, type WriteProbe } from '../engine.ts';
 import { SchemaTooNewError, StoreError, type StoreErrorKind } from '../errors.ts';
 import type { SqlDialect, SqlValue } from '../sql.ts';
@@ -17,6 +18,7 @@ export const POSTGRES_DIALECT: SqlDialect = {
   forUpdate: 'FOR UPDATE',
   // clock_timestamp(), not now(): now() is frozen at the start of the transaction.
   nowMs: '(extract(epoch FROM clock_timestamp()) * 1000)::bigint',
+  nextId: (table) => `nextval(pg_get_serial_sequence('${table}', 'id'))`,
 };
 
 /** Any fixed number: instances starting together take this lock to migrate one at a time. */
@@ -44,6 +46,7 @@ export class PostgresEngine implements Engine {
   readonly dialect = POSTGRES_DIALECT;
   private readonly context = new AsyncLocalStorage<TxContext>();
   private readonly converted = new Map<string, Statement>();
+  private readonly arrayInserts = new Map<AppendTable, string>();
   private closed = false;
 
   private constructor(private readonly pool: pg.Pool, readonly target: { host: string; port: number; database: string }) {}
@@ -111,6 +114,21 @@ export class PostgresEngine implements Engine {
 
   async run(sql: string, params: readonly SqlValue[] = []): Promise<number> {
     return (await this.query(sql, params)).rowCount ?? 0;
+  }
+
+  /**
+   * Any number of rows in one statement whose text never changes (so it is prepared once):
+   * each column travels as one array parameter and `unnest` turns the arrays back into rows.
+   */
+  async insertRows(table: AppendTable, rows: readonly SqlValue[][]): Promise<void> {
+    if (rows.length === 0) return;
+    let sql = this.arrayInserts.get(table);
+    if (sql === undefined) {
+      sql = `INSERT INTO ${table.name} (${table.columns.join(', ')}) SELECT * FROM unnest(${table.pgTypes.map((t) => `?::${t}[]`).join(', ')})`;
+      this.arrayInserts.set(table, sql);
+    }
+    const columns = table.columns.map((_, i) => rows.map((r) => withoutNul(r[i] ?? null)));
+    await this.query(sql, columns as unknown as SqlValue[]);
   }
 
   async transaction<T>(fn: () => Promise<T>): Promise<T> {

@@ -240,4 +240,9 @@ export const PG_MIGRATIONS: string[] = [
     started_at BIGINT NOT NULL
   );
   `,
+/* 4: a ticket's outbox rows by moment (SQLite schema 7) */ `
+  -- The intake decision asks, for every message, when the thread's ticket last got a follow-up
+  -- acknowledgment; the ticket's page lists its messages.
+  CREATE INDEX outbox_ticket ON outbox(ticket_id, moment, created_at);
+  `,
 ];

@@ -3,6 +3,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { SchemaTooNewError, StoreError, type StoreErrorKind } from '../errors.ts';
+import type { AppendTable } from '../transaction-scope.ts';
 import { failedProbe, type Engine, type SchemaInspection, type WriteProbe } from '../engine.ts';
 import type { SqlDialect, SqlValue } from '../sql.ts';
 import { MIGRATIONS } from './migrations.ts';
@@ -23,6 +24,7 @@ export const SQLITE_DIALECT: SqlDialect = {
   skipLocked: '',
   forUpdate: '',
   nowMs: "CAST(unixepoch('subsec') * 1000 AS INTEGER)",
+  nextId: () => null,
 };
 
 /** How long the readiness probe waits for another process's write lock before calling the database busy. */
@@ -97,6 +99,15 @@ export class SqliteEngine implements Engine {
 
   async run(sql: string, params: readonly SqlValue[] = []): Promise<number> {
     return this.withConnection(() => this.statement(sql).run(...params).changes);
+  }
+
+  /** In-process, one prepared single-row insert per row costs no more than a multi-row one. */
+  async insertRows(table: AppendTable, rows: readonly SqlValue[][]): Promise<void> {
+    const sql = `INSERT INTO ${table.name} (${table.columns.join(', ')}) VALUES (${table.columns.map(() => '?').join(', ')})`;
+    await this.withConnection(() => {
+      const statement = this.statement(sql);
+      for (const r of rows) statement.run(...r);
+    });
   }
 
   async transaction<T>(fn: () => Promise<T>): Promise<T> {

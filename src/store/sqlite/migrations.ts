@@ -247,4 +247,9 @@ export const MIGRATIONS: string[] = [
     started_at INTEGER NOT NULL
   );
   `,
+/* 7: a ticket's outbox rows by moment (issue 11) */ `
+  -- The intake decision asks, for every message, when the thread's ticket last got a follow-up
+  -- acknowledgment; the ticket's page lists its messages.
+  CREATE INDEX outbox_ticket ON outbox(ticket_id, moment, created_at);
+  `,
 ];

@@ -1,0 +1,94 @@
+import type { Classification } from '../domain/classify.ts';
+import type { InboundMail } from '../domain/mail.ts';
+import type { DeskPolicy } from '../domain/policy.ts';
+import type { ContactRow, TicketRow } from '../domain/ticket.ts';
+import type { ContextExtras } from '../outbound/message-context.ts';
+import type { Store } from '../store/store.ts';
+import type { KnownCustomer, Notices } from './notices.ts';
+import type { SlaClocks } from './sla-clocks.ts';
+import type { TicketLifecycle } from './ticket-lifecycle.ts';
+
+/** A new ticket as a channel (email, phone, web) describes it; the rest is the same for all. */
+export interface Opening {
+  channel: 'email' | 'phone' | 'web';
+  mailbox: string | null;
+  contact: ContactRow;
+  /** Who opened it, as the events name them: `customer:ana@…`, `caller:+52…`. */
+  actor: string;
+  subject: string;
+  description: string;
+  classification: Classification;
+  /** Kept with the classification: the channel's own inputs (urgency, menu choice, CallSid…). */
+  classificationExtras?: Record<string, unknown>;
+  customerChannel: 'email' | 'sms';
+  cc: string[];
+  /** The closed ticket this one continues (a customer writing after the reopen window). */
+  previous?: { ticketId: number; key: string } | null;
+  /** The `created` event: what the channel adds to the classification, and the reason shown. */
+  created: { data: Record<string, unknown>; reason?: string };
+  /** The channel's rows that belong to the new ticket (its message, the call, the form), written right after it. */
+  link: (ticket: TicketRow) => Promise<void>;
+  /**
+   * The acknowledgment: sent with the channel's moment (by default `ack`, or `ack-after-hours`
+   * while a business-hours desk is closed), or skipped — with a reason recorded, or none when
+   * there is nobody to acknowledge (an abandoned call gets a call-back instead).
+   */
+  ack: {
+    send: true; moment?: string; inReplyTo?: InboundMail;
+    /** The contact and its suppression as the caller already read them; else the notice reads them. */
+    known?: KnownCustomer;
+  } | { send: false; reason: string | null };
+  /** What the level's notice shows besides the rules that classified it. */
+  levelNotice: { leadingReasons?: Array<{ rule: string; matched: string[] }>; history?: ContextExtras['history'] };
+}
+
+export interface Opened {
+  /** The row as inserted (the acknowledgment may since have stamped `last_customer_update_at`). */
+  ticket: TicketRow;
+  acknowledged: boolean;
+}
+
+/**
+ * The one way a ticket is opened, whichever door the customer came through: the row with its
+ * SLA deadlines and first ETR, the channel's linked rows, the `created` event and the ETR's
+ * history, the acknowledgment to the customer and the notice to the level — all inside the
+ * caller's transaction.
+ */
+export class TicketOpening {
+  constructor(private readonly deps: { store: Store; policy: DeskPolicy; clocks: SlaClocks; lifecycle: TicketLifecycle; notices: Notices }) {}
+
+  async open(o: Opening, now: Date): Promise<Opened> {
+    const { store, policy, clocks, lifecycle, notices } = this.deps;
+    const t = now.getTime();
+    const c = o.classification;
+    const { etr, ...sla } = await lifecycle.initialSla(c.severity, c.category, now);
+    const { id, row: ticket } = await store.tickets.create({
+      channel: o.channel, mailbox: o.mailbox, contactId: o.contact.id, subject: o.subject, description: o.description,
+      severity: c.severity, type: c.type, category: c.category, level: c.level,
+      customerChannel: o.customerChannel, cc: o.cc,
+      classification: { ...c, ...o.classificationExtras },
+      ...sla,
+      reopenedFromId: o.previous?.ticketId ?? null,
+    }, t);
+    await o.link(ticket);
+    await store.tickets.event(id, t, o.actor, 'created', {
+      channel: o.channel, severity: c.severity, type: c.type, category: c.category, level: c.level, ...o.created.data,
+      ...(o.previous ? { previousTicket: o.previous.key } : {}),
+    }, o.created.reason ?? `clasificación: severidad ${c.decidedBy.severity}`);
+    await store.tickets.recordEtr(id, t, etr.at.getTime(), etr.source, etr.reason);
+    if (o.previous) await store.tickets.event(o.previous.ticketId, t, 'system', 'follow_up_ticket_opened', { newTicket: ticket.key }, 'mensaje del cliente después del cierre');
+    let acknowledged = false;
+    if (o.ack.send) {
+      const afterHours = policy.severities[c.severity].clock === 'business' && !clocks.business.isOpen(now);
+      const moment = o.ack.moment ?? (afterHours ? 'ack-after-hours' : 'ack');
+      acknowledged = await notices.toCustomer(ticket, moment, now, { inReplyTo: o.ack.inReplyTo ?? null, ...(o.ack.known ? { known: o.ack.known } : {}) }) !== null;
+    } else if (o.ack.reason !== null) {
+      await store.tickets.event(id, t, 'system', 'ack_skipped', { reason: o.ack.reason });
+    }
+    await notices.toLevel(ticket, ticket.level, 'agent-new-ticket', now, {
+      classification: [...(o.levelNotice.leadingReasons ?? []), ...c.reasons.map((r) => ({ rule: r.rule, matched: r.matched }))],
+      ...(o.levelNotice.history ? { history: o.levelNotice.history } : {}),
+    }, o.contact);
+    return { ticket, acknowledged };
+  }
+}
