@@ -99,7 +99,7 @@ async function seed(dataDir: string, n: number, log: (s: string) => void): Promi
   for (const severity of [1, 2, 3, 4] as const) for (const [, , , category] of KINDS[severity]) for (let minutesAgo = 0; minutesAgo < 10; minutesAgo++) for (const responded of [false, true]) {
     {
       const created = new Date(NOW.getTime() - minutesAgo * MINUTE);
-      const sla = await mesa.lifecycle.initialSla(severity, category, created);
+      const sla = await mesa.lifecycle.initialSla(mesa.terms.of({ terms_json: null }), severity, category, created);
       const d = (x: number | null) => (x === null ? null : new Date(x));
       const next = nextActionAt({
         warningDueAt: d(sla.warningDueAt), nextEscalationDueAt: d(sla.nextEscalationDueAt), nextUpdateDueAt: d(sla.nextUpdateDueAt),

@@ -10,6 +10,7 @@ import { Notices } from './desk/notices.ts';
 import { AgentActions } from './desk/agent-actions.ts';
 import { TicketLifecycle } from './desk/ticket-lifecycle.ts';
 import { TicketOpening } from './desk/ticket-opening.ts';
+import { TicketTerms } from './desk/ticket-terms.ts';
 import { EmailIntake, IntakeRetryLater, type IntakeOrigin, type IntakeOutcome, type StagedBatch } from './desk/email-intake.ts';
 import { SlaClocks } from './desk/sla-clocks.ts';
 import { buildHttpServer } from './http/server.ts';
@@ -85,6 +86,8 @@ export class Mesa {
   readonly phone: PhoneIntake | null;
   readonly clocks: SlaClocks;
   readonly notices: Notices;
+  /** Each ticket's service terms (organisation, contract, escalation matrix). */
+  readonly terms: TicketTerms;
   readonly pages: PageRenderer;
   readonly sweep: SlaSweep;
   /**
@@ -113,9 +116,10 @@ export class Mesa {
     this.renderer = new TemplateRenderer(TEMPLATES_DIR);
     const clocks = this.clocks = new SlaClocks(this.policy);
     const own = ownIdentity(this.policy);
-    const notices = this.notices = new Notices({ store: this.store, policy: this.policy, renderer: this.renderer, clocks, secret: env.secret, loopValue: this.policy.desk.messageIdDomain, linkBaseUrl: env.linkBaseUrl });
-    this.lifecycle = new TicketLifecycle({ store: this.store, policy: this.policy, clocks, notices });
-    const opening = new TicketOpening({ store: this.store, policy: this.policy, clocks, lifecycle: this.lifecycle, notices });
+    const terms = this.terms = new TicketTerms(this.policy, clocks);
+    const notices = this.notices = new Notices({ store: this.store, policy: this.policy, renderer: this.renderer, clocks, terms, secret: env.secret, loopValue: this.policy.desk.messageIdDomain, linkBaseUrl: env.linkBaseUrl });
+    this.lifecycle = new TicketLifecycle({ store: this.store, policy: this.policy, clocks, notices, terms });
+    const opening = new TicketOpening({ store: this.store, policy: this.policy, clocks, lifecycle: this.lifecycle, notices, terms });
     this.metrics = createMetrics(this.store, { mailboxes: () => this.mailboxes.map((k) => ({ mailbox: k.mailbox, stats: k.stats })), instance: env.instanceName });
     this.sender = env.smtp
       ? new SmtpSender({ ...env.smtp, ...opts.smtp }, this.store.blobs)

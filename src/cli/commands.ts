@@ -62,7 +62,15 @@ export async function explainCommand(env: Environment, file: string, opts: { jso
     const mail = await parseMail(raw, mesa.policy.desk.messageIdDomain);
     const now = mesa.clock();
     const a = await analyzeEmail(mail, mailboxFor(mail, mesa.policy, opts.mailbox ?? null), mesa.intake.pipelineContext, now);
-    const x = explanation(a);
+    // The service terms a new ticket from this sender would get (organisation, contract, matrix).
+    const terms = mesa.terms.forNew({ email: mail.from?.address ?? null, phone: null }, a.classification.category, now);
+    const sev = terms.severities[a.classification.severity];
+    const termsView = {
+      organisation: terms.organisation, contract: terms.contract, matrix: terms.matrix, reason: terms.reason,
+      targets: { clock: sev.clock, firstResponseMinutes: sev.firstResponseMinutes, resolutionMinutes: sev.resolutionMinutes, escalateAfterMinutes: sev.escalateAfterMinutes, customerUpdateMinutes: sev.customerUpdateMinutes },
+        notified: ([1, 2, 3] as const).map((level) => ({ level, people: mesa.terms.people({ terms }, level).map((p) => p.email) })),
+    };
+    const x: Record<string, unknown> = { ...explanation(a), terms: termsView };
     if (opts.json) { io.out(JSON.stringify(x, null, 2)); return EX.OK; }
     const c = x.classification as { severity: number; type: string; category: string; level: number; decidedBy: Record<string, string> };
     io.out([
@@ -76,6 +84,9 @@ export async function explainCommand(env: Environment, file: string, opts: { jso
       `Clasificación: severidad ${c.severity} (${mesa.policy.severities[c.severity as 1].name}), ${c.type}, ${c.category}, nivel ${c.level}`,
       ...Object.entries(c.decidedBy).map(([k, v]) => `                 ${k}: ${v}`),
       ...a.classification.reasons.map((r) => `                 regla ${r.rule} (+${r.weight}): ${r.matched.join(', ')}`),
+      `Términos:      ${terms.reason}`,
+      `                 severidad ${a.classification.severity}: reloj ${sev.clock === 'business' ? 'hábil' : 'continuo'}, primera respuesta ${sev.firstResponseMinutes} min, resolución ${sev.resolutionMinutes} min, escalar tras ${Object.entries(sev.escalateAfterMinutes).map(([l, m]) => `nivel ${l} ${m} min`).join(', ') || '—'}, actualizar cada ${sev.customerUpdateMinutes === null ? '—' : `${sev.customerUpdateMinutes} min`}`,
+      ...termsView.notified.map((n) => `                 nivel ${n.level} avisa a: ${n.people.join(', ') || '(nadie)'}`),
       `Decisión:      ${JSON.stringify(x.decision)}`,
       `Adjuntos:      ${(x.attachments as unknown[]).length === 0 ? 'ninguno' : (x.attachments as Array<{ filename: string; contentType: string; size: number }>).map((t) => `${t.filename ?? '(sin nombre)'} ${t.contentType} ${t.size} B`).join('; ')}`,
       '',

@@ -7,6 +7,7 @@ import { MesaError } from '../errors.ts';
 import { parseDuration } from '../domain/duration.ts';
 import type { ClassificationRule, DeskPolicy, Level, Severity, SeverityPolicy } from '../domain/policy.ts';
 import { normalizeForMatching } from '../domain/text-normalize.ts';
+import { resolveServiceTerms } from './service-terms-config.ts';
 import { configSchema, type RawConfig } from './schema.ts';
 
 /** A configuration problem, worded for the operator: file, key, line and what is wrong. */
@@ -19,11 +20,12 @@ export class ConfigError extends MesaError {
 interface LoadedFile { path: string; doc: Document; lines: LineCounter }
 
 /**
- * Reads `default.yaml` and, when present, `local.yaml` merged over it (objects deep-merged,
+ * Reads `default.yaml` and, when present, `organisations.yaml` (the desk's customers and their
+ * contracts, kept apart because they change most) and `local.yaml` merged over it (objects deep-merged,
  * lists replaced), validates with zod and resolves it into a frozen `DeskPolicy`.
  */
 export function loadConfig(configDir: string, overrides: { mailboxAddresses?: Record<string, string> } = {}): DeskPolicy {
-  const files = ['default.yaml', 'local.yaml'].map((f) => join(configDir, f)).filter((p) => existsSync(p));
+  const files = ['default.yaml', 'organisations.yaml', 'local.yaml'].map((f) => join(configDir, f)).filter((p) => existsSync(p));
   if (files.length === 0) throw new ConfigError([`${join(configDir, 'default.yaml')}: file not found`]);
   const loaded = files.map(readYaml);
   let merged: unknown = {};
@@ -137,6 +139,10 @@ function resolve(raw: RawConfig, files: LoadedFile[]): DeskPolicy {
     problems.push(`${locate(['agents', 'requireAuthentication', 'enabled'], files)}: agents.requireAuthentication.enabled: on, but trustedAuthservIds is empty: list the authserv-id of your receiving mail server (without it no agent reply could pass)`);
   }
   if (!validateCron(raw.sla.sweepSchedule)) problems.push(`${locate(['sla', 'sweepSchedule'], files)}: sla.sweepSchedule: "${raw.sla.sweepSchedule}" is not a valid cron expression`);
+  const { organisations, matrices } = resolveServiceTerms(raw, {
+    minutes, severities,
+    problem: (path, message) => problems.push(`${locate(path, files)}: ${path.join('.')}: ${message}`),
+  });
   if (problems.length > 0) throw new ConfigError(problems);
   const weeklyHours: Record<number, Array<{ start: string; end: string }>> = {};
   WEEKDAYS.forEach((d, i) => {
@@ -158,6 +164,9 @@ function resolve(raw: RawConfig, files: LoadedFile[]): DeskPolicy {
     severities,
     levels: raw.levels,
     responsables: raw.responsables,
+    people: raw.people,
+    organisations,
+    matrices,
     sla: raw.sla,
     etr: raw.etr,
     classification: { minimumScore: raw.classification.minimumScore, rules },

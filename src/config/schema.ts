@@ -55,6 +55,48 @@ const rule = z.object({
   }).strict(),
 }).strict().refine((r) => r.words.length + r.patterns.length > 0, 'a rule needs words or patterns');
 
+const identifier = z.string().regex(/^[a-z][a-z0-9_-]*$/, 'lower-case identifier');
+const domainName = z.string().regex(/^[a-z0-9.-]+\.[a-z]{2,}$/i, 'a domain name').transform((s) => s.toLowerCase());
+
+/** What a contract changes of a severity's defaults; anything left out stays the desk's. */
+const contractTargets = z.object({
+  clock: z.enum(['continuous', 'business']).optional(),
+  firstResponse: durationText.optional(),
+  resolution: durationText.optional(),
+  escalateAfter: z.record(z.string().regex(/^[12]$/, 'level 1 or 2'), durationText).optional(),
+  customerUpdateEvery: durationText.nullable().optional(),
+  sms: z.boolean().optional(),
+}).strict();
+
+const organisation = z.object({
+  id: identifier,
+  name: z.string().min(1),
+  match: z.object({
+    /** Its contacts' email domains (subdomains included). */
+    domains: z.array(domainName).default([]),
+    addresses: z.array(email.transform((s) => s.toLowerCase())).default([]),
+    /** E.164 numbers, exact (`+528112345678`) or a prefix ending in `*` (`+52818*`). */
+    phones: z.array(z.string().min(2)).default([]),
+  }).strict(),
+  /** The service-level contract: what it changes of the severity defaults, and until when. */
+  contract: z.object({
+    until: isoDate.nullable().default(null),
+    severities: z.object({ 1: contractTargets.optional(), 2: contractTargets.optional(), 3: contractTargets.optional(), 4: contractTargets.optional() }).strict().default({}),
+  }).strict().nullable().default(null),
+}).strict();
+
+/** People named (by name or address) from `levels`, `responsables` or `people`. */
+const peopleRefs = z.array(z.string().min(1));
+
+const matrix = z.object({
+  id: identifier,
+  organisation: z.string().nullable().default(null),
+  category: z.string().min(1).nullable().default(null),
+  levels: z.object({ 1: peopleRefs.optional(), 2: peopleRefs.optional(), 3: peopleRefs.optional() }).strict().default({}),
+  /** Whose people a level left empty takes: another matrix's id; absent, the levels' (the default matrix). */
+  fallback: z.string().nullable().default(null),
+}).strict();
+
 export const configSchema = z.object({
   desk: z.object({
     name: z.string().min(1),
@@ -87,6 +129,10 @@ export const configSchema = z.object({
     3: z.object({ name: z.string(), people: z.array(person) }).strict(),
   }).strict(),
   responsables: z.array(person).default([]),
+  /** People who appear only in escalation matrices (a specialist for one customer). */
+  people: z.array(person).default([]),
+  organisations: z.array(organisation).default([]),
+  matrices: z.array(matrix).default([]),
   sla: z.object({
     warnAtPercent: z.number().min(1).max(99),
     sweepSchedule: z.string().min(9),

@@ -62,7 +62,7 @@ export class AgentActions {
     }
     if (toldCustomer) {
       // A human answered: the first response is met and the update cadence restarts from here.
-      const sev = this.deps.policy.severities[row.severity];
+      const sev = lifecycle.severityOf(row);
       row = await lifecycle.save(await lifecycle.reload(row.id), {
         first_responded_at: row.first_responded_at ?? t,
         next_update_due_at: row.state === 'en_atencion' || row.state === 'nuevo' ? nextUpdateAfter(sev, lifecycle.clockOf(row), now)?.getTime() ?? null : row.next_update_due_at,

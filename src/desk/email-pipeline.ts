@@ -101,8 +101,27 @@ export const EMAIL_STEPS = Steps.from<StepContext, { mail: InboundMail; mailbox:
 export type EmailAnalysis = Awaited<ReturnType<typeof EMAIL_STEPS.run>>;
 
 export async function analyzeEmail(mail: InboundMail, mailbox: MailboxPolicy, ctx: PipelineContext, now: Date): Promise<EmailAnalysis> {
-  const directory = ([1, 2, 3] as const).flatMap((level) => ctx.policy.levels[level].people.map((person) => ({ person, level })));
+  const directory = agentDirectory(ctx.policy);
   return await EMAIL_STEPS.run({ mail, mailbox }, { ...ctx, now, directory });
+}
+
+/**
+ * Everyone who may answer as an agent: the levels' people, then people who appear only in an
+ * escalation matrix (at the first level they serve there). A person listed twice counts once.
+ */
+function agentDirectory(policy: DeskPolicy): DirectoryEntry[] {
+  const entries: DirectoryEntry[] = ([1, 2, 3] as const).flatMap((level) => policy.levels[level].people.map((person) => ({ person, level })));
+  const known = new Set(entries.map((e) => e.person.email));
+  for (const m of policy.matrices) {
+    for (const level of [1, 2, 3] as const) {
+      for (const person of m.levels[level] ?? []) {
+        if (known.has(person.email)) continue;
+        known.add(person.email);
+        entries.push({ person, level });
+      }
+    }
+  }
+  return entries;
 }
 
 function agentTicketKey(agent: AgentIdentity, keys: ThreadKeys): string | null {

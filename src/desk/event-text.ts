@@ -7,6 +7,9 @@ export function describeEvent(e: { type: string; actor: string; data: Record<str
   const text = ((): string => {
     switch (e.type) {
       case 'created': return es ? `Ticket creado (${String(d.channel ?? '')}${d.mailbox ? `, ${String(d.mailbox)}` : ''}), severidad ${String(d.severity)}` : `Ticket created (${String(d.channel ?? '')}), severity ${String(d.severity)}`;
+      case 'service_terms': return es
+        ? `Términos de servicio: ${d.organisationName ? `${String(d.organisationName)}${d.contract ? ' (con contrato)' : ''}` : 'generales'}${d.matrix ? `, matriz ${String(d.matrix)}` : ''}`
+        : `Service terms: ${d.organisationName ? `${String(d.organisationName)}${d.contract ? ' (under contract)' : ''}` : 'general'}${d.matrix ? `, matrix ${String(d.matrix)}` : ''}`;
       case 'customer_message': return es ? 'Mensaje del cliente' : 'Customer message';
       case 'reopened': return es ? 'Reabierto por respuesta del cliente' : 'Reopened by a customer reply';
       case 'level_warning': return es ? `Aviso al nivel ${String(d.level)}: ${String(d.percent)} % del tiempo del nivel` : `Level ${String(d.level)} warned at ${String(d.percent)} % of its time`;

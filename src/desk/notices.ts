@@ -11,13 +11,14 @@ import type { Store } from '../store/store.ts';
 import type { ContactRow, TicketRow } from '../domain/ticket.ts';
 import { describeEvent, QUIET_EVENTS } from './event-text.ts';
 import type { SlaClocks } from './sla-clocks.ts';
+import type { TicketTerms } from './ticket-terms.ts';
 
 /** How many References we carry forward; long threads otherwise grow headers without bound. */
 const MAX_REFERENCES = 20;
 const HISTORY_LINES = 12;
 
 export interface NoticeDeps {
-  store: Store; policy: DeskPolicy; renderer: TemplateRenderer; clocks: SlaClocks; secret: string; loopValue: string;
+  store: Store; policy: DeskPolicy; renderer: TemplateRenderer; clocks: SlaClocks; terms: TicketTerms; secret: string; loopValue: string;
   /** Base of the status-page link every customer message carries (MESA_PUBLIC_URL). */
   linkBaseUrl?: string;
 }
@@ -68,7 +69,8 @@ export class Notices {
 
   /** To every person of a level (email; SMS too when the severity asks for it). */
   async toLevel(ticket: TicketRow, level: Level, moment: string, now: Date, extras: ContextExtras = {}, contact?: ContactRow): Promise<number[]> {
-    return await this.toPeople(ticket, this.deps.policy.levels[level].people, moment, now, extras, contact);
+    // The ticket's escalation matrix says who (DESIGN §5): its own people, a fallback's, or the level's.
+    return await this.toPeople(ticket, this.deps.terms.people(ticket, level), moment, now, extras, contact);
   }
 
   /** To one person (an agent's error notice). */
@@ -94,7 +96,7 @@ export class Notices {
     const { store, policy, renderer } = this.deps;
     const contact = known ?? await store.tickets.contact(ticket.contact_id);
     const customer = { fullName: contact?.name ?? '', email: contact?.email ?? null, phone: contact?.phone ?? null };
-    const sms = policy.severities[ticket.severity].sms && renderer.hasPart(policy.desk.locale, moment, 'sms');
+    const sms = this.deps.terms.severity(ticket).sms && renderer.hasPart(policy.desk.locale, moment, 'sms');
     const root = `${ticket.key.toLowerCase()}.hilo@${policy.desk.messageIdDomain}`;
     const ids: number[] = [];
     for (const person of people) {

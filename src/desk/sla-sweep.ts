@@ -95,7 +95,7 @@ export class SlaSweep {
         return updated;
       }
       case 'customer_update': {
-        const sev = policy.severities[ticket.severity];
+        const sev = lifecycle.severityOf(ticket);
         await store.tickets.event(ticket.id, t, 'system', 'customer_update_sent', {});
         await notices.toCustomer(ticket, 'customer-update', now);
         const clock = lifecycle.clockOf(ticket);

@@ -5,6 +5,8 @@ import type { Store } from '../store/store.ts';
 import { isOpenState, type NewTicket, type TicketRow, type TicketUpdate } from '../domain/ticket.ts';
 import type { Notices } from './notices.ts';
 import type { SlaClocks } from './sla-clocks.ts';
+import type { TermsHolder, TicketTerms } from './ticket-terms.ts';
+import type { ServiceTerms } from '../domain/service-terms.ts';
 
 const DAY_MS = 86_400_000;
 
@@ -14,15 +16,15 @@ const DAY_MS = 86_400_000;
  * Runs inside the caller's transaction.
  */
 export class TicketLifecycle {
-  constructor(private readonly deps: { store: Store; policy: DeskPolicy; clocks: SlaClocks; notices: Notices }) {}
+  constructor(private readonly deps: { store: Store; policy: DeskPolicy; clocks: SlaClocks; notices: Notices; terms: TicketTerms }) {}
 
-  /** Deadlines and first ETR for a new ticket, ready for `TicketRepo.create`. */
-  async initialSla(severity: Severity, category: string, now: Date): Promise<Pick<NewTicket, 'etrAt' | 'warningDueAt' | 'firstResponseDueAt' | 'nextEscalationDueAt' | 'nextUpdateDueAt' | 'resolutionDueAt' | 'nextActionAt'> & { etr: EtrEstimate }> {
+  /** Deadlines and first ETR for a new ticket under its service terms, ready for `TicketRepo.create`. */
+  async initialSla(terms: ServiceTerms, severity: Severity, category: string, now: Date): Promise<Pick<NewTicket, 'etrAt' | 'warningDueAt' | 'firstResponseDueAt' | 'nextEscalationDueAt' | 'nextUpdateDueAt' | 'resolutionDueAt' | 'nextActionAt'> & { etr: EtrEstimate }> {
     const { policy, clocks } = this.deps;
-    const sev = policy.severities[severity];
-    const clock = clocks.forSeverity(severity);
+    const sev = terms.severities[severity];
+    const clock = clocks.forKind(sev.clock);
     const d = initialDeadlines(sev, clock, now, policy.sla);
-    const etr = await this.estimate({ severity, category, created_at: now.getTime(), paused_minutes: 0 }, now, {});
+    const etr = await this.estimate({ severity, category, created_at: now.getTime(), paused_minutes: 0, terms }, now, {});
     const next = nextActionAt({ ...d, state: 'nuevo', level: 1, etrAt: etr.at, firstRespondedAt: null, firstResponseBreachedAt: null, resolutionBreachedAt: null });
     return {
       etr,
@@ -33,12 +35,12 @@ export class TicketLifecycle {
   }
 
   /** The ETR estimate for a ticket as it stands (history of comparable tickets, or the target). */
-  async estimate(t: Pick<TicketRow, 'severity' | 'category' | 'created_at' | 'paused_minutes'>, now: Date, opts: { escalationBudgetMinutes?: number | null; why?: string }): Promise<EtrEstimate> {
-    const { policy, clocks, store } = this.deps;
+  async estimate(t: Pick<TicketRow, 'severity' | 'category' | 'created_at' | 'paused_minutes'> & TermsHolder, now: Date, opts: { escalationBudgetMinutes?: number | null; why?: string }): Promise<EtrEstimate> {
+    const { policy, store, terms } = this.deps;
     const since = now.getTime() - policy.etr.windowDays * DAY_MS;
     return estimateEtr({
-      severity: policy.severities[t.severity],
-      clock: clocks.forSeverity(t.severity),
+      severity: terms.severity(t),
+      clock: terms.clock(t),
       now,
       createdAt: new Date(t.created_at),
       pausedMinutes: t.paused_minutes,
@@ -62,16 +64,16 @@ export class TicketLifecycle {
     if (!opts.notifyCustomer) return updated;
     await this.deps.notices.toCustomer(updated, 'customer-etr-change', now, { extras: { previousEtrAt: new Date(previous), etrReason: opts.customerReason === undefined ? etr.reason : opts.customerReason } });
     // That message is the customer's news: the update cadence restarts from it.
-    const sev = this.deps.policy.severities[updated.severity];
+    const sev = this.deps.terms.severity(updated);
     return await this.save(await this.reload(updated.id), { next_update_due_at: ms(nextUpdateAfter(sev, this.clockOf(updated), now)) }, now);
   }
 
   /** Moves the ticket to the next level: new budget, ETR re-estimated, everyone told. */
   async escalate(ticket: TicketRow, to: Level, now: Date, reason: string, actor = 'system'): Promise<TicketRow> {
-    const { policy, clocks, store, notices } = this.deps;
+    const { policy, store, notices, terms } = this.deps;
     const from = ticket.level;
-    const sev = policy.severities[ticket.severity];
-    const clock = clocks.forSeverity(ticket.severity);
+    const sev = terms.severity(ticket);
+    const clock = terms.clock(ticket);
     const t = now.getTime();
     const lv = levelDeadlines(sev, to, clock, now, policy.sla);
     await store.tickets.event(ticket.id, t, actor, 'escalated', { from, to }, reason);
@@ -95,9 +97,9 @@ export class TicketLifecycle {
    */
   async changeSeverity(ticket: TicketRow, severity: Severity, now: Date, actor: string, reason: string, opts: { notifyCustomer?: boolean } = {}): Promise<TicketRow> {
     if (ticket.severity === severity) return ticket;
-    const { policy, clocks, store } = this.deps;
-    const sev = policy.severities[severity];
-    const clock = clocks.forSeverity(severity);
+    const { policy, store, terms } = this.deps;
+    const sev = terms.severity(ticket, severity);
+    const clock = terms.clock(ticket, severity);
     const t = now.getTime();
     const created = new Date(ticket.created_at);
     // Time already paused is added back so that waiting for the customer stays excluded.
@@ -128,7 +130,7 @@ export class TicketLifecycle {
   /** The clock stops while the desk waits for the customer (`esperando_cliente`). */
   async pause(ticket: TicketRow, now: Date, actor: string, reason: string | null = null): Promise<TicketRow> {
     if (ticket.paused_at !== null) return ticket;
-    const clock = this.deps.clocks.forSeverity(ticket.severity);
+    const clock = this.deps.terms.clock(ticket);
     // The ETR is kept as "minutes left" too: the customer's wait is not the desk's delay.
     const remaining = { ...pauseDeadlines(deadlinesOf(ticket), clock, now), etr: Math.max(0, clock.businessMinutesBetween(now, new Date(ticket.etr_at))) };
     await this.deps.store.tickets.event(ticket.id, now.getTime(), actor, 'paused', {}, reason);
@@ -138,7 +140,7 @@ export class TicketLifecycle {
   /** The clock runs again; the time paused is recorded and every deadline shifts by it. */
   async resume(ticket: TicketRow, now: Date, actor: string, reason: string | null = null): Promise<TicketRow> {
     if (ticket.paused_at === null) return ticket;
-    const clock = this.deps.clocks.forSeverity(ticket.severity);
+    const clock = this.deps.terms.clock(ticket);
     const remaining = JSON.parse(ticket.paused_remaining_json ?? '{}') as Parameters<typeof resumeDeadlines>[0] & { etr?: number };
     const d = resumeDeadlines(remaining, clock, now);
     const pausedFor = clock.businessMinutesBetween(new Date(ticket.paused_at), now);
@@ -156,7 +158,7 @@ export class TicketLifecycle {
 
   /** Resolved: the clock stops for good and the resolution time feeds future ETR estimates. */
   async resolve(ticket: TicketRow, now: Date, actor: string, reason: string | null = null): Promise<TicketRow> {
-    const clock = this.deps.clocks.forSeverity(ticket.severity);
+    const clock = this.deps.terms.clock(ticket);
     const paused = ticket.paused_at === null ? 0 : clock.businessMinutesBetween(new Date(ticket.paused_at), now);
     const minutes = Math.max(0, clock.businessMinutesBetween(new Date(ticket.created_at), now) - ticket.paused_minutes - paused);
     await this.deps.store.tickets.event(ticket.id, now.getTime(), actor, 'resolved', { businessMinutes: minutes }, reason);
@@ -170,9 +172,9 @@ export class TicketLifecycle {
 
   /** A customer reply to a resolved ticket inside the reopen window: the clocks start again. */
   async reopen(ticket: TicketRow, now: Date, actor: string, reason: string): Promise<TicketRow> {
-    const { policy, clocks, store } = this.deps;
-    const sev = policy.severities[ticket.severity];
-    const clock = clocks.forSeverity(ticket.severity);
+    const { policy, store, terms } = this.deps;
+    const sev = terms.severity(ticket);
+    const clock = terms.clock(ticket);
     const t = now.getTime();
     const lv = levelDeadlines(sev, ticket.level, clock, now, policy.sla);
     await store.tickets.event(ticket.id, t, actor, 'reopened', { from: ticket.state, to: 'en_atencion' }, reason);
@@ -195,8 +197,13 @@ export class TicketLifecycle {
     return { ...merged, next_action_at: nextAction, updated_at: now.getTime() };
   }
 
-  clockOf(ticket: Pick<TicketRow, 'severity'>) {
-    return this.deps.clocks.forSeverity(ticket.severity);
+  /** The targets of the ticket's severity under its service terms. */
+  severityOf(ticket: Pick<TicketRow, 'severity' | 'terms_json'>) {
+    return this.deps.terms.severity(ticket);
+  }
+
+  clockOf(ticket: Pick<TicketRow, 'severity' | 'terms_json'>) {
+    return this.deps.terms.clock(ticket);
   }
 
   /** The ticket as it stands, locked for the rest of the transaction (see SqlDialect.forUpdate). */

@@ -7,6 +7,7 @@ import type { Store } from '../store/store.ts';
 import type { KnownCustomer, Notices } from './notices.ts';
 import type { SlaClocks } from './sla-clocks.ts';
 import type { TicketLifecycle } from './ticket-lifecycle.ts';
+import type { TicketTerms } from './ticket-terms.ts';
 
 /** A new ticket as a channel (email, phone, web) describes it; the rest is the same for all. */
 export interface Opening {
@@ -55,18 +56,22 @@ export interface Opened {
  * caller's transaction.
  */
 export class TicketOpening {
-  constructor(private readonly deps: { store: Store; policy: DeskPolicy; clocks: SlaClocks; lifecycle: TicketLifecycle; notices: Notices }) {}
+  constructor(private readonly deps: { store: Store; policy: DeskPolicy; clocks: SlaClocks; lifecycle: TicketLifecycle; notices: Notices; terms: TicketTerms }) {}
 
   async open(o: Opening, now: Date): Promise<Opened> {
-    const { store, policy, clocks, lifecycle, notices } = this.deps;
+    const { store, clocks, lifecycle, notices } = this.deps;
     const t = now.getTime();
     const c = o.classification;
-    const { etr, ...sla } = await lifecycle.initialSla(c.severity, c.category, now);
+    // The customer's organisation, its contract and the escalation matrix: recorded on the ticket.
+    const terms = this.deps.terms.forNew(o.contact, c.category, now);
+    const { etr, ...sla } = await lifecycle.initialSla(terms, c.severity, c.category, now);
     const { id, row: ticket } = await store.tickets.create({
       channel: o.channel, mailbox: o.mailbox, contactId: o.contact.id, subject: o.subject, description: o.description,
       severity: c.severity, type: c.type, category: c.category, level: c.level,
       customerChannel: o.customerChannel, cc: o.cc,
       classification: { ...c, ...o.classificationExtras },
+      organisation: terms.organisation?.id ?? null,
+      terms,
       ...sla,
       reopenedFromId: o.previous?.ticketId ?? null,
     }, t);
@@ -75,11 +80,18 @@ export class TicketOpening {
       channel: o.channel, severity: c.severity, type: c.type, category: c.category, level: c.level, ...o.created.data,
       ...(o.previous ? { previousTicket: o.previous.key } : {}),
     }, o.created.reason ?? `clasificación: severidad ${c.decidedBy.severity}`);
+    // Recorded with its reason when anything but the desk's general terms applies.
+    if (terms.organisation !== null || terms.matrix !== null) {
+      await store.tickets.event(id, t, 'system', 'service_terms', {
+        organisation: terms.organisation?.id ?? null, organisationName: terms.organisation?.name ?? null, contract: terms.contract !== null, matrix: terms.matrix?.id ?? null,
+      }, terms.reason);
+    }
+    if (terms.organisation && o.contact.organisation !== terms.organisation.id) await store.tickets.setContactOrganisation(o.contact.id, terms.organisation.id);
     await store.tickets.recordEtr(id, t, etr.at.getTime(), etr.source, etr.reason);
     if (o.previous) await store.tickets.event(o.previous.ticketId, t, 'system', 'follow_up_ticket_opened', { newTicket: ticket.key }, 'mensaje del cliente después del cierre');
     let acknowledged = false;
     if (o.ack.send) {
-      const afterHours = policy.severities[c.severity].clock === 'business' && !clocks.business.isOpen(now);
+      const afterHours = terms.severities[c.severity].clock === 'business' && !clocks.business.isOpen(now);
       const moment = o.ack.moment ?? (afterHours ? 'ack-after-hours' : 'ack');
       acknowledged = await notices.toCustomer(ticket, moment, now, { inReplyTo: o.ack.inReplyTo ?? null, ...(o.ack.known ? { known: o.ack.known } : {}) }) !== null;
     } else if (o.ack.reason !== null) {

@@ -1,3 +1,5 @@
+import type { EscalationMatrix, Organisation } from './service-terms.ts';
+
 /**
  * The desk's policy as the domain sees it: configuration resolved into plain, typed values
  * (durations in minutes). Built once at start by `config/load-config.ts` and frozen.
@@ -76,6 +78,11 @@ export interface DeskPolicy {
   severities: Record<Severity, SeverityPolicy>;
   levels: Record<Level, { name: string; people: Person[] }>;
   responsables: Person[];
+  /** People who appear only in escalation matrices. */
+  people: Person[];
+  /** Customers with a contract or their own matrix (DESIGN §11); see `service-terms.ts`. */
+  organisations: Organisation[];
+  matrices: EscalationMatrix[];
   sla: { warnAtPercent: number; sweepSchedule: string };
   etr: { percentile: number; minHistory: number; windowDays: number; floorPercent: number };
   classification: { minimumScore: number; rules: ClassificationRule[] };

@@ -1,4 +1,5 @@
 import type { Level, Severity, TicketType } from './policy.ts';
+import type { ServiceTerms } from './service-terms.ts';
 
 /**
  * The ticket model as the desk reasons about it. Rows keep the storage's column names (snake
@@ -51,6 +52,10 @@ export interface TicketRow {
   resolution_business_minutes: number | null;
   assignee: string | null;
   next_action_at: number | null;
+  /** The customer's organisation (its id in config), when one was recognised. */
+  organisation: string | null;
+  /** The `ServiceTerms` that applied, as JSON; null for tickets from before organisations existed (the defaults apply). */
+  terms_json: string | null;
 }
 
 /** Columns the desk may change after creation (everything but identity and origin). */
@@ -74,6 +79,8 @@ export interface NewTicket {
   customerChannel: TicketRow['customer_channel'];
   cc: string[];
   classification: unknown;
+  organisation: string | null;
+  terms: ServiceTerms | null;
   etrAt: number;
   warningDueAt: number | null;
   firstResponseDueAt: number | null;

@@ -31,8 +31,8 @@ export interface EtrRow { at: number; etr_at: number; source: string; reason: st
 
 const TICKET_COLUMNS = `channel, mailbox, contact_id, subject, description, severity, type, category, level, state,
   customer_channel, cc_json, classification_json, etr_at, warning_due_at, first_response_due_at, next_escalation_due_at, next_update_due_at, resolution_due_at,
-  next_action_at, level_since, reopened_from_id, created_at, updated_at`;
-const TICKET_VALUES = `?, ?, ?, ?, ?, ?, ?, ?, ?, 'nuevo', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?`;
+  next_action_at, level_since, reopened_from_id, created_at, updated_at, organisation, terms_json`;
+const TICKET_VALUES = `?, ?, ?, ?, ?, ?, ?, ?, ?, 'nuevo', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?`;
 const INSERT_TICKET = `INSERT INTO tickets (${TICKET_COLUMNS}) VALUES (${TICKET_VALUES}) RETURNING id`;
 
 export class TicketRepo {
@@ -71,6 +71,7 @@ export class TicketRepo {
       t.channel, t.mailbox, t.contactId, t.subject, t.description, t.severity, t.type, t.category, t.level,
       t.customerChannel, JSON.stringify(t.cc), JSON.stringify(t.classification), t.etrAt, t.warningDueAt, t.firstResponseDueAt,
       t.nextEscalationDueAt, t.nextUpdateDueAt, t.resolutionDueAt, t.nextActionAt, now, t.reopenedFromId, now, now,
+      t.organisation, t.terms === null ? null : JSON.stringify(t.terms),
     ];
   }
 
@@ -90,6 +91,11 @@ export class TicketRepo {
     return await this.sql.get<ContactRow>(`INSERT INTO contacts (email, phone, name, created_at) VALUES (?, NULL, ?, ?)
       ON CONFLICT (email) DO UPDATE SET name = CASE WHEN contacts.name = '' THEN excluded.name ELSE contacts.name END
       RETURNING id, email, phone, name, organisation`, [email.toLowerCase(), name, now]) as ContactRow;
+  }
+
+  /** The organisation a contact was recognised as belonging to (its id in config). */
+  async setContactOrganisation(contactId: number, organisation: string): Promise<void> {
+    await this.sql.run('UPDATE contacts SET organisation = ? WHERE id = ?', [organisation, contactId]);
   }
 
   async contactByPhone(e164: string): Promise<ContactRow | undefined> {

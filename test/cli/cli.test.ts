@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync, readdirSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync, writeFileSync, mkdirSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -34,9 +34,40 @@ describe('mesa CLI', () => {
     });
     expect(x.visibleText).toBe('Desde ayer no puedo entrar, me marca error al iniciar sesión.');
     expect(x.classification.reasons.map((r: { rule: string }) => r.rule)).toContain('acceso-cuenta');
+    expect(x.terms).toMatchObject({ organisation: null, contract: null, matrix: null, reason: 'sin organización reconocida: niveles de servicio generales; matriz general', targets: { clock: 'business', firstResponseMinutes: 240 } });
     const text = mesa(['explain', file]);
     expect(text.out).toContain('Clasificación: severidad 3 (Media)');
+    expect(text.out).toContain('Términos:      sin organización reconocida');
     expect(mesa(['tickets', 'list', '--json']).out.trim()).toBe('[]');
+  });
+
+  it('explains which organisation, contract and matrix a sender\'s ticket would get', () => {
+    const configDir = mkdtempSync(join(tmpdir(), 'mesa-cli-config-'));
+    try {
+      cpSync(join(REPO_CONFIG, 'default.yaml'), join(configDir, 'default.yaml'));
+      writeFileSync(join(configDir, 'organisations.yaml'), `
+people:
+  - { name: Sofía Banco, email: sofia@proditmapac.com }
+organisations:
+  - id: cliente
+    name: Cliente SA
+    match: { domains: [cliente.mx] }
+    contract: { until: 2099-12-31, severities: { 3: { clock: continuous, firstResponse: 30m } } }
+matrices:
+  - { id: cliente, organisation: cliente, levels: { 1: [Sofía Banco] } }
+`);
+      const file = join(dataDir, 'm-org.eml');
+      writeFileSync(file, mail);
+      const x = JSON.parse(mesa(['explain', file, '--json'], undefined, { MESA_CONFIG_DIR: configDir }).out);
+      expect(x.terms).toMatchObject({
+        organisation: { id: 'cliente', name: 'Cliente SA', by: 'dominio cliente.mx' }, contract: { until: '2099-12-31' }, matrix: { id: 'cliente', by: 'organización' },
+        targets: { clock: 'continuous', firstResponseMinutes: 30 },
+        notified: [{ level: 1, people: ['sofia@proditmapac.com'] }, { level: 2, people: [] }, { level: 3, people: [] }],
+      });
+      expect(mesa(['explain', file], undefined, { MESA_CONFIG_DIR: configDir }).out).toContain('Términos:      organización Cliente SA por dominio cliente.mx; contrato vigente hasta 2099-12-31; matriz cliente por organización');
+    } finally {
+      rmSync(configDir, { recursive: true, force: true });
+    }
   });
 
   it('ingests from stdin, then reports a re-delivery as a duplicate', () => {

@@ -21,7 +21,7 @@ function ticket(contactId: number, over: Partial<NewTicket> = {}): NewTicket {
     channel: 'email', mailbox: 'soportetecnico', contactId, subject: 'No puedo facturar', description: 'Marca error al timbrar',
     severity: 3, type: 'incidente', category: 'tecnico', level: 1, customerChannel: 'email', cc: ['jefe@cliente.mx'], classification: { severity: 3 },
     etrAt: NOW + 3_600_000, warningDueAt: null, firstResponseDueAt: NOW + 600_000, nextEscalationDueAt: NOW + 1_800_000, nextUpdateDueAt: null,
-    resolutionDueAt: NOW + 7_200_000, nextActionAt: NOW + 600_000, reopenedFromId: null, ...over,
+    resolutionDueAt: NOW + 7_200_000, nextActionAt: NOW + 600_000, reopenedFromId: null, organisation: null, terms: null, ...over,
   };
 }
 

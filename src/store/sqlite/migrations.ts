@@ -252,4 +252,12 @@ export const MIGRATIONS: string[] = [
   -- acknowledgment; the ticket's page lists its messages.
   CREATE INDEX outbox_ticket ON outbox(ticket_id, moment, created_at);
   `,
+/* 8: service terms per organisation (issue 12) */ `
+  -- The organisation a ticket's customer belongs to, and the terms that applied when it was
+  -- opened (contract targets per severity, escalation matrix, and why): recorded, so that a
+  -- later config change never silently rewrites an open ticket's deadlines.
+  ALTER TABLE tickets ADD COLUMN organisation TEXT;
+  ALTER TABLE tickets ADD COLUMN terms_json TEXT;
+  CREATE INDEX tickets_organisation ON tickets(organisation, created_at);
+  `,
 ];
