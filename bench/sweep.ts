@@ -47,15 +47,31 @@ const SEED = 0x53574550; // "SWEP"
 // Monday 30 November 2026, 12:00 in Mexico City: inside business hours, so every severity's clock runs.
 const NOW = new Date('2026-11-30T12:00:00-06:00');
 const MINUTE = 60_000;
+const ORGANISATIONS = 50;
 
 
-/** One person per level, level 2 with a phone (severities 1–2 send SMS), one "responsable". */
+/**
+ * One person per level, level 2 with a phone (severities 1–2 send SMS), one "responsable"; and
+ * 50 organisations (issue 12), every other one with a contract that changes each severity's
+ * times a little, every fifth with an escalation matrix of its own, so the tickets carry
+ * recorded terms of many kinds, as a desk with contracts would hold.
+ */
 function benchPolicy(): DeskPolicy {
   return testPolicy((p) => {
     p.levels[1].people = [{ name: 'Ana Uno', email: 'ana.n1@proditmapac.com', phone: null }];
     p.levels[2].people = [{ name: 'Beto Dos', email: 'beto.n2@proditmapac.com', phone: '+525511110002' }];
     p.levels[3].people = [{ name: 'Carla Tres', email: 'carla.n3@proditmapac.com', phone: null }];
     p.responsables = [{ name: 'Dirección', email: 'direccion@proditmapac.com', phone: null }];
+    p.organisations = Array.from({ length: ORGANISATIONS }, (_, k) => ({
+      id: `org${k}`, name: `Organización ${k}`, match: { domains: [`empresa${k}.com.mx`], addresses: [], phones: [] },
+      // Times only longer than the defaults' (nothing may be due at NOW), by 1–25 minutes.
+      contract: k % 2 === 0 ? null : { until: null, severities: Object.fromEntries(([1, 2, 3, 4] as const).map((sev) => [sev, {
+        firstResponseMinutes: p.severities[sev].firstResponseMinutes + k / 2, resolutionMinutes: p.severities[sev].resolutionMinutes + k,
+      }])) },
+    }));
+    p.matrices = Array.from({ length: ORGANISATIONS / 5 }, (_, j) => ({
+      id: `matriz${j}`, organisation: `org${j * 5}`, category: null, levels: { 2: [{ name: `Especialista ${j}`, email: `esp${j}@proditmapac.com`, phone: null }] }, fallback: null,
+    }));
   });
 }
 
@@ -88,18 +104,21 @@ async function seed(dataDir: string, n: number, log: (s: string) => void): Promi
 
   const insertContact = db.prepare('INSERT INTO contacts (id, email, phone, name, organisation, created_at) VALUES (?, ?, NULL, ?, ?, ?)');
   db.transaction(() => {
-    for (let c = 1; c <= CONTACTS; c++) insertContact.run(c, `cliente${c}@empresa${c % 211}.com.mx`, `Cliente ${c}`, `Empresa ${c % 211} S.A. de C.V.`, NOW.getTime() - 90 * 86_400_000);
+    // Contacts of 211 companies; the first 50 are the organisations with their own terms.
+    for (let c = 1; c <= CONTACTS; c++) insertContact.run(c, `cliente${c}@empresa${c % 211}.com.mx`, `Cliente ${c}`, c % 211 < ORGANISATIONS ? `org${c % 211}` : null, NOW.getTime() - 90 * 86_400_000);
   })();
 
   // SLA columns from the desk's own code, for each severity × state × creation minute (the
   // last 10 minutes, so that nothing is due yet even for severity 1's 15-minute first response).
   type Sla = Awaited<ReturnType<Mesa['lifecycle']['initialSla']>>;
-  const slaCache = new Map<string, { sla: Sla; next: number }>();
-  const key = (severity: Severity, category: string, minutesAgo: number, responded: boolean): string => `${severity}|${category}|${minutesAgo}|${responded}`;
-  for (const severity of [1, 2, 3, 4] as const) for (const [, , , category] of KINDS[severity]) for (let minutesAgo = 0; minutesAgo < 10; minutesAgo++) for (const responded of [false, true]) {
+  const slaCache = new Map<string, { sla: Sla; next: number; terms: string | null; organisation: string | null }>();
+  const key = (company: number, severity: Severity, category: string, minutesAgo: number, responded: boolean): string => `${company}|${severity}|${category}|${minutesAgo}|${responded}`;
+  // Companies past the 50 organisations share the general terms: one entry (-1) stands for them.
+  for (const company of [-1, ...Array.from({ length: ORGANISATIONS }, (_, k) => k)]) for (const severity of [1, 2, 3, 4] as const) for (const [, , , category] of KINDS[severity]) for (let minutesAgo = 0; minutesAgo < 10; minutesAgo++) for (const responded of [false, true]) {
     {
       const created = new Date(NOW.getTime() - minutesAgo * MINUTE);
-      const sla = await mesa.lifecycle.initialSla(mesa.terms.of({ terms_json: null }), severity, category, created);
+      const terms = mesa.terms.forNew({ email: company < 0 ? 'alguien@otra.com.mx' : `x@empresa${company}.com.mx`, phone: null }, category, created);
+      const sla = await mesa.lifecycle.initialSla(terms, severity, category, created);
       const d = (x: number | null) => (x === null ? null : new Date(x));
       const next = nextActionAt({
         warningDueAt: d(sla.warningDueAt), nextEscalationDueAt: d(sla.nextEscalationDueAt), nextUpdateDueAt: d(sla.nextUpdateDueAt),
@@ -108,15 +127,17 @@ async function seed(dataDir: string, n: number, log: (s: string) => void): Promi
         firstRespondedAt: responded ? created : null, firstResponseBreachedAt: null, resolutionBreachedAt: null,
       });
       if (next === null || next.getTime() <= NOW.getTime()) throw new Error(`bench setup: severity ${severity} ticket would be due`);
-      slaCache.set(key(severity, category, minutesAgo, responded), { sla, next: next.getTime() });
+      const general = terms.organisation === null && terms.matrix === null;
+      slaCache.set(key(company, severity, category, minutesAgo, responded), { sla, next: next.getTime(), terms: general ? null : JSON.stringify(terms), organisation: terms.organisation?.id ?? null });
     }
   }
-  const slaFor = (severity: Severity, category: string, minutesAgo: number, responded: boolean) => slaCache.get(key(severity, category, minutesAgo, responded))!;
+  const slaFor = (contact: number, severity: Severity, category: string, minutesAgo: number, responded: boolean) =>
+    slaCache.get(key(contact % 211 < ORGANISATIONS ? contact % 211 : -1, severity, category, minutesAgo, responded))!;
 
   const insert = db.prepare(`INSERT INTO tickets (id, key, channel, mailbox, contact_id, subject, description, severity, type, category, level, state,
     customer_channel, cc_json, classification_json, etr_at, first_response_due_at, next_escalation_due_at, next_update_due_at, resolution_due_at,
-    created_at, updated_at, level_since, warning_due_at, first_responded_at, paused_minutes, next_action_at)
-    VALUES (?, ?, 'email', ?, ?, ?, ?, ?, ?, ?, 1, ?, 'email', '[]', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)`);
+    created_at, updated_at, level_since, warning_due_at, first_responded_at, paused_minutes, next_action_at, organisation, terms_json)
+    VALUES (?, ?, 'email', ?, ?, ?, ?, ?, ?, ?, 1, ?, 'email', '[]', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)`);
   const insertEtr = db.prepare('INSERT INTO etr_history (ticket_id, at, etr_at, source, reason) VALUES (?, ?, ?, ?, ?)');
   for (let start = 1; start <= n; start += INSERT_CHUNK) {
     db.transaction(() => {
@@ -126,12 +147,13 @@ async function seed(dataDir: string, n: number, log: (s: string) => void): Promi
         const [subject, description, type, category] = KINDS[severity][id % 2]!;
         const minutesAgo = Math.floor(rnd() * 10);
         const responded = rnd() < 0.5;
-        const { sla, next } = slaFor(severity, category, minutesAgo, responded);
+        const contact = 1 + (id % CONTACTS);
+        const { sla, next, terms, organisation } = slaFor(contact, severity, category, minutesAgo, responded);
         const created = NOW.getTime() - minutesAgo * MINUTE;
         const classification = JSON.stringify({ severity, type, category, level: 1, reasons: [], decidedBy: { severity: 'rules', type: 'rules', category: 'rules', level: 'level 1 makes first contact' } });
-        insert.run(id, formatTicketKey(prefix, id), severity <= 3 ? 'soportetecnico' : 'mesadeayuda', 1 + (id % CONTACTS), `${subject} (#${id})`, description,
+        insert.run(id, formatTicketKey(prefix, id), severity <= 3 ? 'soportetecnico' : 'mesadeayuda', contact, `${subject} (#${id})`, description,
           severity, type, category, responded ? 'en_atencion' : 'nuevo', classification, sla.etrAt, sla.firstResponseDueAt, sla.nextEscalationDueAt,
-          sla.nextUpdateDueAt, sla.resolutionDueAt, created, created, created, sla.warningDueAt, responded ? created + MINUTE : null, next);
+          sla.nextUpdateDueAt, sla.resolutionDueAt, created, created, created, sla.warningDueAt, responded ? created + MINUTE : null, next, organisation, terms);
         insertEtr.run(id, created, sla.etrAt, sla.etr.source, sla.etr.reason);
       }
     })();
