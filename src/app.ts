@@ -132,7 +132,7 @@ export class Mesa {
     this.sweep = new SlaSweep({ store: this.store, policy: this.policy, lifecycle: this.lifecycle, notices, log: this.log.child({ component: 'sweep' }), onOutbox: () => this.dispatcher.kick() });
     this.intake = new EmailIntake({
       store: this.store, policy: this.policy, clocks, notices, lifecycle: this.lifecycle, opening,
-      agents: new AgentActions({ store: this.store, policy: this.policy, lifecycle: this.lifecycle, notices }),
+      agents: new AgentActions({ store: this.store, policy: this.policy, lifecycle: this.lifecycle, notices, terms }),
       pipeline: { policy: this.policy, store: this.store, secret: env.secret, own },
       log: this.log.child({ component: 'intake' }),
       onOutbox: () => this.dispatcher.kick(),

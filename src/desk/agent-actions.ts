@@ -5,6 +5,7 @@ import type { Store } from '../store/store.ts';
 import type { TicketRow } from '../domain/ticket.ts';
 import type { Notices, StoredAttachment } from './notices.ts';
 import type { TicketLifecycle } from './ticket-lifecycle.ts';
+import type { TicketTerms } from './ticket-terms.ts';
 
 /** An attachment of the agent's reply as intake recorded it: `sha256` null when its content was not kept (over the size limit). */
 export interface ReplyAttachment { filename: string | null; contentType: string; size: number; sha256: string | null }
@@ -27,7 +28,7 @@ interface AttachmentRelay {
  * caller's transaction; every command is an event with its author.
  */
 export class AgentActions {
-  constructor(private readonly deps: { store: Store; policy: DeskPolicy; lifecycle: TicketLifecycle; notices: Notices }) {}
+  constructor(private readonly deps: { store: Store; policy: DeskPolicy; lifecycle: TicketLifecycle; notices: Notices; terms: TicketTerms }) {}
 
   async apply(ticket: TicketRow, person: Person, reply: ParsedAgentReply, now: Date, opts: { attachments?: ReplyAttachment[] } = {}): Promise<{ ticket: TicketRow; relayed: boolean; internal: boolean }> {
     const { store, lifecycle, notices } = this.deps;
@@ -125,6 +126,15 @@ export class AgentActions {
         return await lifecycle.save(row.state === 'resuelto' ? row : await lifecycle.resolve(row, c.now, c.actor), { state: 'cerrado' }, c.now);
       case 'reopen':
         return row.state === 'resuelto' || row.state === 'cerrado' ? await lifecycle.reopen(row, c.now, c.actor, 'reabierto por un agente') : row;
+      case 'category':
+      case 'organisation': {
+        const contact = await store.tickets.contact(row.contact_id);
+        const category = cmd.kind === 'category' ? cmd.category : row.category;
+        const terms = this.deps.terms.again(row, { email: contact?.email ?? null, phone: contact?.phone ?? null }, category, c.now,
+          cmd.kind === 'organisation' ? { id: cmd.organisation, by: `indicación de ${c.person.name}` } : undefined);
+        const command = cmd.kind === 'category' ? `#categoria ${cmd.category}` : `#organizacion ${cmd.organisation ?? 'ninguna'}`;
+        return await lifecycle.changeTerms(row, { terms, category }, c.now, c.actor, `${command} por ${c.person.name}`);
+      }
     }
   }
 }

@@ -279,7 +279,10 @@ export class EmailIntake {
         const { lifecycle, agents, notices, clocks } = this.deps;
         const ticket = await lifecycle.reload(d.ticket.ticketId);
         const attachments = await this.storeMessage({ ...base, ticketId: ticket.id, author: 'agent', automaticKind: null, automaticReason: null }, a, t);
-        const parsed = parseAgentReply(a.visible.text, { now, timeZone: this.deps.policy.desk.timeZone, addBusinessMinutes: (from, minutes) => clocks.business.addBusinessMinutes(from, minutes) });
+        const parsed = parseAgentReply(a.visible.text, {
+          now, timeZone: this.deps.policy.desk.timeZone, addBusinessMinutes: (from, minutes) => clocks.business.addBusinessMinutes(from, minutes),
+          categories: knownCategories(this.deps.policy), organisations: this.deps.policy.organisations,
+        });
         if (parsed.errors.length > 0) {
           // A malformed command changes nothing: the agent is told what was wrong, once.
           await store.tickets.event(ticket.id, t, `agent:${d.person.email}`, 'agent_command_rejected', { errors: parsed.errors });
@@ -439,4 +442,13 @@ function isTransient(err: unknown): boolean {
 function describeError(err: unknown): string {
   const e = err as { name?: string; message?: string; code?: string; engineCode?: string | null };
   return `${e.engineCode ?? e.code ?? e.name ?? 'Error'}: ${(e.message ?? String(err)).split('\n')[0]?.slice(0, 300)}`;
+}
+
+/** Every category the desk's config names (rules, mailboxes, matrices), for `#categoria`. */
+function knownCategories(policy: DeskPolicy): string[] {
+  return [...new Set([
+    ...policy.classification.rules.flatMap((r) => (r.set.category ? [r.set.category] : [])),
+    ...policy.mailboxes.map((m) => m.defaultCategory),
+    ...policy.matrices.flatMap((m) => (m.category ? [m.category] : [])),
+  ])];
 }

@@ -97,25 +97,51 @@ export class TicketLifecycle {
    */
   async changeSeverity(ticket: TicketRow, severity: Severity, now: Date, actor: string, reason: string, opts: { notifyCustomer?: boolean } = {}): Promise<TicketRow> {
     if (ticket.severity === severity) return ticket;
-    const { policy, store, terms } = this.deps;
-    const sev = terms.severity(ticket, severity);
-    const clock = terms.clock(ticket, severity);
-    const t = now.getTime();
+    await this.deps.store.tickets.event(ticket.id, now.getTime(), actor, 'severity_changed', { from: ticket.severity, to: severity }, reason);
+    const updated = await this.save(ticket, { severity, ...this.deadlinesUnder(ticket, severity, this.deps.terms.of(ticket)) }, now);
+    const etr = await this.estimate(updated, now, { why: `cambio de severidad ${ticket.severity} → ${severity}` });
+    return await this.changeEtr(updated, etr, now, { actor, notifyCustomer: opts.notifyCustomer ?? true });
+  }
+
+  /**
+   * New service terms for an open ticket (an agent changed its category or organisation): the
+   * terms and category recorded, every deadline recomputed under them as for a severity change,
+   * the ETR re-estimated, and the change explained in the history.
+   */
+  async changeTerms(ticket: TicketRow, next: { terms: ServiceTerms; category: string }, now: Date, actor: string, reason: string, opts: { notifyCustomer?: boolean } = {}): Promise<TicketRow> {
+    const before = this.deps.terms.of(ticket);
+    await this.deps.store.tickets.event(ticket.id, now.getTime(), actor, 'service_terms_changed', {
+      category: { from: ticket.category, to: next.category },
+      organisation: { from: before.organisation?.id ?? null, to: next.terms.organisation?.id ?? null },
+      organisationName: next.terms.organisation?.name ?? null, contract: next.terms.contract !== null,
+      matrix: { from: before.matrix?.id ?? null, to: next.terms.matrix?.id ?? null },
+    }, `${reason}: ${next.terms.reason}`);
+    const updated = await this.save(ticket, {
+      category: next.category, organisation: next.terms.organisation?.id ?? null, terms_json: JSON.stringify(next.terms),
+      ...this.deadlinesUnder(ticket, ticket.severity, next.terms),
+    }, now);
+    const etr = await this.estimate(updated, now, { why: 'nuevos términos de servicio' });
+    return await this.changeEtr(updated, etr, now, { actor, notifyCustomer: opts.notifyCustomer ?? false });
+  }
+
+  /**
+   * Every deadline of a ticket recomputed for a severity under some terms, each from the moment
+   * it counts from (creation, the level's start, the last customer update).
+   */
+  private deadlinesUnder(ticket: TicketRow, severity: Severity, terms: ServiceTerms): TicketUpdate {
+    const sev = terms.severities[severity];
+    const clock = this.deps.clocks.forKind(sev.clock);
     const created = new Date(ticket.created_at);
     // Time already paused is added back so that waiting for the customer stays excluded.
     const from = (d: Date, minutes: number): number => clock.addBusinessMinutes(d, minutes + ticket.paused_minutes).getTime();
-    const lv = levelDeadlines(sev, ticket.level, clock, new Date(ticket.level_since), policy.sla);
-    await store.tickets.event(ticket.id, t, actor, 'severity_changed', { from: ticket.severity, to: severity }, reason);
-    const updated = await this.save(ticket, {
-      severity,
+    const lv = levelDeadlines(sev, ticket.level, clock, new Date(ticket.level_since), this.deps.policy.sla);
+    return {
       first_response_due_at: ticket.first_responded_at === null ? from(created, sev.firstResponseMinutes) : ticket.first_response_due_at,
       resolution_due_at: from(created, sev.resolutionMinutes),
       warning_due_at: ticket.warning_due_at === null && ticket.next_escalation_due_at !== null ? null : ms(lv.warningDueAt),
       next_escalation_due_at: ms(lv.nextEscalationDueAt),
       next_update_due_at: ms(nextUpdateAfter(sev, clock, new Date(ticket.last_customer_update_at ?? ticket.created_at))),
-    }, now);
-    const etr = await this.estimate(updated, now, { why: `cambio de severidad ${ticket.severity} → ${severity}` });
-    return await this.changeEtr(updated, etr, now, { actor, notifyCustomer: opts.notifyCustomer ?? true });
+    };
   }
 
   /**

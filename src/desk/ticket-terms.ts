@@ -34,6 +34,22 @@ export class TicketTerms {
     });
   }
 
+  /**
+   * Terms worked out again for an open ticket (an agent's `#categoria` or `#organizacion`): its
+   * organisation kept unless `organisation` names another (or null, none), by today's config.
+   */
+  again(ticket: Pick<TicketRow, 'organisation'>, contact: { email: string | null; phone: string | null }, category: string, now: Date, organisation?: { id: string | null; by: string }): ServiceTerms {
+    const { policy } = this;
+    const chosen = organisation !== undefined
+      ? { organisation: organisation.id, by: organisation.by }
+      : ticket.organisation !== null ? { organisation: ticket.organisation, by: 'la organización ya registrada en el ticket' } : undefined;
+    return serviceTerms({
+      contact, category, now, timeZone: policy.desk.timeZone,
+      organisations: policy.organisations, matrices: policy.matrices, defaults: policy.severities,
+      ...(chosen ? { chosen } : {}),
+    });
+  }
+
   of(t: TermsHolder): ServiceTerms {
     if ('terms' in t) return t.terms;
     if (t.terms_json === null) return this.defaults;

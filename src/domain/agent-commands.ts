@@ -46,7 +46,11 @@ export type AgentCommand =
   | { kind: 'pending' }
   | { kind: 'resolved' }
   | { kind: 'close' }
-  | { kind: 'reopen' };
+  | { kind: 'reopen' }
+  /** Re-evaluates the ticket's matrix (and with it who each level notifies). */
+  | { kind: 'category'; category: string }
+  /** The customer's organisation, by its id or name in config; null: none (the general terms). */
+  | { kind: 'organisation'; organisation: string | null };
 
 export interface AgentCommandError {
   /** The command as the agent wrote it (one segment when several share a line). */
@@ -72,6 +76,10 @@ export interface AgentReplyContext {
   timeZone: string;
   /** The ticket's business clock; needed only for `#etr 3dh` / `#etr 4hh`. */
   addBusinessMinutes?: (from: Date, minutes: number) => Date;
+  /** Categories the desk knows (rules, mailboxes, matrices), for `#categoria`. */
+  categories?: readonly string[];
+  /** The configured organisations, for `#organizacion`. */
+  organisations?: ReadonlyArray<{ id: string; name: string }>;
 }
 
 type Kind = AgentCommand['kind'];
@@ -95,6 +103,11 @@ const WORDS: Readonly<Record<string, Kind>> = {
   close: 'close',
   reabrir: 'reopen',
   reopen: 'reopen',
+  categoria: 'category',
+  category: 'category',
+  organizacion: 'organisation',
+  organization: 'organisation',
+  organisation: 'organisation',
 };
 
 const SPANISH_WORD: Readonly<Record<Kind, string>> = {
@@ -107,6 +120,8 @@ const SPANISH_WORD: Readonly<Record<Kind, string>> = {
   resolved: 'resuelto',
   close: 'cerrar',
   reopen: 'reabrir',
+  category: 'categoria',
+  organisation: 'organizacion',
 };
 
 const STATE_KINDS: ReadonlySet<Kind> = new Set(['pending', 'resolved', 'close', 'reopen']);
@@ -138,8 +153,10 @@ export const COMMAND_HELP: Record<'es-MX' | 'en', string> = {
     '#resuelto: marca el ticket como resuelto y envía la resolución al cliente.',
     '#cerrar: cierra el ticket.',
     '#reabrir: reabre el ticket.',
+    '#categoria NOMBRE: cambia la categoría; se vuelve a elegir la matriz de escalamiento.',
+    '#organizacion NOMBRE (o ninguna): cambia la organización del cliente; se aplican su contrato y su matriz.',
     '',
-    'También en inglés: #note, #severity, #escalate, #assign, #pending, #resolved, #close, #reopen. Mayúsculas y acentos dan igual.',
+    'También en inglés: #note, #severity, #escalate, #assign, #pending, #resolved, #close, #reopen, #category, #organization. Mayúsculas y acentos dan igual.',
     'El texto debajo de los comandos se envía al cliente, salvo con #nota. Si un comando tiene un error, no se aplica nada: corrija y vuelva a responder.',
   ].join('\n'),
   en: [
@@ -154,8 +171,10 @@ export const COMMAND_HELP: Record<'es-MX' | 'en', string> = {
     '#resolved: marks the ticket resolved and sends the resolution to the customer.',
     '#close: closes the ticket.',
     '#reopen: reopens the ticket.',
+    '#category NAME: changes the category; the escalation matrix is chosen again.',
+    '#organization NAME (or none): changes the customer\'s organisation; its contract and matrix apply.',
     '',
-    'Spanish words work too: #nota, #severidad, #escalar, #asignar, #pendiente, #resuelto, #cerrar, #reabrir. Case and accents do not matter.',
+    'Spanish words work too: #nota, #severidad, #escalar, #asignar, #pendiente, #resuelto, #cerrar, #reabrir, #categoria, #organizacion. Case and accents do not matter.',
     'The text below the commands is sent to the customer, except with #note. If a command has an error nothing is applied: fix it and reply again.',
   ].join('\n'),
 };
@@ -263,7 +282,30 @@ function parseSegment(segment: string, ctx: AgentReplyContext): SegmentResult {
       return parseAssign(value);
     case 'etr':
       return parseEtr(value, ctx);
+    case 'category':
+      return parseCategory(value, ctx);
+    case 'organisation':
+      return parseOrganisation(value, ctx);
   }
+}
+
+function parseCategory(value: string, ctx: AgentReplyContext): SegmentResult {
+  const v = normalizeForMatching(value);
+  if (v === '') return { problem: 'Falta la categoría: #categoria NOMBRE.' };
+  const known = ctx.categories ?? [];
+  const found = known.find((c) => normalizeForMatching(c) === v);
+  if (found !== undefined) return { kind: 'category', category: found };
+  return { problem: `«${value}» no es una categoría conocida${known.length > 0 ? ` (hay: ${[...known].sort().join(', ')})` : ''}.` };
+}
+
+function parseOrganisation(value: string, ctx: AgentReplyContext): SegmentResult {
+  const v = normalizeForMatching(value);
+  if (v === '') return { problem: 'Falta la organización: #organizacion NOMBRE (o #organizacion ninguna).' };
+  if (v === 'ninguna' || v === 'none') return { kind: 'organisation', organisation: null };
+  const known = ctx.organisations ?? [];
+  const found = known.find((o) => normalizeForMatching(o.id) === v || normalizeForMatching(o.name) === v);
+  if (found !== undefined) return { kind: 'organisation', organisation: found.id };
+  return { problem: `«${value}» no es una organización configurada${known.length > 0 ? ` (hay: ${known.map((o) => o.name).join(', ')})` : ''}.` };
 }
 
 function simpleCommand(kind: 'note' | 'pending' | 'resolved' | 'close' | 'reopen'): AgentCommand {

@@ -146,8 +146,11 @@ export function serviceTerms(input: {
   organisations: readonly Organisation[];
   matrices: readonly EscalationMatrix[];
   defaults: Record<Severity, SeverityPolicy>;
+  /** An agent's choice (`#organizacion`) instead of recognising the contact: an id, or null for none. */
+  chosen?: { organisation: string | null; by: string };
 }): ServiceTerms {
-  const found = recogniseOrganisation(input.contact, input.organisations);
+  const chosenOrg = input.chosen?.organisation == null ? null : input.organisations.find((o) => o.id === input.chosen?.organisation) ?? null;
+  const found: Recognised | null = input.chosen ? (chosenOrg ? { organisation: chosenOrg, by: input.chosen.by } : null) : recogniseOrganisation(input.contact, input.organisations);
   const contract = found?.organisation.contract ?? null;
   const inForce = contract !== null && contractInForce(contract, input.now, input.timeZone);
   const chosen = chooseMatrix(input.matrices, found?.organisation.id ?? null, input.category);
@@ -158,7 +161,7 @@ export function serviceTerms(input: {
     else if (inForce) parts.push(contract.until ? `contrato vigente hasta ${contract.until}` : 'contrato vigente');
     else parts.push(`contrato vencido el ${contract.until}: niveles de servicio generales`);
   } else {
-    parts.push('sin organización reconocida: niveles de servicio generales');
+    parts.push(input.chosen ? `sin organización (${input.chosen.by}): niveles de servicio generales` : 'sin organización reconocida: niveles de servicio generales');
   }
   parts.push(chosen ? `matriz ${chosen.matrix.id} por ${chosen.by}` : 'matriz general');
   return {

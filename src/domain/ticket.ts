@@ -62,7 +62,7 @@ export interface TicketRow {
 export const UPDATABLE_TICKET_COLUMNS = ['subject', 'severity', 'type', 'category', 'level', 'state', 'customer_channel', 'etr_at', 'level_since',
   'warning_due_at', 'first_response_due_at', 'next_escalation_due_at', 'next_update_due_at', 'resolution_due_at',
   'first_responded_at', 'first_response_breached_at', 'resolution_breached_at', 'paused_at', 'paused_remaining_json',
-  'paused_minutes', 'last_customer_update_at', 'resolved_at', 'resolution_business_minutes', 'assignee', 'next_action_at'] as const;
+  'paused_minutes', 'last_customer_update_at', 'resolved_at', 'resolution_business_minutes', 'assignee', 'next_action_at', 'organisation', 'terms_json'] as const;
 
 export type TicketUpdate = Partial<Pick<TicketRow, typeof UPDATABLE_TICKET_COLUMNS[number]>>;
 

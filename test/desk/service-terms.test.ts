@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load-config.ts';
 import type { DeskPolicy } from '../../src/domain/policy.ts';
-import { email, REPO_CONFIG, startTestMesa, testPolicy, type TestMesa } from '../support/mesa-harness.ts';
+import { agentReplyAddress, email, REPO_CONFIG, startTestMesa, testPolicy, type TestMesa } from '../support/mesa-harness.ts';
 import { peek } from '../support/db-peek.ts';
 
 /**
@@ -140,6 +140,38 @@ describe('service terms per organisation', () => {
     // Acme has no matrix of its own: the category's.
     expect(await notified(acme.id)).toEqual(['raul.seguridad@proditmapac.com']);
     expect((await termsEvent(acme.id))?.reason).toContain('matriz seguridad por categoría seguridad');
+  });
+
+  it('re-evaluates the terms when an agent writes #organizacion or #categoria, and explains it in the history', async () => {
+    const mesa = await open(policyWith(ORGANISATIONS()));
+    // A bank employee writing from a personal address: general terms at first.
+    const key = ((await mesa.receive(report('ana.banco@gmail.com', 9), { kind: 'pipe', mailbox: null })) as { ticketKey: string }).ticketKey;
+    expect((await ticketOf(key)).first_response_due_at).toBe(NOW.getTime() + 4 * 60 * MIN);
+    const agent = 'ana.uno@proditmapac.com';
+    const reply = (body: string, id: string) => mesa.receive(email({ from: `Ana Uno <${agent}>`, to: agentReplyAddress(mesa.env.secret, key, agent), subject: `RE: [${key}] Nuevo ticket`, messageId: id }, body), { kind: 'pipe', mailbox: null });
+    expect(await reply('#organizacion banco del norte', 'o1@proditmapac.com')).toMatchObject({ result: 'agent_reply', commands: ['organisation'] });
+    let x = await ticketOf(key);
+    expect(x.organisation).toBe('bnorte');
+    // The contract's 30 minutes, counted from the ticket's creation, on its continuous clock.
+    expect(x.first_response_due_at).toBe(NOW.getTime() + 30 * MIN);
+    expect(mesa.terms.people(x, 1).map((p) => p.email)).toEqual(['sofia.banco@proditmapac.com']);
+    const changed = (await peek(t!).get(`SELECT data_json, reason FROM events WHERE ticket_id = ? AND type = 'service_terms_changed'`, x.id)) as { data_json: string; reason: string };
+    expect(changed.reason).toBe('#organizacion bnorte por Ana Uno: organización Banco del Norte por indicación de Ana Uno; contrato vigente hasta 2027-06-30; matriz banco por organización');
+    expect(JSON.parse(changed.data_json)).toMatchObject({ organisation: { from: null, to: 'bnorte' }, matrix: { from: null, to: 'banco' } });
+    // A new category keeps the organisation and picks its matrix for that category.
+    await reply('#categoria Seguridad', 'o2@proditmapac.com');
+    x = await ticketOf(key);
+    expect([x.category, x.organisation]).toEqual(['seguridad', 'bnorte']);
+    expect(mesa.terms.of(x).matrix?.id).toBe('banco-seguridad');
+    // Unknown values change nothing: the agent is told what exists.
+    expect(await reply('#organizacion Banco del Sur', 'o3@proditmapac.com')).toMatchObject({ result: 'agent_rejected', reason: 'invalid_command' });
+    const error = (await peek(t!).get(`SELECT payload_json FROM outbox WHERE moment = 'agent-error' ORDER BY id DESC LIMIT 1`)) as { payload_json: string };
+    expect((JSON.parse(error.payload_json) as { text: string }).text).toContain('«Banco del Sur» no es una organización configurada (hay: Banco del Norte, Tarjetas del Norte, Acme)');
+    // And back to none: the general terms again.
+    await reply('#organizacion ninguna', 'o4@proditmapac.com');
+    x = await ticketOf(key);
+    expect(x.organisation).toBeNull();
+    expect(x.first_response_due_at).toBe(NOW.getTime() + 4 * 60 * MIN);
   });
 
   it('keeps an open ticket on the terms it was opened with when the config changes', async () => {

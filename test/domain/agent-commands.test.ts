@@ -135,6 +135,23 @@ describe('each command, Spanish word and English alias', () => {
   });
 });
 
+describe('#categoria and #organizacion', () => {
+  const ctx: AgentReplyContext = { ...CTX, categories: ['seguridad', 'tecnico'], organisations: [{ id: 'bnorte', name: 'Banco del Norte' }] };
+  it('take a known category, an organisation by id or name, or none', () => {
+    expect(only('#categoria Seguridad', ctx)).toEqual({ kind: 'category', category: 'seguridad' });
+    expect(only('#category tecnico', ctx)).toEqual({ kind: 'category', category: 'tecnico' });
+    expect(only('#organización Banco del Norte', ctx)).toEqual({ kind: 'organisation', organisation: 'bnorte' });
+    expect(only('#organization bnorte', ctx)).toEqual({ kind: 'organisation', organisation: 'bnorte' });
+    expect(only('#organizacion ninguna', ctx)).toEqual({ kind: 'organisation', organisation: null });
+  });
+  it('refuse what the config does not name, saying what exists', () => {
+    expect(problems('#categoria pagos', ctx)).toEqual(['«pagos» no es una categoría conocida (hay: seguridad, tecnico).']);
+    expect(problems('#organizacion Banco del Sur', ctx)).toEqual(['«Banco del Sur» no es una organización configurada (hay: Banco del Norte).']);
+    expect(problems('#organizacion', ctx)).toEqual(['Falta la organización: #organizacion NOMBRE (o #organizacion ninguna).']);
+    expect(problems('#categoria', ctx)).toEqual(['Falta la categoría: #categoria NOMBRE.']);
+  });
+});
+
 describe('case and accents do not matter', () => {
   it.each<[string, AgentCommand['kind']]>([
     ['#Nota', 'note'],
