@@ -48,9 +48,10 @@ export class Notices {
    * `attachments` go with an email (an SMS cannot carry them: the caller records that).
    * Returns the outbox id (the first one when a long SMS went out in parts), or null if skipped.
    */
-  async toCustomer(ticket: TicketRow, moment: string, now: Date, opts: { inReplyTo?: InboundMail | null; extras?: ContextExtras; attachments?: StoredAttachment[]; known?: KnownCustomer } = {}): Promise<number | null> {
+  async toCustomer(ticket: TicketRow, moment: string, now: Date, opts: { inReplyTo?: InboundMail | null; extras?: ContextExtras; attachments?: StoredAttachment[]; known?: KnownCustomer; contact?: ContactRow } = {}): Promise<number | null> {
     const { store } = this.deps;
-    const contact = opts.known?.contact ?? await store.tickets.contact(ticket.contact_id);
+    // `known` carries the suppression as well; `contact` alone only saves reading the row.
+    const contact = opts.known?.contact ?? opts.contact ?? await store.tickets.contact(ticket.contact_id);
     const t = now.getTime();
     if (ticket.customer_channel === 'sms') {
       if (!contact?.phone) return await this.skip(ticket, moment, t, 'no_phone');

@@ -6,6 +6,9 @@ import type { TicketRow } from '../domain/ticket.ts';
 import type { Notices } from './notices.ts';
 import { snapshotOf, type TicketLifecycle } from './ticket-lifecycle.ts';
 
+/** Tickets handled per commit, each in its own savepoint. */
+const SWEEP_GROUP = 25;
+
 export interface SweepResult { tickets: number; actions: Record<SweepAction['kind'], number> }
 
 /**
@@ -13,12 +16,14 @@ export interface SweepResult { tickets: number; actions: Record<SweepAction['kin
  * customer updates and expired ETRs.
  *
  * Cost follows what is due, not what is open: the candidates come from the partial index on
- * `next_action_at`. Each ticket is handled in its own IMMEDIATE transaction that re-reads the
- * row and re-checks what is due, then moves the deadlines it acted on in the same commit as the
- * events and outbox rows. So a sweep re-run, a crash midway (that ticket's transaction rolls
- * back, the next sweep redoes it) and two overlapping sweeps (the second finds nothing due once
- * the first committed) all do each action exactly once — across instances too, as the re-read
- * locks the row on PostgreSQL.
+ * `next_action_at`. Each ticket is handled in its own savepoint that re-reads the row and
+ * re-checks what is due, then moves the deadlines it acted on together with the events and
+ * outbox rows; up to `SWEEP_GROUP` tickets share one commit (a commit costs more than most of
+ * an escalation). So a sweep re-run, a crash midway (the group's transaction rolls back, the
+ * next sweep redoes it) and two overlapping sweeps (the second finds nothing due once the first
+ * committed) all do each action exactly once — across instances too, as the re-read locks the
+ * row on PostgreSQL. A ticket that fails undoes only its own savepoint: the tickets before it in
+ * its group are committed, then the error ends the pass.
  */
 export class SlaSweep {
   constructor(private readonly deps: { store: Store; policy: DeskPolicy; lifecycle: TicketLifecycle; notices: Notices; log: Logger; onOutbox?: () => void }) {}
@@ -36,10 +41,29 @@ export class SlaSweep {
     for (;;) {
       const ids = await this.deps.store.tickets.dueIds(t, after, batch);
       if (ids.length === 0) break;
-      for (const id of ids) {
-        const done = await this.deps.store.transaction(async () => await this.sweepTicket(id, now));
-        if (done.length > 0) result.tickets++;
-        for (const a of done) result.actions[a.kind]++;
+      const { store } = this.deps;
+      for (let i = 0; i < ids.length; i += SWEEP_GROUP) {
+        let failure: { error: unknown } | null = null;
+        const handled = await store.transaction(async () => {
+          const out: SweepAction[][] = [];
+          for (const id of ids.slice(i, i + SWEEP_GROUP)) {
+            try {
+              out.push(await store.transaction(async () => await this.sweepTicket(id, now)));
+            } catch (error) {
+              failure = { error };
+              break;
+            }
+          }
+          return out;
+        });
+        for (const done of handled) {
+          if (done.length > 0) result.tickets++;
+          for (const a of done) result.actions[a.kind]++;
+        }
+        if (failure !== null) {
+          if (result.tickets > 0) this.deps.onOutbox?.();
+          throw (failure as { error: unknown }).error;
+        }
       }
       after = ids[ids.length - 1] as number;
       if (result.tickets > 0) this.deps.onOutbox?.();

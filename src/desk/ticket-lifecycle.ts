@@ -83,9 +83,11 @@ export class TicketLifecycle {
     const etr = await this.estimate(updated, now, { escalationBudgetMinutes: budget, why: `escalamiento al nivel ${to}` });
     updated = await this.changeEtr(updated, etr, now, { actor, notifyCustomer: false });
     const extras = { escalation: { fromLevel: from, toLevel: to, reason }, previousEtrAt: previousEtr, etrReason: etr.reason, history: await notices.history(updated) };
-    await notices.toLevel(updated, to, 'level-escalation', now, extras);
-    await notices.toLevel(updated, from, 'level-escalated-away', now, extras);
-    await notices.toCustomer(updated, 'customer-escalation', now, { extras });
+    // Three notices about one customer: their contact row read once.
+    const contact = await store.tickets.contact(updated.contact_id);
+    await notices.toLevel(updated, to, 'level-escalation', now, extras, contact);
+    await notices.toLevel(updated, from, 'level-escalated-away', now, extras, contact);
+    await notices.toCustomer(updated, 'customer-escalation', now, { extras, ...(contact ? { contact } : {}) });
     // The escalation notice is the customer's news for now: the update cadence restarts from it.
     return await this.save(await this.reload(updated.id), { next_update_due_at: ms(nextUpdateAfter(sev, clock, now)) }, now);
   }
@@ -213,11 +215,15 @@ export class TicketLifecycle {
     return await this.changeEtr(updated, await this.estimate(updated, now, { why: 'reapertura' }), now, { actor, notifyCustomer: false });
   }
 
-  /** Applies changes and recomputes `next_action_at` from the result; returns the row as stored. */
+  /**
+   * Applies changes and recomputes `next_action_at` from the result; returns the row as stored.
+   * Nothing to change and `next_action_at` already right: no write at all.
+   */
   async save(ticket: TicketRow, changes: TicketUpdate, now: Date): Promise<TicketRow> {
     const merged = { ...ticket, ...changes } as TicketRow;
     const next = nextActionAt(snapshotOf(merged));
     const nextAction = ms(next);
+    if (Object.keys(changes).length === 0 && nextAction === ticket.next_action_at) return ticket;
     await this.deps.store.tickets.update(ticket.id, { ...changes, next_action_at: nextAction }, now.getTime());
     // The row as it now stands, without reading it back: the update wrote exactly these values.
     return { ...merged, next_action_at: nextAction, updated_at: now.getTime() };
