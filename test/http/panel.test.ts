@@ -173,6 +173,27 @@ describe('agents panel', () => {
     expect(js.body).toContain('data-left-ms');
   });
 
+  it('shows the organisation, its contract and the targets the countdowns come from', async () => {
+    now = at('2026-11-30T10:00');
+    t = await startTestMesa({ start: false, clock: () => now, policy: testPolicy((p) => {
+      p.levels[1].people = [ANA];
+      p.organisations = [{
+        id: 'bnorte', name: 'Banco <del> Norte', match: { domains: ['bnorte.mx'], addresses: [], phones: [] },
+        contract: { until: '2027-06-30', severities: { 3: { clock: 'continuous', firstResponseMinutes: 30, resolutionMinutes: 480, escalateAfterMinutes: { 1: 60 } } } },
+      }];
+    }) });
+    await customer(1, 'No puedo subir archivos', 'Me marca error al subir un archivo.', 'Ana <ana@bnorte.mx>');
+    await customer(2, 'No puedo subir archivos', 'Me marca error al subir un archivo.');
+    const banco = (await asAgent('/panel/tickets/MDA-000001')).body;
+    expect(banco).toContain('<dt>Organización</dt><dd>Banco &lt;del&gt; Norte · contrato vigente hasta 2027-06-30</dd>');
+    expect(banco).toContain('severidad 3: primera respuesta 30 min, resolución 8 h (naturales), actualización al cliente cada 9 h');
+    expect(banco).toContain('organización Banco &lt;del&gt; Norte por dominio bnorte.mx; contrato vigente hasta 2027-06-30; matriz general');
+    expect(countdownOf((await asAgent('/panel')).body, 'MDA-000001')).toEqual(['ok', 'escala en 1 h']);
+    const otro = (await asAgent('/panel/tickets/MDA-000002')).body;
+    expect(otro).toContain('<dt>Organización</dt><dd>ninguna</dd>');
+    expect(otro).toContain('severidad 3: primera respuesta 4 h, resolución 27 h (hábiles)');
+  });
+
   it('computes countdowns from the row and now', () => {
     const base = { state: 'en_atencion' as const, paused_at: null, first_response_breached_at: null, resolution_breached_at: null };
     const now0 = new Date('2026-11-30T16:00:00Z');

@@ -54,6 +54,19 @@ describe('status page', () => {
     expect(html).not.toContain(statusPath(t.mesa.env.secret, 'MDA-000001'));
   });
 
+  it('states how often the customer hears from the desk, as their organisation agreed', async () => {
+    now = at('2026-11-30T10:00');
+    t = await startTestMesa({ start: false, clock: () => now, policy: testPolicy((p) => {
+      p.levels[1].people = [ANA];
+      p.organisations = [{ id: 'bnorte', name: 'Banco del Norte', match: { domains: ['bnorte.mx'], addresses: [], phones: [] }, contract: { until: null, severities: { 3: { clock: 'continuous', customerUpdateMinutes: 120 } } } }];
+    }) });
+    await receive(email({ from: 'Ana <ana@bnorte.mx>', to: 'soportetecnico@proditmapac.com', subject: 'No puedo subir archivos', messageId: 'b1@bnorte.mx' }, 'Me marca error al subir un archivo.'));
+    await receive(email({ from: 'Carla <carla@cliente.mx>', to: 'soportetecnico@proditmapac.com', subject: 'No puedo subir archivos', messageId: 'c9@cliente.mx' }, 'Me marca error al subir un archivo.'));
+    expect(await page('MDA-000001')).toContain('Le escribiremos cada 2 horas mientras su caso siga abierto.');
+    // Severity 3's default cadence: one business day.
+    expect(await page('MDA-000002')).toContain('Le escribiremos cada día hábil mientras su caso siga abierto.');
+  });
+
   it('answers 404 with the same page to a changed signature, an unknown key or a malformed link', async () => {
     await open();
     const good = statusPath(t.mesa.env.secret, 'MDA-000001');

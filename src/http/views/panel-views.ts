@@ -1,6 +1,7 @@
 import { describeEvent, QUIET_EVENTS } from '../../desk/event-text.ts';
 import type { DeskPolicy, Level } from '../../domain/policy.ts';
 import { formatInstant } from '../../domain/time-format.ts';
+import type { ServiceTerms } from '../../domain/service-terms.ts';
 import { isOpenState, type ContactRow, type TicketRow } from '../../domain/ticket.ts';
 import type { TicketMessageRow, TicketSmsRow } from '../../store/ticket-repo.ts';
 import { LOCALE, MINUTE_MS, names, when, dateOf, staffAddresses, smsBody, parseList, channelName, type When } from './view-basics.ts';
@@ -129,6 +130,8 @@ export interface PanelTicketView extends PanelRowView {
   assignee: string | null;
   open: boolean;
   contact: { name: string; email: string | null; phone: string | null; organisation: string | null };
+  /** The service terms recorded on the ticket: organisation, contract, the targets in force, and why. */
+  terms: { organisation: string | null; contract: string | null; targets: string; reason: string };
   createdAt: string;
   updatedAt: string;
   levelSince: string;
@@ -196,6 +199,7 @@ export function panelTicketView(input: PanelTicketInput): PanelTicketView {
     description: t.description, type: t.type, category: t.category, channel: channelName(t.channel), mailbox: t.mailbox,
     customerChannel: channelName(t.customer_channel), assignee: t.assignee, open,
     contact: { name: input.contact?.name ?? '', email: input.contact?.email ?? null, phone: input.contact?.phone ?? null, organisation: input.contact?.organisation ?? null },
+    terms: termsOf(policy, t),
     createdAt: dateOf(policy, t.created_at, now),
     updatedAt: dateOf(policy, t.updated_at, now),
     levelSince: dateOf(policy, t.level_since, now),
@@ -240,4 +244,18 @@ function parseObject(json: string): Record<string, unknown> {
   } catch {
     return {};
   }
+}
+
+/** What the panel says of a ticket's recorded terms (the defaults for a ticket from before them). */
+function termsOf(policy: DeskPolicy, t: TicketRow): PanelTicketView['terms'] {
+  const terms = t.terms_json === null ? null : JSON.parse(t.terms_json) as ServiceTerms;
+  const sev = terms?.severities[t.severity] ?? policy.severities[t.severity];
+  const minutes = (m: number | null): string => (m === null ? '—' : m % 60 === 0 ? `${m / 60} h` : `${m} min`);
+  const hours = sev.clock === 'business' ? 'hábiles' : 'naturales';
+  return {
+    organisation: terms?.organisation?.name ?? null,
+    contract: terms?.contract ? (terms.contract.until ? `vigente hasta ${terms.contract.until}` : 'vigente') : null,
+    targets: `severidad ${t.severity}: primera respuesta ${minutes(sev.firstResponseMinutes)}, resolución ${minutes(sev.resolutionMinutes)} (${hours}), actualización al cliente cada ${minutes(sev.customerUpdateMinutes)}`,
+    reason: terms?.reason ?? 'niveles de servicio generales',
+  };
 }

@@ -1,4 +1,5 @@
 import type { DeskPolicy, Level } from '../../domain/policy.ts';
+import type { ServiceTerms } from '../../domain/service-terms.ts';
 import { isOpenState, type ContactRow, type TicketRow } from '../../domain/ticket.ts';
 import type { TicketMessageRow, TicketSmsRow } from '../../store/ticket-repo.ts';
 import { names, dateOf, staffAddresses, people, smsBody, parseList, channelName, type When } from './view-basics.ts';
@@ -34,6 +35,8 @@ export interface PublicTicketView {
   etr: When | null;
   /** The ETR has passed and the sweep has not re-estimated it yet. */
   etrPast: boolean;
+  /** How often the customer hears from the desk while the case is open, as agreed (open tickets with a cadence only). */
+  updateEvery: string | null;
   resolvedAt: string | null;
   etrHistory: Array<{ at: string; etr: string; reason: string; current: boolean }>;
   messages: PublicMessage[];
@@ -111,6 +114,7 @@ export function publicTicketView(input: PublicViewInput): PublicTicketView {
     createdAt: dateOf(policy, t.created_at, now),
     etr: open ? n.etr : null,
     etrPast: open && t.etr_at <= now.getTime(),
+    updateEvery: open ? updateCadence(policy, t) : null,
     resolvedAt: t.resolved_at !== null && !open ? dateOf(policy, t.resolved_at, now) : null,
     etrHistory: history.reverse(),
     messages: messages.map(({ sort: _s, id: _i, ...m }) => m),
@@ -187,4 +191,22 @@ function deskText(body: string, statusToken: string, redact: (s: string) => stri
     link.lastIndex = 0;
   }
   return redact(kept.join('\n')).replace(/\n{3,}/g, '\n\n').trim();
+}
+
+/**
+ * "cada 2 horas", "cada día hábil": the update cadence of the ticket's severity under the terms
+ * recorded on it (its organisation's contract, or the desk's defaults).
+ */
+function updateCadence(policy: DeskPolicy, t: TicketRow): string | null {
+  const terms = t.terms_json === null ? null : JSON.parse(t.terms_json) as ServiceTerms;
+  const sev = terms?.severities[t.severity] ?? policy.severities[t.severity];
+  const m = sev.customerUpdateMinutes;
+  if (m === null) return null;
+  if (sev.clock === 'business' && m % policy.businessHours.businessDayMinutes === 0) {
+    const days = m / policy.businessHours.businessDayMinutes;
+    return days === 1 ? 'cada día hábil' : `cada ${days} días hábiles`;
+  }
+  const business = sev.clock === 'business';
+  const unit = (n: number, one: string, many: string): string => (n === 1 ? `cada ${one}${business ? ' hábil' : ''}` : `cada ${n} ${many}${business ? ' hábiles' : ''}`);
+  return m % 60 === 0 ? unit(m / 60, 'hora', 'horas') : unit(m, 'minuto', 'minutos');
 }
