@@ -1,5 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve as resolvePath } from 'node:path';
+import { ConfigError, loadConfig } from '../config/load-config.ts';
+import { describeConfigChanges } from '../config/config-diff.ts';
 import { Mesa, shareSecrets } from '../app.ts';
 import { statusUrl } from '../domain/status-link.ts';
 import type { Environment } from '../config/environment.ts';
@@ -429,4 +431,36 @@ export async function dbCopyCommand(env: Environment, opts: { to?: string; json?
   } finally {
     await source.close();
   }
+}
+
+/**
+ * `mesa config check [dir]`: validates a configuration (the one in use when no directory is
+ * given) and lists what it would change against the one in use. Exit 78 with every problem as
+ * `file:line: key: problem` when it is invalid.
+ */
+export function configCheckCommand(env: Environment, dir: string | undefined, io: Io): number {
+  const overrides = { mailboxAddresses: env.mailboxAddresses };
+  const target = dir === undefined ? env.configDir : resolvePath(dir);
+  let next;
+  try {
+    next = loadConfig(target, overrides);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    io.err(`mesa config check: la configuración en ${target} no es válida:`);
+    for (const p of err.problems) io.err(`  ${p}`);
+    return EX.CONFIG;
+  }
+  io.out(`La configuración en ${target} es válida (${next.organisations.length} organizaciones, ${next.matrices.length} matrices, ${next.classification.rules.length} reglas).`);
+  if (target === env.configDir) return EX.OK;
+  let current;
+  try {
+    current = loadConfig(env.configDir, overrides);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    io.out(`La configuración en uso (${env.configDir}) no es válida; no hay con qué comparar.`);
+    return EX.OK;
+  }
+  const changes = describeConfigChanges(current, next);
+  io.out(changes.length === 0 ? `Sin cambios frente a ${env.configDir}.` : [`Cambios frente a ${env.configDir}:`, ...changes.map((c) => `  ${c}`)].join('\n'));
+  return EX.OK;
 }

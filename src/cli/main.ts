@@ -6,7 +6,7 @@ import { Mesa } from '../app.ts';
 import { createLogger } from '../log.ts';
 import { EX } from './exit-codes.ts';
 import { isStoreError } from '../store/errors.ts';
-import { dbCopyCommand, explainCommand, ingestCommand, migrateCommand, panelTokenCommand, quarantineListCommand, quarantineRetryAllCommand, quarantineRetryCommand, templatesPreviewCommand, ticketsListCommand, ticketsShowCommand, type Io, type TicketsListOptions } from './commands.ts';
+import { configCheckCommand, dbCopyCommand, explainCommand, ingestCommand, migrateCommand, panelTokenCommand, quarantineListCommand, quarantineRetryAllCommand, quarantineRetryCommand, templatesPreviewCommand, ticketsListCommand, ticketsShowCommand, type Io, type TicketsListOptions } from './commands.ts';
 import { doctorCommand } from './doctor.ts';
 import { startProgress } from './progress.ts';
 
@@ -79,6 +79,11 @@ program.command('doctor').description('revisa la configuración, las plantillas,
 
 program.command('migrate').description('aplica las migraciones pendientes del esquema de la base de datos y termina')
   .action(() => run(() => migrateCommand(environment(), io)));
+
+const config = program.command('config').description('la configuración del escritorio');
+config.command('check').argument('[dir]', 'directorio de configuración a revisar (por omisión, el que está en uso)')
+  .description('valida una configuración y dice qué cambiaría frente a la que está en uso')
+  .action((dir: string | undefined) => run(() => configCheckCommand(environment(), dir, io)));
 
 const db = program.command('db').description('la base de datos del escritorio');
 db.command('copy').description('copia el escritorio SQLite de este directorio de datos a una base PostgreSQL vacía y verifica las cuentas')

@@ -41,6 +41,27 @@ describe('mesa CLI', () => {
     expect(mesa(['tickets', 'list', '--json']).out.trim()).toBe('[]');
   });
 
+  it('checks a configuration and says what it would change against the one in use', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mesa-cli-check-'));
+    try {
+      expect(mesa(['config', 'check'])).toMatchObject({ code: 0, out: expect.stringContaining('es válida (0 organizaciones, 0 matrices,') });
+      cpSync(join(REPO_CONFIG, 'default.yaml'), join(dir, 'default.yaml'));
+      writeFileSync(join(dir, 'local.yaml'), 'severities:\n  1: { firstResponse: 10m }\nlevels:\n  1:\n    name: Mesa de Ayuda\n    people:\n      - { name: Ana Uno, email: ana.uno@proditmapac.com }\n');
+      writeFileSync(join(dir, 'organisations.yaml'), 'organisations:\n  - { id: acme, name: Acme, match: { domains: [acme.mx] } }\n');
+      const ok = mesa(['config', 'check', dir]);
+      expect(ok.code).toBe(0);
+      expect(ok.out).toContain('severidad 1: primeraRespuesta 15 min → 10 min');
+      expect(ok.out).toContain('nivel 1: se agrega Ana Uno <ana.uno@proditmapac.com>');
+      expect(ok.out).toContain('organización nueva: acme');
+      writeFileSync(join(dir, 'organisations.yaml'), 'organisations:\n  - { id: acme, name: Acme, match: { phones: ["+52 55 1234"] } }\n');
+      const bad = mesa(['config', 'check', dir]);
+      expect(bad.code).toBe(78);
+      expect(bad.err).toMatch(/organisations\.yaml:2: organisations\.0\.match\.phones\.0: "\+52 55 1234" is not a valid phone number/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('explains which organisation, contract and matrix a sender\'s ticket would get', () => {
     const configDir = mkdtempSync(join(tmpdir(), 'mesa-cli-config-'));
     try {
