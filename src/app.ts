@@ -119,7 +119,7 @@ export class Mesa {
     const terms = this.terms = new TicketTerms(this.policy, clocks);
     const notices = this.notices = new Notices({ store: this.store, policy: this.policy, renderer: this.renderer, clocks, terms, secret: env.secret, loopValue: this.policy.desk.messageIdDomain, linkBaseUrl: env.linkBaseUrl });
     this.lifecycle = new TicketLifecycle({ store: this.store, policy: this.policy, clocks, notices, terms });
-    const opening = new TicketOpening({ store: this.store, policy: this.policy, clocks, lifecycle: this.lifecycle, notices, terms });
+    const opening = new TicketOpening({ store: this.store, clocks, lifecycle: this.lifecycle, notices, terms });
     this.metrics = createMetrics(this.store, { mailboxes: () => this.mailboxes.map((k) => ({ mailbox: k.mailbox, stats: k.stats })), instance: env.instanceName });
     this.sender = env.smtp
       ? new SmtpSender({ ...env.smtp, ...opts.smtp }, this.store.blobs)
@@ -179,7 +179,7 @@ export class Mesa {
     };
     registerStatusRoutes(this.http, web);
     registerPanelRoutes(this.http, web);
-    const webIntake = new WebIntake({ store: this.store, policy: this.policy, clocks, lifecycle: this.lifecycle, opening, log: web.log, onOutbox: web.onOutbox });
+    const webIntake = new WebIntake({ store: this.store, policy: this.policy, lifecycle: this.lifecycle, opening, log: web.log, onOutbox: web.onOutbox });
     registerPortalRoutes(this.http, web, webIntake);
     this.phone = null;
     if (env.twilio) {

@@ -69,8 +69,9 @@ export class EmailIntake {
   }
 
   /**
-   * Several messages, in order, committed together: one transaction holds them all, each inside
-   * its own savepoint, so one message's failure undoes only its own writes. Group commit matters
+   * Several messages, in order, committed together in one transaction; when one fails, the
+   * batch is redone with each message in its own savepoint, so that failure undoes only its own
+   * writes (see `commitStaged`). Group commit matters
    * because a commit (WAL append) costs more than most of a message's analysis; the IMAP poller
    * hands over a fetch batch at a time. Processing stops at the first message that must be
    * retried later (a transient error, or a failure with attempts left): the outcomes of the
@@ -195,7 +196,7 @@ export class EmailIntake {
     }
   }
 
-  /** One parsed message (in its savepoint when careful): dedupe, analyse, write, advance the cursor. */
+  /** One parsed message (in its savepoint when careful): dedupe, analyse, write. The cursor moves once per batch. */
   private async commitOne(s: Staged, mail: InboundMail, duplicate: boolean, now: Date): Promise<IntakeOutcome> {
     const { policy } = this.deps;
     if (duplicate) return { result: 'duplicate', messageId: mail.messageId };

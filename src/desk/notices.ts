@@ -38,7 +38,11 @@ export type StoredAttachment = AttachmentRef;
  * What the caller already read in this transaction about the ticket's customer, so the notice
  * does not read it again: the contact row, and whether its address is suppressed.
  */
-export interface KnownCustomer { contact: ContactRow; suppressed: boolean }
+export interface KnownCustomer {
+  contact: ContactRow;
+  /** Whether its address is suppressed; left out, the notice checks. */
+  suppressed?: boolean;
+}
 
 export class Notices {
   constructor(private readonly deps: NoticeDeps) {}
@@ -48,10 +52,9 @@ export class Notices {
    * `attachments` go with an email (an SMS cannot carry them: the caller records that).
    * Returns the outbox id (the first one when a long SMS went out in parts), or null if skipped.
    */
-  async toCustomer(ticket: TicketRow, moment: string, now: Date, opts: { inReplyTo?: InboundMail | null; extras?: ContextExtras; attachments?: StoredAttachment[]; known?: KnownCustomer; contact?: ContactRow } = {}): Promise<number | null> {
+  async toCustomer(ticket: TicketRow, moment: string, now: Date, opts: { inReplyTo?: InboundMail | null; extras?: ContextExtras; attachments?: StoredAttachment[]; known?: KnownCustomer } = {}): Promise<number | null> {
     const { store } = this.deps;
-    // `known` carries the suppression as well; `contact` alone only saves reading the row.
-    const contact = opts.known?.contact ?? opts.contact ?? await store.tickets.contact(ticket.contact_id);
+    const contact = opts.known?.contact ?? await store.tickets.contact(ticket.contact_id);
     const t = now.getTime();
     if (ticket.customer_channel === 'sms') {
       if (!contact?.phone) return await this.skip(ticket, moment, t, 'no_phone');

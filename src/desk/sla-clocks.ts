@@ -1,5 +1,5 @@
 import { BusinessCalendar, ContinuousClock, type SlaClock } from '../domain/business-time.ts';
-import type { ClockKind, DeskPolicy, Severity } from '../domain/policy.ts';
+import type { ClockKind, DeskPolicy } from '../domain/policy.ts';
 
 /** The clock each severity runs on, built once from the policy. */
 export class SlaClocks {
@@ -15,11 +15,7 @@ export class SlaClocks {
     });
   }
 
-  /** The desk's default clock of a severity (a ticket's own terms may say otherwise: TicketTerms.clock). */
-  forSeverity(severity: Severity): SlaClock {
-    return this.forKind(this.policy.severities[severity].clock);
-  }
-
+  /** A severity's clock is the ticket's terms' to choose (TicketTerms.clock); this maps the kind to it. */
   forKind(kind: ClockKind): SlaClock {
     return kind === 'business' ? this.business : this.continuous;
   }

@@ -15,11 +15,6 @@ export class Steps<Ctx, In extends object, S extends object = In> {
     return new Steps<Ctx, In, S & { readonly [P in K]: Awaited<V> }>([...this.list, { name, run }]);
   }
 
-  /** The steps' names, in order. */
-  get names(): string[] {
-    return this.list.map((s) => s.name);
-  }
-
   async run(input: In, ctx: Ctx): Promise<S> {
     const state = { ...input } as Record<string, unknown>;
     for (const step of this.list) state[step.name] = await (step.run as (s: object, ctx: Ctx) => unknown)(state, ctx);

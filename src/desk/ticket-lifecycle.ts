@@ -87,7 +87,7 @@ export class TicketLifecycle {
     const contact = await store.tickets.contact(updated.contact_id);
     await notices.toLevel(updated, to, 'level-escalation', now, extras, contact);
     await notices.toLevel(updated, from, 'level-escalated-away', now, extras, contact);
-    await notices.toCustomer(updated, 'customer-escalation', now, { extras, ...(contact ? { contact } : {}) });
+    await notices.toCustomer(updated, 'customer-escalation', now, { extras, ...(contact ? { known: { contact } } : {}) });
     // The escalation notice is the customer's news for now: the update cadence restarts from it.
     return await this.save(await this.reload(updated.id), { next_update_due_at: ms(nextUpdateAfter(sev, clock, now)) }, now);
   }

@@ -1,6 +1,5 @@
 import type { Classification } from '../domain/classify.ts';
 import type { InboundMail } from '../domain/mail.ts';
-import type { DeskPolicy } from '../domain/policy.ts';
 import type { ContactRow, TicketRow } from '../domain/ticket.ts';
 import type { ContextExtras } from '../outbound/message-context.ts';
 import type { Store } from '../store/store.ts';
@@ -56,7 +55,7 @@ export interface Opened {
  * caller's transaction.
  */
 export class TicketOpening {
-  constructor(private readonly deps: { store: Store; policy: DeskPolicy; clocks: SlaClocks; lifecycle: TicketLifecycle; notices: Notices; terms: TicketTerms }) {}
+  constructor(private readonly deps: { store: Store; clocks: SlaClocks; lifecycle: TicketLifecycle; notices: Notices; terms: TicketTerms }) {}
 
   async open(o: Opening, now: Date): Promise<Opened> {
     const { store, clocks, lifecycle, notices } = this.deps;

@@ -1,6 +1,6 @@
 import type { SlaClock } from '../domain/business-time.ts';
 import type { DeskPolicy, Level, Person, Severity, SeverityPolicy } from '../domain/policy.ts';
-import { matrixPeople, serviceTerms, type ServiceTerms } from '../domain/service-terms.ts';
+import { generalTerms, matrixPeople, recordedTerms, serviceTerms, type ServiceTerms } from '../domain/service-terms.ts';
 import type { TicketRow } from '../domain/ticket.ts';
 import type { SlaClocks } from './sla-clocks.ts';
 
@@ -22,7 +22,7 @@ export class TicketTerms {
   private readonly defaults: ServiceTerms;
 
   constructor(private readonly policy: DeskPolicy, private readonly clocks: SlaClocks) {
-    this.defaults = { organisation: null, contract: null, matrix: null, severities: policy.severities, reason: 'niveles de servicio generales' };
+    this.defaults = generalTerms(policy.severities);
   }
 
   /** The terms for a new ticket of this customer and category. */
@@ -55,7 +55,7 @@ export class TicketTerms {
     if (t.terms_json === null) return this.defaults;
     let terms = this.parsed.get(t.terms_json);
     if (terms === undefined) {
-      terms = JSON.parse(t.terms_json) as ServiceTerms;
+      terms = recordedTerms(t.terms_json, this.policy.severities);
       if (this.parsed.size >= CACHE_LIMIT) this.parsed.clear();
       this.parsed.set(t.terms_json, terms);
     }

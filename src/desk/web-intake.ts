@@ -5,7 +5,6 @@ import type { Logger } from '../log.ts';
 import type { Store } from '../store/store.ts';
 import type { TicketRow } from '../domain/ticket.ts';
 import { AUTO_REPLY_MOMENTS } from './email-pipeline.ts';
-import type { SlaClocks } from './sla-clocks.ts';
 import type { TicketLifecycle } from './ticket-lifecycle.ts';
 import type { TicketOpening } from './ticket-opening.ts';
 
@@ -29,7 +28,6 @@ export interface WebSubmitResult {
 export interface WebIntakeDeps {
   store: Store;
   policy: DeskPolicy;
-  clocks: SlaClocks;
   lifecycle: TicketLifecycle;
   opening: TicketOpening;
   log: Logger;

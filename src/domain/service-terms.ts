@@ -138,6 +138,16 @@ export interface ServiceTerms {
   reason: string;
 }
 
+/** The terms of a ticket that recorded none (opened before organisations existed): the desk's current defaults. */
+export function generalTerms(defaults: Record<Severity, SeverityPolicy>): ServiceTerms {
+  return { organisation: null, contract: null, matrix: null, severities: defaults, reason: 'niveles de servicio generales' };
+}
+
+/** A ticket's recorded terms (`tickets.terms_json`), or the general terms when it has none. */
+export function recordedTerms(termsJson: string | null, defaults: Record<Severity, SeverityPolicy>): ServiceTerms {
+  return termsJson === null ? generalTerms(defaults) : JSON.parse(termsJson) as ServiceTerms;
+}
+
 export function serviceTerms(input: {
   contact: { email: string | null; phone: string | null };
   category: string;

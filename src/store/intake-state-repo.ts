@@ -86,7 +86,7 @@ export class IntakeStateRepo {
   async senderFacts(q: { sender: string | null; agent: string | null; autoReplyMoments: readonly string[]; since: number; ticketId: number | null; bouncedMessageId: string | null }): Promise<SenderFacts> {
     const row = await this.sql.get<Record<'suppressed' | 'auto_replies' | 'agent_errors' | 'last_followup_ack' | 'bounced_ticket', number | null>>(`SELECT
         (SELECT count(*) FROM suppressed_addresses WHERE address = ?) AS suppressed,
-        (SELECT count(*) FROM outbox WHERE recipient = ? AND moment IN (${placeholders(q.autoReplyMoments.length)}) AND created_at >= ?) AS auto_replies,
+        (SELECT count(*) FROM outbox WHERE recipient = ? AND ${q.autoReplyMoments.length === 0 ? '1 = 0' : `moment IN (${placeholders(q.autoReplyMoments.length)})`} AND created_at >= ?) AS auto_replies,
         (SELECT count(*) FROM outbox WHERE recipient = ? AND moment = 'agent-error' AND created_at >= ?) AS agent_errors,
         (SELECT max(created_at) FROM outbox WHERE ticket_id = ? AND moment = 'ack-followup') AS last_followup_ack,
         (SELECT ticket_id FROM outbox WHERE message_id = ?) AS bounced_ticket`, [

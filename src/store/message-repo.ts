@@ -1,5 +1,5 @@
 import { MESSAGES_TABLE, type TransactionScope } from './transaction-scope.ts';
-import { placeholders } from './sql.ts';
+import { placeholders, type SqlValue } from './sql.ts';
 
 export interface NewMessage {
   ticketId: number | null;
@@ -29,6 +29,16 @@ export interface ThreadRow {
 
 export interface AttachmentRow { filename: string | null; contentType: string; size: number; sha256: string | null }
 
+const INSERT_MESSAGE = `INSERT INTO messages (${MESSAGES_TABLE.columns.join(', ')}) VALUES (${MESSAGES_TABLE.columns.map(() => '?').join(', ')}) RETURNING id`;
+
+/** A message's values in the order of `MESSAGES_TABLE.columns`. */
+function messageValues(m: NewMessage, now: number): SqlValue[] {
+  return [
+    m.ticketId, m.direction, m.channel, m.mailbox, m.messageId, m.fromAddress, JSON.stringify(m.to), m.subject, m.author,
+    m.automaticKind, m.automaticReason, m.visibleText, m.bodyText, m.rawSha256, now,
+  ];
+}
+
 /** How many referenced Message-IDs threading looks at (a References header can be very long). */
 const MAX_REFERENCES = 50;
 
@@ -37,20 +47,12 @@ export class MessageRepo {
 
   /** A message row that needs no id (it has no attachments): written with the transaction's other appended rows. */
   async record(m: NewMessage, now: number): Promise<void> {
-    await this.sql.append(MESSAGES_TABLE, [
-      m.ticketId, m.direction, m.channel, m.mailbox, m.messageId, m.fromAddress, JSON.stringify(m.to), m.subject, m.author,
-      m.automaticKind, m.automaticReason, m.visibleText, m.bodyText, m.rawSha256, now,
-    ]);
+    await this.sql.append(MESSAGES_TABLE, messageValues(m, now));
   }
 
   /** A message row whose id the caller needs (to hang attachments on it). */
   async insert(m: NewMessage, now: number): Promise<number> {
-    const row = await this.sql.get<{ id: number }>(`INSERT INTO messages (ticket_id, direction, channel, mailbox, message_id, from_address, to_json, subject, author,
-      automatic_kind, automatic_reason, visible_text, body_text, raw_sha256, created_at)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, [
-      m.ticketId, m.direction, m.channel, m.mailbox, m.messageId, m.fromAddress, JSON.stringify(m.to), m.subject, m.author,
-      m.automaticKind, m.automaticReason, m.visibleText, m.bodyText, m.rawSha256, now,
-    ]);
+    const row = await this.sql.get<{ id: number }>(INSERT_MESSAGE, messageValues(m, now));
     return Number((row as { id: number }).id);
   }
 

@@ -82,13 +82,6 @@ export class OutboxRepo {
     await this.sql.run(`UPDATE outbox SET status = 'failed', lease_until = NULL, last_error = ? WHERE id = ? AND status = 'sending'`, [error, id]);
   }
 
-  async countRecent(recipient: string, moments: readonly string[], since: number): Promise<number> {
-    if (moments.length === 0) return 0;
-    const row = await this.sql.get<{ n: number }>(`SELECT count(*) AS n FROM outbox WHERE recipient = ? AND moment IN (${placeholders(moments.length)}) AND created_at >= ?`,
-      [recipient.toLowerCase(), ...moments, since]);
-    return Number(row?.n ?? 0);
-  }
-
   /** The earliest time something becomes due, for the dispatcher's next wake-up. */
   async nextDueAt(): Promise<number | null> {
     const row = await this.sql.get<{ t: number | null }>(`SELECT min(CASE WHEN status = 'pending' THEN next_attempt_at ELSE lease_until END) AS t FROM outbox WHERE status IN ('pending','sending')`);
@@ -101,12 +94,6 @@ export class OutboxRepo {
 
   async markBounced(id: number, error: string): Promise<void> {
     await this.sql.run(`UPDATE outbox SET status = 'bounced', last_error = ? WHERE id = ?`, [error, id]);
-  }
-
-  /** When a message of `moment` was last queued for a ticket (the follow-up ack's quiet period). */
-  async lastQueuedAt(ticketId: number, moment: string): Promise<number | null> {
-    const row = await this.sql.get<{ t: number | null }>('SELECT max(created_at) AS t FROM outbox WHERE ticket_id = ? AND moment = ?', [ticketId, moment]);
-    return row?.t === null || row?.t === undefined ? null : Number(row.t);
   }
 
   /** A ticket's queued messages, oldest first (for `mesa tickets show`). */

@@ -192,6 +192,9 @@ describe('service terms per organisation', () => {
     // A severity change stays on the ticket's terms too: severity 2 is the desk's default there.
     const changed = await mesa.store.transaction(() => mesa.lifecycle.changeSeverity(escalated, 2, new Date(NOW.getTime() + 61 * MIN), 'system', 'prueba'));
     expect(mesa.terms.severity(changed).firstResponseMinutes).toBe(mesa.policy.severities[2].firstResponseMinutes);
+    // ...and back at severity 3 it would still be the old contract's 30 minutes, not the new 5.
+    expect((await ticketOf(key)).terms_json).toBe(before.terms_json);
+    expect(mesa.terms.severity(changed, 3).firstResponseMinutes).toBe(30);
     // A new ticket from the same customer gets the new contract.
     const fresh = await ticketOf(((await mesa.receive(report('ana@bnorte.mx', 8), { kind: 'pipe', mailbox: null })) as { ticketKey: string }).ticketKey);
     expect(fresh.first_response_due_at).toBe(NOW.getTime() + 5 * MIN);

@@ -231,8 +231,9 @@ describe.each(engines)('store on %s', (name, open) => {
     expect(ids.length).toBeGreaterThanOrEqual(20);
     await store.outbox.markSent(a[0]!.id, NOW);
     expect((await store.outbox.counts()).sent).toBe(1);
-    expect(await store.outbox.countRecent('claim1@x', ['ack'], NOW - 1)).toBe(1);
-    expect(await store.outbox.countRecent('claim1@x', [], NOW - 1)).toBe(0);
+    const facts = (moments: string[]) => store.intake.senderFacts({ sender: 'claim1@x', agent: null, autoReplyMoments: moments, since: NOW - 1, ticketId: null, bouncedMessageId: null });
+    expect((await facts(['ack'])).recentAutoReplies).toBe(1);
+    expect((await facts([])).recentAutoReplies).toBe(0);
     // A lease that ran out is taken again (the dispatcher that held it died).
     const retaken = await store.outbox.claimDue(NOW + 60_001, 50, 60_000, 'host:3');
     expect(retaken.length).toBe(ids.length - 1);

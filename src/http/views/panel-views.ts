@@ -1,7 +1,7 @@
 import { describeEvent, QUIET_EVENTS } from '../../desk/event-text.ts';
 import type { DeskPolicy, Level } from '../../domain/policy.ts';
 import { formatInstant } from '../../domain/time-format.ts';
-import type { ServiceTerms } from '../../domain/service-terms.ts';
+import { recordedTerms } from '../../domain/service-terms.ts';
 import { isOpenState, type ContactRow, type TicketRow } from '../../domain/ticket.ts';
 import type { TicketMessageRow, TicketSmsRow } from '../../store/ticket-repo.ts';
 import { LOCALE, MINUTE_MS, names, when, dateOf, staffAddresses, smsBody, parseList, channelName, type When } from './view-basics.ts';
@@ -248,14 +248,15 @@ function parseObject(json: string): Record<string, unknown> {
 
 /** What the panel says of a ticket's recorded terms (the defaults for a ticket from before them). */
 function termsOf(policy: DeskPolicy, t: TicketRow): PanelTicketView['terms'] {
-  const terms = t.terms_json === null ? null : JSON.parse(t.terms_json) as ServiceTerms;
-  const sev = terms?.severities[t.severity] ?? policy.severities[t.severity];
+  const terms = recordedTerms(t.terms_json, policy.severities);
+  const sev = terms.severities[t.severity];
+  // In hours, never days: a business clock's day is not 24 h (compactDuration counts those).
   const minutes = (m: number | null): string => (m === null ? '—' : m % 60 === 0 ? `${m / 60} h` : `${m} min`);
   const hours = sev.clock === 'business' ? 'hábiles' : 'naturales';
   return {
-    organisation: terms?.organisation?.name ?? null,
-    contract: terms?.contract ? (terms.contract.until ? `vigente hasta ${terms.contract.until}` : 'vigente') : null,
+    organisation: terms.organisation?.name ?? null,
+    contract: terms.contract ? (terms.contract.until ? `vigente hasta ${terms.contract.until}` : 'vigente') : null,
     targets: `severidad ${t.severity}: primera respuesta ${minutes(sev.firstResponseMinutes)}, resolución ${minutes(sev.resolutionMinutes)} (${hours}), actualización al cliente cada ${minutes(sev.customerUpdateMinutes)}`,
-    reason: terms?.reason ?? 'niveles de servicio generales',
+    reason: terms.reason,
   };
 }

@@ -1,5 +1,5 @@
 import type { DeskPolicy, Level } from '../../domain/policy.ts';
-import type { ServiceTerms } from '../../domain/service-terms.ts';
+import { recordedTerms } from '../../domain/service-terms.ts';
 import { isOpenState, type ContactRow, type TicketRow } from '../../domain/ticket.ts';
 import type { TicketMessageRow, TicketSmsRow } from '../../store/ticket-repo.ts';
 import { names, dateOf, staffAddresses, people, smsBody, parseList, channelName, type When } from './view-basics.ts';
@@ -198,8 +198,7 @@ function deskText(body: string, statusToken: string, redact: (s: string) => stri
  * recorded on it (its organisation's contract, or the desk's defaults).
  */
 function updateCadence(policy: DeskPolicy, t: TicketRow): string | null {
-  const terms = t.terms_json === null ? null : JSON.parse(t.terms_json) as ServiceTerms;
-  const sev = terms?.severities[t.severity] ?? policy.severities[t.severity];
+  const sev = recordedTerms(t.terms_json, policy.severities).severities[t.severity];
   const m = sev.customerUpdateMinutes;
   if (m === null) return null;
   if (sev.clock === 'business' && m % policy.businessHours.businessDayMinutes === 0) {

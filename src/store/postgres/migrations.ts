@@ -1,3 +1,5 @@
+import { OUTBOX_BY_TICKET, TICKET_SERVICE_TERMS } from '../shared-migrations.ts';
+
 /**
  * PostgreSQL's versioned schema: the same tables, columns and constraints as the SQLite one
  * (rows come back with the same names and JS types), spelled in PostgreSQL. Each entry runs once,
@@ -240,17 +242,6 @@ export const PG_MIGRATIONS: string[] = [
     started_at BIGINT NOT NULL
   );
   `,
-/* 4: a ticket's outbox rows by moment (SQLite schema 7) */ `
-  -- The intake decision asks, for every message, when the thread's ticket last got a follow-up
-  -- acknowledgment; the ticket's page lists its messages.
-  CREATE INDEX outbox_ticket ON outbox(ticket_id, moment, created_at);
-  `,
-/* 5: service terms per organisation (SQLite schema 8) */ `
-  -- The organisation a ticket's customer belongs to, and the terms that applied when it was
-  -- opened (contract targets per severity, escalation matrix, and why): recorded, so that a
-  -- later config change never silently rewrites an open ticket's deadlines.
-  ALTER TABLE tickets ADD COLUMN organisation TEXT;
-  ALTER TABLE tickets ADD COLUMN terms_json TEXT;
-  CREATE INDEX tickets_organisation ON tickets(organisation, created_at);
-  `,
+  /* 4: a ticket's outbox rows by moment (SQLite schema 7) */ OUTBOX_BY_TICKET,
+  /* 5: service terms per organisation (SQLite schema 8) */ TICKET_SERVICE_TERMS,
 ];

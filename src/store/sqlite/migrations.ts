@@ -1,3 +1,5 @@
+import { OUTBOX_BY_TICKET, TICKET_SERVICE_TERMS } from '../shared-migrations.ts';
+
 /**
  * Versioned schema. Each entry runs once, in order, inside a transaction; `PRAGMA user_version`
  * records how far a database has come. Never edit a shipped migration: add the next one.
@@ -247,17 +249,6 @@ export const MIGRATIONS: string[] = [
     started_at INTEGER NOT NULL
   );
   `,
-/* 7: a ticket's outbox rows by moment (issue 11) */ `
-  -- The intake decision asks, for every message, when the thread's ticket last got a follow-up
-  -- acknowledgment; the ticket's page lists its messages.
-  CREATE INDEX outbox_ticket ON outbox(ticket_id, moment, created_at);
-  `,
-/* 8: service terms per organisation (issue 12) */ `
-  -- The organisation a ticket's customer belongs to, and the terms that applied when it was
-  -- opened (contract targets per severity, escalation matrix, and why): recorded, so that a
-  -- later config change never silently rewrites an open ticket's deadlines.
-  ALTER TABLE tickets ADD COLUMN organisation TEXT;
-  ALTER TABLE tickets ADD COLUMN terms_json TEXT;
-  CREATE INDEX tickets_organisation ON tickets(organisation, created_at);
-  `,
+  /* 7: a ticket's outbox rows by moment (issue 11) */ OUTBOX_BY_TICKET,
+  /* 8: service terms per organisation (issue 12) */ TICKET_SERVICE_TERMS,
 ];
