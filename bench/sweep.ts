@@ -65,7 +65,7 @@ function benchPolicy(): DeskPolicy {
     p.organisations = Array.from({ length: ORGANISATIONS }, (_, k) => ({
       id: `org${k}`, name: `Organización ${k}`, match: { domains: [`empresa${k}.com.mx`], addresses: [], phones: [] },
       // Times only longer than the defaults' (nothing may be due at NOW), by 1–25 minutes.
-      contract: k % 2 === 0 ? null : { until: null, severities: Object.fromEntries(([1, 2, 3, 4] as const).map((sev) => [sev, {
+      contract: k % 2 === 0 ? null : { until: null, calendar: null, customer: null, severities: Object.fromEntries(([1, 2, 3, 4] as const).map((sev) => [sev, {
         firstResponseMinutes: p.severities[sev].firstResponseMinutes + k / 2, resolutionMinutes: p.severities[sev].resolutionMinutes + k,
       }])) },
     }));

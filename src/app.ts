@@ -36,6 +36,7 @@ import { FileSender, SmtpSender, type EmailSender, type SmtpSettings } from './o
 import { OutboxDispatcher } from './outbound/outbox-dispatcher.ts';
 import { FileSmsSender, TwilioSmsSender, type SmsSender } from './outbound/sms-senders.ts';
 import { SlaSweep } from './desk/sla-sweep.ts';
+import { CustomerDigests } from './desk/customer-digests.ts';
 import cron, { type ScheduledTask } from 'node-cron';
 import { TemplateRenderer } from './outbound/template-renderer.ts';
 import { Store } from './store/store.ts';
@@ -90,6 +91,8 @@ export class Mesa {
   readonly terms: TicketTerms;
   readonly pages: PageRenderer;
   readonly sweep: SlaSweep;
+  /** Contracts' daily digests, sent after each sweep. */
+  readonly digests: CustomerDigests;
   /**
    * Who this process is among the instances: `name` (MESA_INSTANCE or the host name) labels
    * logs, `/metrics` and `/readyz`; `holder` (name, pid and a nonce) is unique per start and is
@@ -130,6 +133,7 @@ export class Mesa {
       : new FileSmsSender(join(env.dataDir, 'outbox', 'sms'));
     this.dispatcher = new OutboxDispatcher(this.store, this.sender, this.log.child({ component: 'outbox' }), this.clock, r, sms);
     this.sweep = new SlaSweep({ store: this.store, policy: this.policy, lifecycle: this.lifecycle, notices, log: this.log.child({ component: 'sweep' }), onOutbox: () => this.dispatcher.kick() });
+    this.digests = new CustomerDigests({ store: this.store, policy: this.policy, notices, clocks, terms, log: this.log.child({ component: 'digests' }) });
     this.intake = new EmailIntake({
       store: this.store, policy: this.policy, clocks, notices, lifecycle: this.lifecycle, opening,
       agents: new AgentActions({ store: this.store, policy: this.policy, lifecycle: this.lifecycle, notices, terms }),
@@ -304,8 +308,13 @@ export class Mesa {
   /** One sweep at the shell's "now"; a failure is logged and the next tick tries again. */
   async runSweep(): Promise<void> {
     if (this.sweeping) return;
-    this.sweeping = this.sweep.run(this.clock()).then(() => undefined, (err: Error) => {
+    const now = this.clock();
+    this.sweeping = this.sweep.run(now).then(() => undefined, (err: Error) => {
       this.log.error({ event: 'sweep.failed', error: err.message }, 'fallo el barrido de SLA');
+    }).then(() => this.digests.run(now)).then((d) => {
+      if (d.emails > 0) this.dispatcher.kick();
+    }, (err: Error) => {
+      this.log.error({ event: 'digests.failed', error: err.message }, 'fallo el envío de resúmenes diarios');
     }).finally(() => { this.sweeping = null; });
     await this.sweeping;
   }

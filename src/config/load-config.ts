@@ -89,6 +89,18 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 
 const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
 
+/** `weekly: {mon: ['09:00-18:00']}` → ISO weekday → intervals. */
+export function weeklyHours(weekly: RawConfig['businessHours']['weekly']): Record<number, Array<{ start: string; end: string }>> {
+  const out: Record<number, Array<{ start: string; end: string }>> = {};
+  WEEKDAYS.forEach((d, i) => {
+    out[i + 1] = weekly[d].map((r) => {
+      const [start, end] = r.split('-') as [string, string];
+      return { start, end };
+    });
+  });
+  return out;
+}
+
 function resolve(raw: RawConfig, files: LoadedFile[]): DeskPolicy {
   const bdm = raw.businessHours.businessDayMinutes;
   const problems: string[] = [];
@@ -140,23 +152,16 @@ function resolve(raw: RawConfig, files: LoadedFile[]): DeskPolicy {
   }
   if (!validateCron(raw.sla.sweepSchedule)) problems.push(`${locate(['sla', 'sweepSchedule'], files)}: sla.sweepSchedule: "${raw.sla.sweepSchedule}" is not a valid cron expression`);
   const { organisations, matrices } = resolveServiceTerms(raw, {
-    minutes, severities,
+    minutes, severities, weeklyHours,
     problem: (path, message) => problems.push(`${locate(path, files)}: ${path.join('.')}: ${message}`),
   });
   if (problems.length > 0) throw new ConfigError(problems);
-  const weeklyHours: Record<number, Array<{ start: string; end: string }>> = {};
-  WEEKDAYS.forEach((d, i) => {
-    weeklyHours[i + 1] = raw.businessHours.weekly[d].map((r) => {
-      const [start, end] = r.split('-') as [string, string];
-      return { start, end };
-    });
-  });
   return {
     desk: raw.desk,
     mailboxes: raw.mailboxes.map((m) => ({ ...m, defaultSeverity: m.defaultSeverity as Severity })),
     businessHours: {
       timeZone: raw.businessHours.timeZone,
-      weeklyHours,
+      weeklyHours: weeklyHours(raw.businessHours.weekly),
       holidayCountry: raw.businessHours.holidayCountry,
       extraClosedDates: raw.businessHours.extraClosedDates,
       businessDayMinutes: bdm,

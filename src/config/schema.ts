@@ -8,6 +8,9 @@ const levelNumber = z.coerce.number().int().min(1).max(3);
 const hhmmRange = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-4]):[0-5]\d$/, 'expected HH:MM-HH:MM');
 const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'expected YYYY-MM-DD');
 const email = z.string().email();
+const timeZone = z.string().min(1).refine((zone) => {
+  try { new Intl.DateTimeFormat('en', { timeZone: zone }); return true; } catch { return false; }
+}, 'unknown IANA time zone (e.g. America/Mexico_City)');
 
 const person = z.object({
   name: z.string().min(1),
@@ -68,6 +71,37 @@ const contractTargets = z.object({
   sms: z.boolean().optional(),
 }).strict();
 
+const weekly = z.object({
+  mon: z.array(hhmmRange).default([]), tue: z.array(hhmmRange).default([]),
+  wed: z.array(hhmmRange).default([]), thu: z.array(hhmmRange).default([]),
+  fri: z.array(hhmmRange).default([]), sat: z.array(hhmmRange).default([]),
+  sun: z.array(hhmmRange).default([]),
+}).strict();
+
+/** A contract's own business calendar: what it names replaces the desk's `businessHours`. */
+const contractCalendar = z.object({
+  timeZone: timeZone.optional(),
+  /** The whole week when given (a day left out is closed). */
+  weekly: weekly.optional(),
+  holidayCountry: z.string().length(2).nullable().optional(),
+  /** Days the customer is closed besides the country's holidays (replaces the desk's list). */
+  extraClosedDates: z.array(isoDate).optional(),
+}).strict();
+
+/** Which messages the organisation's customers receive, and how (DESIGN §11). */
+const customerMessages = z.object({
+  /** The agreed single channel for every message to the customer; absent: the one they wrote by. */
+  channel: z.enum(['email', 'sms']).nullable().default(null),
+  /** false: never an SMS to the customer (a call is answered by email). */
+  sms: z.boolean().default(true),
+  /** Severities that get the periodic updates (the others hear of changes only); absent: all. */
+  updatesFor: z.array(severityNumber).nullable().default(null),
+  /** 'HH:MM' (the contract's time zone): one daily digest of open tickets instead of per-ticket updates. */
+  digestAt: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected HH:MM').nullable().default(null),
+  /** Addresses copied on every email to the customer (the organisation's coordinator). */
+  copy: z.array(email.transform((s) => s.toLowerCase())).default([]),
+}).strict();
+
 const organisation = z.object({
   id: identifier,
   name: z.string().min(1),
@@ -81,6 +115,8 @@ const organisation = z.object({
   /** The service-level contract: what it changes of the severity defaults, and until when. */
   contract: z.object({
     until: isoDate.nullable().default(null),
+    calendar: contractCalendar.nullable().default(null),
+    customer: customerMessages.nullable().default(null),
     severities: z.object({ 1: contractTargets.optional(), 2: contractTargets.optional(), 3: contractTargets.optional(), 4: contractTargets.optional() }).strict().default({}),
   }).strict().nullable().default(null),
 }).strict();
@@ -103,7 +139,7 @@ export const configSchema = z.object({
     phone: z.string().min(1),
     portalUrl: z.string().url(),
     locale: z.enum(['es-MX', 'en']),
-    timeZone: z.string().min(1),
+    timeZone,
     ticketPrefix: z.string().regex(/^[A-Z]{2,6}$/, 'two to six capital letters'),
     messageIdDomain: z.string().regex(/^[a-z0-9.-]+\.[a-z]{2,}$/i, 'a domain name'),
     loopHeader: z.string().regex(/^X-[A-Za-z0-9-]+$/, 'an X- header name'),
@@ -111,13 +147,8 @@ export const configSchema = z.object({
   }).strict(),
   mailboxes: z.array(mailbox).min(1),
   businessHours: z.object({
-    timeZone: z.string().min(1),
-    weekly: z.object({
-      mon: z.array(hhmmRange).default([]), tue: z.array(hhmmRange).default([]),
-      wed: z.array(hhmmRange).default([]), thu: z.array(hhmmRange).default([]),
-      fri: z.array(hhmmRange).default([]), sat: z.array(hhmmRange).default([]),
-      sun: z.array(hhmmRange).default([]),
-    }).strict(),
+    timeZone,
+    weekly,
     holidayCountry: z.string().length(2).nullable(),
     extraClosedDates: z.array(isoDate).default([]),
     businessDayMinutes: z.number().int().min(1).max(1440),

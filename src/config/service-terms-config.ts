@@ -1,5 +1,5 @@
 import { parsePhoneNumberFromString } from 'libphonenumber-js';
-import type { Level, Person, Severity, SeverityPolicy } from '../domain/policy.ts';
+import type { BusinessHours, Level, Person, Severity, SeverityPolicy } from '../domain/policy.ts';
 import type { Contract, EscalationMatrix, Organisation, SeverityTargets } from '../domain/service-terms.ts';
 import type { RawConfig } from './schema.ts';
 
@@ -12,6 +12,7 @@ export function resolveServiceTerms(raw: RawConfig, tools: {
   minutes: (text: string, path: Array<string | number>) => number;
   problem: (path: Array<string | number>, message: string) => void;
   severities: Record<Severity, SeverityPolicy>;
+  weeklyHours: (weekly: RawConfig['businessHours']['weekly']) => BusinessHours['weeklyHours'];
 }): { organisations: Organisation[]; matrices: EscalationMatrix[] } {
   const { minutes, problem } = tools;
   const contract = (c: NonNullable<RawConfig['organisations'][number]['contract']>, at: Array<string | number>): Contract => {
@@ -38,7 +39,18 @@ export function resolveServiceTerms(raw: RawConfig, tools: {
       }
       severities[s] = targets;
     }
-    return { until: c.until, severities };
+    // The contract's calendar starts from the desk's and replaces what it names.
+    const desk = raw.businessHours;
+    const calendar: BusinessHours | null = c.calendar === null ? null : {
+      timeZone: c.calendar.timeZone ?? desk.timeZone,
+      weeklyHours: tools.weeklyHours(c.calendar.weekly ?? desk.weekly),
+      holidayCountry: c.calendar.holidayCountry === undefined ? desk.holidayCountry : c.calendar.holidayCountry,
+      extraClosedDates: c.calendar.extraClosedDates ?? desk.extraClosedDates,
+    };
+    if (calendar && Object.values(calendar.weeklyHours).every((day) => day.length === 0)) problem([...at, 'calendar', 'weekly'], 'the calendar is never open (no weekday has hours)');
+    const customer = c.customer === null ? null : { ...c.customer, updatesFor: c.customer.updatesFor?.map((n) => n as Severity) ?? null };
+    if (customer && customer.channel === 'sms' && !customer.sms) problem([...at, 'customer', 'channel'], 'the agreed channel is sms but sms is false');
+    return { until: c.until, calendar, customer, severities };
   };
 
   const organisations: Organisation[] = [];

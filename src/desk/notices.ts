@@ -4,7 +4,8 @@ import type { DeskPolicy, Level, MailboxPolicy, Person } from '../domain/policy.
 import { replyAddress, signToken } from '../domain/reply-token.ts';
 import { fitSms, type FittedSms } from '../domain/sms-text.ts';
 import { statusUrl } from '../domain/status-link.ts';
-import { messageContext, type ContextExtras } from '../outbound/message-context.ts';
+import { messageContext, type ContextExtras, type TicketFacts } from '../outbound/message-context.ts';
+import { updateCadence } from '../domain/update-cadence.ts';
 import type { AttachmentRef, OutgoingEmail } from '../outbound/outgoing-email.ts';
 import type { TemplateRenderer } from '../outbound/template-renderer.ts';
 import type { Store } from '../store/store.ts';
@@ -56,7 +57,9 @@ export class Notices {
     const { store } = this.deps;
     const contact = opts.known?.contact ?? await store.tickets.contact(ticket.contact_id);
     const t = now.getTime();
-    if (ticket.customer_channel === 'sms') {
+    const messaging = this.deps.terms.of(ticket).messaging ?? null;
+    // A contract that forbids SMS wins over a channel chosen before it applied (a reclassified ticket).
+    if (ticket.customer_channel === 'sms' && messaging?.sms !== false) {
       if (!contact?.phone) return await this.skip(ticket, moment, t, 'no_phone');
       return (await this.queueSms(ticket, contact.name, moment, contact.phone, now, opts.extras ?? {}, { toCustomer: true }))[0] ?? null;
     }
@@ -64,11 +67,47 @@ export class Notices {
     if (opts.known?.suppressed ?? await store.intake.isSuppressed(contact.email)) return await this.skip(ticket, moment, t, 'suppressed');
     const thread = await this.customerThread(ticket, opts.inReplyTo ?? null);
     const automatic = moment.startsWith('ack') ? 'auto-replied' : 'auto-generated';
+    const cc = (messaging?.copy ?? []).filter((a) => a !== contact.email);
     const id = await this.queueEmail(ticket, contact.name, moment, { address: contact.email, name: contact.name }, now, {
       ...opts.extras, customer: { fullName: contact.name, email: contact.email, phone: contact.phone, ...opts.extras?.customer },
-    }, { token: signToken(this.deps.secret, ticket.key, { kind: 'customer' }), ...thread, autoSubmitted: automatic }, opts.attachments ?? []);
+    }, { token: signToken(this.deps.secret, ticket.key, { kind: 'customer' }), ...thread, autoSubmitted: automatic, cc }, opts.attachments ?? []);
     if (moment !== 'ack' && moment !== 'ack-after-hours') await store.tickets.update(ticket.id, { last_customer_update_at: t }, t);
     return id;
+  }
+
+  /**
+   * A customer's daily digest (a contract's `digestAt`): one email listing their open cases, each
+   * with its state and ETR, instead of an update per case; copied like every customer email.
+   * It belongs to no single case (the outbox row has no ticket, and a reply to it is a new
+   * conversation unless it names a case); each case records that it went in the digest.
+   */
+  async digestTo(contact: ContactRow, tickets: TicketRow[], now: Date, copy: string[]): Promise<number | null> {
+    const { store, policy, renderer } = this.deps;
+    const first = tickets[0];
+    if (!first || !contact.email || await store.intake.isSuppressed(contact.email)) return null;
+    const t = now.getTime();
+    const rendered = renderer.render(policy.desk.locale, 'customer-digest', this.context(first, contact.name, now, {
+      customer: { fullName: contact.name, email: contact.email, phone: contact.phone },
+      digest: tickets.map((x) => this.factsOf(x)),
+    }));
+    const mailbox = this.mailboxOf(first);
+    const messageId = `resumen.${contact.id}.${t.toString(36)}.${randomBytes(4).toString('hex')}@${policy.desk.messageIdDomain}`;
+    const cc = copy.filter((a) => a !== contact.email);
+    const email: OutgoingEmail = {
+      from: { name: policy.outbound.fromName, address: mailbox.address },
+      to: contact.email,
+      ...(cc.length > 0 ? { cc } : {}),
+      replyTo: mailbox.address,
+      subject: rendered.subject, text: rendered.text, html: rendered.html,
+      messageId, inReplyTo: null, references: [],
+      headers: { 'Auto-Submitted': 'auto-generated', 'X-Auto-Response-Suppress': 'All', [policy.desk.loopHeader]: this.deps.loopValue },
+    };
+    const outboxId = await store.outbox.enqueue({ ticketId: null, channel: 'email', moment: 'customer-digest', recipient: contact.email, messageId, payload: email }, t);
+    for (const x of tickets) {
+      await store.tickets.event(x.id, t, 'system', 'message_queued', { moment: 'customer-digest', channel: 'email', to: contact.email, ...(cc.length > 0 ? { cc } : {}), outboxId, messageId, etrAt: x.etr_at, cases: tickets.length });
+      await store.tickets.update(x.id, { last_customer_update_at: t }, t);
+    }
+    return outboxId;
   }
 
   /** To every person of a level (email; SMS too when the severity asks for it). */
@@ -117,7 +156,7 @@ export class Notices {
   }
 
   private async queueEmail(ticket: TicketRow, customerName: string, moment: string, to: { address: string; name: string }, now: Date, extras: ContextExtras,
-    h: { token: string; inReplyTo: string | null; references: string[]; autoSubmitted: string }, attachments: StoredAttachment[] = []): Promise<number> {
+    h: { token: string; inReplyTo: string | null; references: string[]; autoSubmitted: string; cc?: string[] }, attachments: StoredAttachment[] = []): Promise<number> {
     const { store, policy, renderer } = this.deps;
     const mailbox = this.mailboxOf(ticket);
     const rendered = renderer.render(policy.desk.locale, moment, this.context(ticket, customerName, now, extras));
@@ -125,6 +164,7 @@ export class Notices {
     const email: OutgoingEmail = {
       from: { name: policy.outbound.fromName, address: mailbox.address },
       to: to.address,
+      ...(h.cc && h.cc.length > 0 ? { cc: h.cc } : {}),
       replyTo: replyAddress(mailbox.address, ticket.key, h.token),
       subject: rendered.subject,
       text: rendered.text,
@@ -140,7 +180,7 @@ export class Notices {
     const outboxId = await store.outbox.enqueue({ ticketId: ticket.id, channel: 'email', moment, recipient: to.address, messageId, payload: email }, t);
     const row = {
       ticketId: ticket.id, direction: 'out' as const, channel: 'email' as const, mailbox: mailbox.id, messageId, fromAddress: mailbox.address,
-      to: [to.address], subject: rendered.subject, author: 'system' as const, automaticKind: null, automaticReason: null,
+      to: [to.address, ...(h.cc ?? [])], subject: rendered.subject, author: 'system' as const, automaticKind: null, automaticReason: null,
       visibleText: null, bodyText: rendered.text, rawSha256: null,
     };
     if (attachments.length === 0) {
@@ -150,7 +190,7 @@ export class Notices {
       for (const a of attachments) await store.messages.addAttachment(rowId, a);
     }
     await store.tickets.event(ticket.id, t, 'system', 'message_queued', {
-      moment, channel: 'email', to: to.address, outboxId, messageId, etrAt: ticket.etr_at,
+      moment, channel: 'email', to: to.address, ...(h.cc && h.cc.length > 0 ? { cc: h.cc } : {}), outboxId, messageId, etrAt: ticket.etr_at,
       ...(attachments.length > 0 ? { attachments: attachments.map((a) => a.filename ?? a.sha256.slice(0, 12)) } : {}),
     });
     return outboxId;
@@ -203,23 +243,30 @@ export class Notices {
 
   /** The template context; the caller has read the contact already, so it passes the name. */
   private context(ticket: TicketRow, customerName: string, now: Date, extras: ContextExtras): ReturnType<typeof messageContext> {
-    const { policy, clocks } = this.deps;
-    const d = (ms: number | null): Date | null => (ms === null ? null : new Date(ms));
+    const { policy } = this.deps;
     return messageContext({
       policy,
-      ticket: {
-        key: ticket.key, subject: ticket.subject, description: ticket.description, severity: ticket.severity, type: ticket.type,
-        category: ticket.category, level: ticket.level, state: ticket.state, channel: ticket.channel, createdAt: new Date(ticket.created_at),
-        etrAt: new Date(ticket.etr_at), firstResponseDueAt: d(ticket.first_response_due_at), nextEscalationDueAt: d(ticket.next_escalation_due_at),
-        resolutionDueAt: d(ticket.resolution_due_at), assignee: ticket.assignee,
-        statusUrl: this.deps.linkBaseUrl ? statusUrl(this.deps.linkBaseUrl, this.deps.secret, ticket.key) : null,
-      },
+      ticket: this.factsOf(ticket),
       customerName,
       locale: policy.desk.locale,
       now,
-      businessClock: clocks.business,
+      businessClock: this.deps.terms.businessCalendar(ticket),
       extras,
     });
+  }
+
+  /** A ticket as templates see it. */
+  private factsOf(ticket: TicketRow): TicketFacts {
+    const { policy, terms } = this.deps;
+    const d = (ms: number | null): Date | null => (ms === null ? null : new Date(ms));
+    return {
+      key: ticket.key, subject: ticket.subject, description: ticket.description, severity: ticket.severity, type: ticket.type,
+      category: ticket.category, level: ticket.level, state: ticket.state, channel: ticket.channel, createdAt: new Date(ticket.created_at),
+      etrAt: new Date(ticket.etr_at), firstResponseDueAt: d(ticket.first_response_due_at), nextEscalationDueAt: d(ticket.next_escalation_due_at),
+      resolutionDueAt: d(ticket.resolution_due_at), assignee: ticket.assignee,
+      statusUrl: this.deps.linkBaseUrl ? statusUrl(this.deps.linkBaseUrl, this.deps.secret, ticket.key) : null,
+      updateEvery: updateCadence(terms.of(ticket), ticket.severity, policy.businessHours.businessDayMinutes, policy.desk.locale),
+    };
   }
 
   private mailboxOf(ticket: TicketRow): MailboxPolicy {

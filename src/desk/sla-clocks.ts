@@ -1,22 +1,49 @@
 import { BusinessCalendar, ContinuousClock, type SlaClock } from '../domain/business-time.ts';
-import type { ClockKind, DeskPolicy } from '../domain/policy.ts';
+import type { BusinessHours, ClockKind, DeskPolicy } from '../domain/policy.ts';
 
-/** The clock each severity runs on, built once from the policy. */
+/** Contracts with their own calendar are few; a calendar's day cache is worth keeping. */
+const CALENDAR_LIMIT = 200;
+
+/**
+ * The clocks SLA arithmetic runs on: the desk's business calendar, the calendars of contracts
+ * that bring their own (built once per distinct calendar and kept), and the 24×7 clock.
+ */
 export class SlaClocks {
   readonly business: BusinessCalendar;
   readonly continuous = new ContinuousClock();
+  private readonly calendars = new Map<string, BusinessCalendar>();
 
-  constructor(private readonly policy: DeskPolicy) {
-    const bh = policy.businessHours;
-    this.business = new BusinessCalendar({
-      timeZone: bh.timeZone,
-      weeklyHours: bh.weeklyHours,
-      holidays: { country: bh.holidayCountry, extraClosedDates: bh.extraClosedDates },
-    });
+  constructor(policy: DeskPolicy) {
+    this.business = calendarOf(policy.businessHours);
   }
 
-  /** A severity's clock is the ticket's terms' to choose (TicketTerms.clock); this maps the kind to it. */
-  forKind(kind: ClockKind): SlaClock {
-    return kind === 'business' ? this.business : this.continuous;
+  /**
+   * A severity's clock is the ticket's terms' to choose (TicketTerms.clock); this maps the kind
+   * (and the contract's own calendar, when it has one) to it.
+   */
+  forKind(kind: ClockKind, calendar: BusinessHours | null = null): SlaClock {
+    if (kind === 'continuous') return this.continuous;
+    return calendar === null ? this.business : this.calendar(calendar);
   }
+
+  /** The business calendar for these hours (the desk's when null). */
+  calendar(hours: BusinessHours | null): BusinessCalendar {
+    if (hours === null) return this.business;
+    const key = JSON.stringify(hours);
+    let c = this.calendars.get(key);
+    if (c === undefined) {
+      if (this.calendars.size >= CALENDAR_LIMIT) this.calendars.clear();
+      c = calendarOf(hours);
+      this.calendars.set(key, c);
+    }
+    return c;
+  }
+}
+
+function calendarOf(hours: BusinessHours): BusinessCalendar {
+  return new BusinessCalendar({
+    timeZone: hours.timeZone,
+    weeklyHours: hours.weeklyHours,
+    holidays: { country: hours.holidayCountry, extraClosedDates: hours.extraClosedDates },
+  });
 }

@@ -22,7 +22,7 @@ export class TicketLifecycle {
   async initialSla(terms: ServiceTerms, severity: Severity, category: string, now: Date): Promise<Pick<NewTicket, 'etrAt' | 'warningDueAt' | 'firstResponseDueAt' | 'nextEscalationDueAt' | 'nextUpdateDueAt' | 'resolutionDueAt' | 'nextActionAt'> & { etr: EtrEstimate }> {
     const { policy, clocks } = this.deps;
     const sev = terms.severities[severity];
-    const clock = clocks.forKind(sev.clock);
+    const clock = clocks.forKind(sev.clock, terms.calendar ?? null);
     const d = initialDeadlines(sev, clock, now, policy.sla);
     const etr = await this.estimate({ severity, category, created_at: now.getTime(), paused_minutes: 0, terms }, now, {});
     const next = nextActionAt({ ...d, state: 'nuevo', level: 1, etrAt: etr.at, firstRespondedAt: null, firstResponseBreachedAt: null, resolutionBreachedAt: null });
@@ -132,7 +132,7 @@ export class TicketLifecycle {
    */
   private deadlinesUnder(ticket: TicketRow, severity: Severity, terms: ServiceTerms): TicketUpdate {
     const sev = terms.severities[severity];
-    const clock = this.deps.clocks.forKind(sev.clock);
+    const clock = this.deps.clocks.forKind(sev.clock, terms.calendar ?? null);
     const created = new Date(ticket.created_at);
     // Time already paused is added back so that waiting for the customer stays excluded.
     const from = (d: Date, minutes: number): number => clock.addBusinessMinutes(d, minutes + ticket.paused_minutes).getTime();

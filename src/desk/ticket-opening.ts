@@ -7,6 +7,7 @@ import type { KnownCustomer, Notices } from './notices.ts';
 import type { SlaClocks } from './sla-clocks.ts';
 import type { TicketLifecycle } from './ticket-lifecycle.ts';
 import type { TicketTerms } from './ticket-terms.ts';
+import { customerChannel } from '../domain/service-terms.ts';
 
 /** A new ticket as a channel (email, phone, web) describes it; the rest is the same for all. */
 export interface Opening {
@@ -64,10 +65,12 @@ export class TicketOpening {
     // The customer's organisation, its contract and the escalation matrix: recorded on the ticket.
     const terms = this.deps.terms.forNew(o.contact, c.category, now);
     const { etr, ...sla } = await lifecycle.initialSla(terms, c.severity, c.category, now);
+    // The contract may agree one channel for every message, or forbid SMS.
+    const channel = customerChannel(terms, o.customerChannel, o.contact);
     const { id, row: ticket } = await store.tickets.create({
       channel: o.channel, mailbox: o.mailbox, contactId: o.contact.id, subject: o.subject, description: o.description,
       severity: c.severity, type: c.type, category: c.category, level: c.level,
-      customerChannel: o.customerChannel, cc: o.cc,
+      customerChannel: channel, cc: o.cc,
       classification: { ...c, ...o.classificationExtras },
       organisation: terms.organisation?.id ?? null,
       terms,
@@ -90,8 +93,9 @@ export class TicketOpening {
     if (o.previous) await store.tickets.event(o.previous.ticketId, t, 'system', 'follow_up_ticket_opened', { newTicket: ticket.key }, 'mensaje del cliente después del cierre');
     let acknowledged = false;
     if (o.ack.send) {
-      const afterHours = terms.severities[c.severity].clock === 'business' && !clocks.business.isOpen(now);
-      const moment = o.ack.moment ?? (afterHours ? 'ack-after-hours' : 'ack');
+      const afterHours = terms.severities[c.severity].clock === 'business' && !clocks.calendar(terms.calendar ?? null).isOpen(now);
+      // A channel's own acknowledgment (a call's SMS) only while the customer stays on that channel.
+      const moment = (channel === o.customerChannel ? o.ack.moment : undefined) ?? (afterHours ? 'ack-after-hours' : 'ack');
       acknowledged = await notices.toCustomer(ticket, moment, now, { inReplyTo: o.ack.inReplyTo ?? null, ...(o.ack.known ? { known: o.ack.known } : {}) }) !== null;
     } else if (o.ack.reason !== null) {
       await store.tickets.event(id, t, 'system', 'ack_skipped', { reason: o.ack.reason });

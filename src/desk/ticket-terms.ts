@@ -1,4 +1,4 @@
-import type { SlaClock } from '../domain/business-time.ts';
+import type { BusinessCalendar, SlaClock } from '../domain/business-time.ts';
 import type { DeskPolicy, Level, Person, Severity, SeverityPolicy } from '../domain/policy.ts';
 import { generalTerms, matrixPeople, recordedTerms, serviceTerms, type ServiceTerms } from '../domain/service-terms.ts';
 import type { TicketRow } from '../domain/ticket.ts';
@@ -69,7 +69,13 @@ export class TicketTerms {
   }
 
   clock(t: TermsHolder & { severity: Severity }, severity: Severity = t.severity): SlaClock {
-    return this.clocks.forKind(this.of(t).severities[severity].clock);
+    const terms = this.of(t);
+    return this.clocks.forKind(terms.severities[severity].clock, terms.calendar ?? null);
+  }
+
+  /** The ticket's business calendar (its contract's, or the desk's): when the customer is "open". */
+  businessCalendar(t: TermsHolder): BusinessCalendar {
+    return this.clocks.calendar(this.of(t).calendar ?? null);
   }
 
   /** Who a level notifies for this ticket: its matrix's people, or the fallback's, or the level's. */

@@ -54,6 +54,15 @@ export interface ClassificationRule {
   set: { severity?: Severity; type?: TicketType; category?: string; level?: Level };
 }
 
+/** A business calendar as configured: the desk's, or a contract's own. */
+export interface BusinessHours {
+  timeZone: string;
+  /** ISO weekday 1 = Monday … 7 = Sunday → open intervals. */
+  weeklyHours: Record<number, Array<{ start: string; end: string }>>;
+  holidayCountry: string | null;
+  extraClosedDates: string[];
+}
+
 export interface DeskPolicy {
   desk: {
     name: string;
@@ -67,14 +76,7 @@ export interface DeskPolicy {
     reopenWindowDays: number;
   };
   mailboxes: MailboxPolicy[];
-  businessHours: {
-    timeZone: string;
-    /** ISO weekday 1 = Monday … 7 = Sunday → open intervals. */
-    weeklyHours: Record<number, Array<{ start: string; end: string }>>;
-    holidayCountry: string | null;
-    extraClosedDates: string[];
-    businessDayMinutes: number;
-  };
+  businessHours: BusinessHours & { businessDayMinutes: number };
   severities: Record<Severity, SeverityPolicy>;
   levels: Record<Level, { name: string; people: Person[] }>;
   responsables: Person[];

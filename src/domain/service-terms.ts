@@ -1,4 +1,4 @@
-import type { Level, Person, Severity, SeverityPolicy } from './policy.ts';
+import type { BusinessHours, Level, Person, Severity, SeverityPolicy } from './policy.ts';
 
 /**
  * The desk's "particular case" (DESIGN §5–6, §11): which organisation a customer belongs to,
@@ -17,8 +17,38 @@ export interface Organisation {
 export interface Contract {
   /** Last day the contract applies (YYYY-MM-DD, the desk's time zone, inclusive); null: open-ended. */
   until: string | null;
+  /** The customer's own business hours, for its severities on the business clock; null: the desk's. */
+  calendar: BusinessHours | null;
+  /** Which messages the customer receives and how; null: the desk's usual ones. */
+  customer: CustomerMessaging | null;
   /** Per severity, what the contract changes of the desk's defaults. */
   severities: Partial<Record<Severity, Partial<SeverityTargets>>>;
+}
+
+export interface CustomerMessaging {
+  /** The agreed single channel for every message to the customer; null: the one they wrote by. */
+  channel: 'email' | 'sms' | null;
+  /** false: never an SMS to the customer. */
+  sms: boolean;
+  /** Severities that get periodic updates; null: every severity that has a cadence. */
+  updatesFor: Severity[] | null;
+  /** 'HH:MM' in the contract's time zone: a daily digest instead of per-ticket updates; null: per ticket. */
+  digestAt: string | null;
+  /** Addresses copied on every email to the customer. */
+  copy: string[];
+}
+
+/**
+ * The channel a ticket's customer is written to under the terms, given the one they used: the
+ * agreed channel when the contact can be reached by it (an email-only contact stays on email),
+ * and never SMS where the contract forbids it.
+ */
+export function customerChannel(terms: Pick<ServiceTerms, 'messaging'>, used: 'email' | 'sms', contact: { email: string | null; phone: string | null }): 'email' | 'sms' {
+  const m = terms.messaging;
+  if (!m) return used;
+  const reachable = m.channel === 'sms' ? contact.phone !== null : m.channel === 'email' ? contact.email !== null : false;
+  const agreed = m.channel !== null && reachable ? m.channel : used;
+  return agreed === 'sms' && !m.sms ? 'email' : agreed;
 }
 
 /** What a contract may set for a severity (the name stays the desk's). */
@@ -82,10 +112,14 @@ export function effectiveSeverities(defaults: Record<Severity, SeverityPolicy>, 
   const out = {} as Record<Severity, SeverityPolicy>;
   for (const s of [1, 2, 3, 4] as const) {
     const over = contract?.severities[s] ?? {};
+    const m = contract?.customer ?? null;
+    // Per-ticket updates stop where the contract sends a digest instead, or none for this severity.
+    const noUpdates = m !== null && (m.digestAt !== null || (m.updatesFor !== null && !m.updatesFor.includes(s)));
     out[s] = {
       ...defaults[s],
       ...over,
       escalateAfterMinutes: { ...defaults[s].escalateAfterMinutes, ...over.escalateAfterMinutes },
+      ...(noUpdates ? { customerUpdateMinutes: null } : {}),
     };
   }
   return out;
@@ -132,6 +166,14 @@ export interface ServiceTerms {
   /** The organisation's contract, when one was in force. */
   contract: { until: string | null } | null;
   matrix: { id: string; by: string } | null;
+  /**
+   * The business calendar the ticket's business clock runs on, when the contract has its own
+   * (recorded whole, so that editing the contract later does not move open deadlines). Absent
+   * or null: the desk's. (Terms recorded before calendars existed lack the key.)
+   */
+  calendar?: BusinessHours | null;
+  /** The contract's customer messaging (channel, updates, digest, copies); absent or null: the usual. */
+  messaging?: CustomerMessaging | null;
   /** The targets in force for each severity (a severity change keeps to the same terms). */
   severities: Record<Severity, SeverityPolicy>;
   /** For people: "organización Banco del Norte por dominio bnorte.mx; contrato …; matriz …". */
@@ -168,7 +210,11 @@ export function serviceTerms(input: {
   if (found) {
     parts.push(`organización ${found.organisation.name} por ${found.by}`);
     if (contract === null) parts.push('sin contrato: niveles de servicio generales');
-    else if (inForce) parts.push(contract.until ? `contrato vigente hasta ${contract.until}` : 'contrato vigente');
+    else if (inForce) {
+      parts.push(contract.until ? `contrato vigente hasta ${contract.until}` : 'contrato vigente');
+      if (contract.calendar) parts.push(`calendario del contrato (${contract.calendar.timeZone})`);
+      if (contract.customer?.digestAt) parts.push(`resumen diario a las ${contract.customer.digestAt} en lugar de actualizaciones por ticket`);
+    }
     else parts.push(`contrato vencido el ${contract.until}: niveles de servicio generales`);
   } else {
     parts.push(input.chosen ? `sin organización (${input.chosen.by}): niveles de servicio generales` : 'sin organización reconocida: niveles de servicio generales');
@@ -178,6 +224,8 @@ export function serviceTerms(input: {
     organisation: found ? { id: found.organisation.id, name: found.organisation.name, by: found.by } : null,
     contract: inForce && contract ? { until: contract.until } : null,
     matrix: chosen ? { id: chosen.matrix.id, by: chosen.by } : null,
+    calendar: inForce && contract ? contract.calendar : null,
+    messaging: inForce && contract ? contract.customer : null,
     severities: effectiveSeverities(input.defaults, inForce ? contract : null),
     reason: parts.join('; '),
   };

@@ -27,6 +27,8 @@ export interface TicketFacts {
   assignee?: string | null;
   /** The customer's status page (signed link); absent in internal notices' previews. */
   statusUrl?: string | null;
+  /** The agreed update cadence in words ("cada 2 horas"), from the ticket's terms; null: none. */
+  updateEvery?: string | null;
 }
 
 export interface When { date: string; span: string }
@@ -36,8 +38,10 @@ export interface MessageContext {
   ticket: {
     key: string; subject: string; description: string; severity: number; severityName: string; type: string; category: string;
     level: number; levelName: string; state: string; stateName: string; channel: string; assignee: string | null; createdAt: When | null;
-    statusUrl: string | null;
+    statusUrl: string | null; updateEvery: string | null;
   };
+  /** A daily digest's cases (the ticket itself when the message is about one case). */
+  digest: Array<{ key: string; subject: string; stateName: string; severity: number; severityName: string; etr: When; statusUrl: string | null }>;
   customer: { name: string; fullName: string; email: string | null; phone: string | null };
   /** Who the message is addressed to (an agent or level for internal notices). */
   recipient: { name: string };
@@ -75,6 +79,8 @@ export interface ContextExtras {
   classification?: Array<{ rule: string; matched: string[] }>;
   replyText?: string | null;
   rejection?: { problems: Array<{ line: string; problem: string }>; reason: string | null; help: string } | null;
+  /** The cases of a daily digest; absent, the message's own ticket. */
+  digest?: TicketFacts[];
 }
 
 /** A ticket state as customers read it ("en atención"). */
@@ -132,7 +138,12 @@ export function messageContext(input: {
       assignee: ticket.assignee ?? null,
       createdAt: maybe(ticket.createdAt),
       statusUrl: ticket.statusUrl ?? null,
+      updateEvery: ticket.updateEvery ?? null,
     },
+    digest: (x.digest ?? [ticket]).map((d) => ({
+      key: d.key, subject: d.subject, stateName: stateName(d.state, locale), severity: d.severity,
+      severityName: policy.severities[d.severity].name, etr: when(d.etrAt), statusUrl: d.statusUrl ?? null,
+    })),
     customer: { name: firstName(input.customerName), fullName: x.customer?.fullName ?? input.customerName, email: x.customer?.email ?? null, phone: x.customer?.phone ?? null },
     recipient: { name: x.recipientName ?? '' },
     etr: { ...when(ticket.etrAt), iso: ticket.etrAt.toISOString(), reason: x.etrReason ?? null },

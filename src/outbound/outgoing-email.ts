@@ -5,6 +5,8 @@
 export interface OutgoingEmail {
   from: { name: string; address: string };
   to: string;
+  /** Copied (an organisation's coordinator, by its contract); absent: none. */
+  cc?: string[];
   replyTo: string;
   subject: string;
   text: string;
@@ -42,6 +44,7 @@ export function toMailOptions(e: OutgoingEmail, attachments: LoadedAttachment[] 
   return {
     from: { name: e.from.name, address: e.from.address },
     to: e.to,
+    ...(e.cc && e.cc.length > 0 ? { cc: e.cc } : {}),
     replyTo: e.replyTo,
     subject: e.subject,
     text: e.text,
@@ -60,6 +63,6 @@ export function toMailOptions(e: OutgoingEmail, attachments: LoadedAttachment[] 
     } : {}),
     // Envelope sender: bounces come back to the mailbox that sent it, where intake ties them
     // to this message through its Message-ID.
-    envelope: { from: e.from.address, to: [e.to] },
+    envelope: { from: e.from.address, to: [e.to, ...(e.cc ?? [])] },
   };
 }

@@ -19,3 +19,15 @@ export const TICKET_SERVICE_TERMS = `
   ALTER TABLE tickets ADD COLUMN terms_json TEXT;
   CREATE INDEX tickets_organisation ON tickets(organisation, created_at);
   `;
+
+/** SQLite schema 9, PostgreSQL 6. */
+export const CUSTOMER_DIGESTS = `
+  -- One row per organisation and local day whose daily digest was sent: the first instance to
+  -- insert it sends that day's digest, every other one (and every later sweep) skips it.
+  CREATE TABLE customer_digests (
+    digest_key TEXT PRIMARY KEY, -- organisation/day: one key, so mesa db copy can page by it
+    organisation TEXT NOT NULL,
+    day TEXT NOT NULL,
+    sent_at BIGINT NOT NULL
+  );
+  `;

@@ -205,6 +205,20 @@ export class TicketRepo {
       ORDER BY (t.paused_at IS NOT NULL OR t.next_escalation_due_at IS NULL), t.next_escalation_due_at, t.severity, t.id LIMIT ?`, [...params, filter.limit ?? 500]);
   }
 
+  /** An organisation's open tickets with their customer, oldest first (its daily digest). */
+  async openOfOrganisation(organisation: string): Promise<TicketRow[]> {
+    return this.sql.all<TicketRow>(`SELECT * FROM tickets WHERE organisation = ? AND state IN (${OPEN_STATES_SQL}) ORDER BY created_at, id`, [organisation]);
+  }
+
+  /**
+   * Claims an organisation's digest for a local day: true for the one caller that records it
+   * first (on any instance), false when that day's digest is already someone's.
+   */
+  async claimCustomerDigest(organisation: string, day: string, now: number): Promise<boolean> {
+    return await this.sql.run(`INSERT INTO customer_digests (digest_key, organisation, day, sent_at) VALUES (?, ?, ?, ?) ON CONFLICT (digest_key) DO NOTHING`,
+      [`${organisation}/${day}`, organisation, day, now]) === 1;
+  }
+
   /** Every message of a ticket with its recipients, full text and (for ours) outbox moment and status. */
   async messagesOf(ticketId: number): Promise<TicketMessageRow[]> {
     return this.sql.all<TicketMessageRow>(`SELECT m.id, m.direction, m.channel, m.from_address, m.to_json, m.subject, m.author, m.automatic_kind,

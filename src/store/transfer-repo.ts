@@ -19,6 +19,7 @@ export const DESK_TABLES: ReadonlyArray<{ name: string; key: string; identity: b
   { name: 'suppressed_addresses', key: 'address', identity: false },
   { name: 'calls', key: 'id', identity: true },
   { name: 'web_submissions', key: 'nonce', identity: false },
+  { name: 'customer_digests', key: 'digest_key', identity: false },
 ];
 
 type Row = Record<string, SqlValue>;

@@ -51,7 +51,7 @@ matrices:
     expect(p.organisations).toEqual([{
       id: 'bnorte', name: 'Banco del Norte',
       match: { domains: ['bnorte.mx'], addresses: ['ops@gmail.com'], phones: ['+528112345678', '+52818*'] },
-      contract: { until: '2027-06-30', severities: { 3: { clock: 'continuous', sms: true, firstResponseMinutes: 30, resolutionMinutes: 480, customerUpdateMinutes: null, escalateAfterMinutes: { 1: 60 } } } },
+      contract: { until: '2027-06-30', calendar: null, customer: null, severities: { 3: { clock: 'continuous', sms: true, firstResponseMinutes: 30, resolutionMinutes: 480, customerUpdateMinutes: null, escalateAfterMinutes: { 1: 60 } } } },
     }]);
     expect(p.matrices).toEqual([{ id: 'banco', organisation: 'bnorte', category: null, levels: { 1: [expect.objectContaining({ name: 'Sofía Banco' })] }, fallback: null }]);
     // Without the file: none, and the desk runs on its defaults.
@@ -91,6 +91,46 @@ matrices:
     expect(file('are both for')).toContain('matrices "m2" and "m3" are both for * / seguridad');
     expect(file('names neither')).toContain('matrix "m4" names neither an organisation nor a category');
     for (const p of found) expect(p).toMatch(/organisations\.yaml:\d+: /);
+  });
+
+  it('resolves a contract\'s own calendar over the desk\'s business hours, and its customer messaging', () => {
+    const p = loadConfig(withOrganisations(`
+organisations:
+  - id: norte
+    name: Norte
+    match: { domains: [norte.mx] }
+    contract:
+      calendar: { timeZone: America/Monterrey, weekly: { mon: ["07:00-15:00"] }, extraClosedDates: [2026-12-12] }
+      customer: { channel: email, sms: false, updatesFor: [1, 2], digestAt: "08:30", copy: [Coord@Norte.mx] }
+`));
+    const c = p.organisations[0]!.contract!;
+    expect(c.calendar).toEqual({
+      timeZone: 'America/Monterrey', weeklyHours: { 1: [{ start: '07:00', end: '15:00' }], 2: [], 3: [], 4: [], 5: [], 6: [], 7: [] },
+      holidayCountry: p.businessHours.holidayCountry, extraClosedDates: ['2026-12-12'],
+    });
+    expect(c.customer).toEqual({ channel: 'email', sms: false, updatesFor: [1, 2], digestAt: '08:30', copy: ['coord@norte.mx'] });
+    const bad = problems(`
+organisations:
+  - id: norte
+    name: Norte
+    match: { domains: [norte.mx] }
+    contract:
+      calendar: { timeZone: America/Ciudad_Gotica, weekly: {} }
+      customer: { channel: sms, sms: false, digestAt: "8:30" }
+`);
+    expect(bad.find((x) => x.includes('timeZone'))).toMatch(/organisations\.yaml:\d+: organisations\.0\.contract\.calendar\.timeZone: unknown IANA time zone/);
+    expect(bad.find((x) => x.includes('digestAt'))).toMatch(/organisations\.0\.contract\.customer\.digestAt: expected HH:MM/);
+    const semantic = problems(`
+organisations:
+  - id: norte
+    name: Norte
+    match: { domains: [norte.mx] }
+    contract:
+      calendar: { weekly: {} }
+      customer: { channel: sms, sms: false }
+`);
+    expect(semantic.find((x) => x.includes('never open'))).toMatch(/organisations\.0\.contract\.calendar\.weekly: the calendar is never open/);
+    expect(semantic.find((x) => x.includes('channel'))).toMatch(/organisations\.0\.contract\.customer\.channel: the agreed channel is sms but sms is false/);
   });
 
   it('loads the documented example as it is', () => {

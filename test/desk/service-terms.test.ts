@@ -53,6 +53,22 @@ organisations:
   - id: acme
     name: Acme
     match: { domains: [acme.mx] }
+  - id: norteno
+    name: Grupo Norteño
+    match: { domains: [norteno.mx] }
+    contract:
+      calendar:
+        timeZone: America/Tijuana
+        weekly: { mon: ["08:00-17:00"], tue: ["08:00-17:00"], wed: ["08:00-17:00"], thu: ["08:00-17:00"], fri: ["08:00-17:00"] }
+        extraClosedDates: [2026-12-01]
+      customer: { sms: false, updatesFor: [1, 2], copy: [coordinacion@norteno.mx] }
+      severities:
+        3: { clock: business, firstResponse: 2h, resolution: 10h, customerUpdateEvery: 4h }
+  - id: diario
+    name: Diario del Norte
+    match: { domains: [diario.mx] }
+    contract:
+      customer: { digestAt: "08:00", copy: [coordinacion@diario.mx] }
 matrices:
   - { id: banco, organisation: bnorte, levels: { 1: [Sofía Banco] } }
   - { id: banco-seguridad, organisation: bnorte, category: seguridad, levels: { 2: [raul.seguridad@proditmapac.com] }, fallback: banco }
@@ -117,6 +133,60 @@ describe('service terms per organisation', () => {
     expect((JSON.parse(ack.payload_json) as { text: string }).text).toContain('lunes 30 de noviembre, 18:00 h');
   });
 
+  it('runs a contract with its own calendar on it, and sends the customer only what the contract agrees', async () => {
+    const mesa = await open(policyWith(ORGANISATIONS()));
+    const o = await mesa.receive(report('rita@norteno.mx', 10), { kind: 'pipe', mailbox: null });
+    const x = await ticketOf((o as { ticketKey: string }).ticketKey);
+    // 16:00 UTC is 08:00 in Tijuana, the customer's opening hour: 2 business hours → 10:00 there.
+    expect(x.first_response_due_at).toBe(Date.parse('2026-11-30T18:00:00Z'));
+    // 10 business hours: Monday's 9, Tuesday closed by the contract, one more on Wednesday.
+    expect(x.resolution_due_at).toBe(Date.parse('2026-12-02T17:00:00Z'));
+    // Severity 3 is not among the severities with periodic updates.
+    expect(x.next_update_due_at).toBeNull();
+    expect((await termsEvent(x.id))?.reason).toBe('organización Grupo Norteño por dominio norteno.mx; contrato vigente; calendario del contrato (America/Tijuana); matriz general');
+    expect(mesa.terms.of(x).calendar?.extraClosedDates).toEqual(['2026-12-01']);
+    // The coordinator is copied on the acknowledgment.
+    const ack = (await peek(t!).get(`SELECT payload_json FROM outbox WHERE ticket_id = ? AND moment = 'ack'`, x.id)) as { payload_json: string };
+    expect(JSON.parse(ack.payload_json)).toMatchObject({ to: 'rita@norteno.mx', cc: ['coordinacion@norteno.mx'] });
+    // The desk's own clock would have said otherwise: 10:00 in Mexico City + 2 h.
+    expect(mesa.clocks.business.addBusinessMinutes(NOW, 120).getTime()).toBe(Date.parse('2026-11-30T18:00:00Z'));
+    expect(mesa.clocks.business.addBusinessMinutes(NOW, 600).getTime()).not.toBe(x.resolution_due_at);
+  });
+
+  it('sends a daily digest instead of per-ticket updates, once a day on working days, across sweeps', async () => {
+    const mesa = await open(policyWith(ORGANISATIONS()));
+    const keys: string[] = [];
+    for (const [n, from] of [[11, 'ana@diario.mx'], [12, 'ana@diario.mx'], [13, 'luis@diario.mx']] as const) {
+      keys.push(((await mesa.receive(email({ from, to: 'soportetecnico@proditmapac.com', subject: `Falla ${n}`, messageId: `dig-${n}@x` }, 'Al timbrar marca error y no puedo facturar.'), { kind: 'pipe', mailbox: null })) as { ticketKey: string }).ticketKey);
+    }
+    const [a1, a2, l1] = await Promise.all(keys.map(ticketOf));
+    expect(new Set([a1!.id, a2!.id, l1!.id]).size).toBe(3);
+    // No per-ticket updates: the acknowledgment states the digest instead.
+    expect(a1!.next_update_due_at).toBeNull();
+    const ack = (await peek(t!).get(`SELECT payload_json FROM outbox WHERE ticket_id = ? AND moment = 'ack'`, a1!.id)) as { payload_json: string };
+    expect((JSON.parse(ack.payload_json) as { text: string }).text).toContain('Le informaremos del avance una vez al día, a las 08:00, con todos sus casos abiertos');
+    const digests = async () => (await peek(t!).all(`SELECT recipient, payload_json FROM outbox WHERE moment = 'customer-digest' ORDER BY id`)) as Array<{ recipient: string; payload_json: string }>;
+    // Before 08:00 in Mexico City nothing; at 10:00 one email per customer, the coordinator copied.
+    expect(await mesa.digests.run(new Date('2026-11-30T13:59:00Z'))).toEqual({ organisations: 0, emails: 0 });
+    expect(await mesa.digests.run(NOW)).toEqual({ organisations: 1, emails: 2 });
+    const sent = await digests();
+    expect(sent.map((d) => d.recipient)).toEqual(['ana@diario.mx', 'luis@diario.mx']);
+    const first = JSON.parse(sent[0]!.payload_json) as { text: string; cc: string[]; subject: string };
+    expect(first.cc).toEqual(['coordinacion@diario.mx']);
+    expect(first.text).toContain(a1!.key);
+    expect(first.text).toContain(a2!.key);
+    expect(first.text).not.toContain(l1!.key);
+    // The same day again (another sweep, another instance): nothing more.
+    expect(await mesa.digests.run(new Date(NOW.getTime() + 60 * MIN))).toEqual({ organisations: 0, emails: 0 });
+    // Each case records that it went in the digest.
+    const events = (await peek(t!).all(`SELECT ticket_id FROM events WHERE type = 'message_queued' AND data_json LIKE '%customer-digest%' ORDER BY ticket_id`)) as Array<{ ticket_id: number }>;
+    expect(events.map((e) => e.ticket_id)).toEqual([a1!.id, a2!.id, l1!.id].sort((x, y) => x - y));
+    // The next working day another; a Saturday none.
+    expect(await mesa.digests.run(new Date('2026-12-01T14:30:00Z'))).toEqual({ organisations: 1, emails: 2 });
+    expect(await mesa.digests.run(new Date('2026-12-05T15:00:00Z'))).toEqual({ organisations: 0, emails: 0 });
+    expect(await digests()).toHaveLength(4);
+  });
+
   it('takes the most specific domain, and the defaults once a contract has ended', async () => {
     const mesa = await open(policyWith(ORGANISATIONS()));
     const o = await mesa.receive(report('pepe@tarjetas.bnorte.mx', 4), { kind: 'pipe', mailbox: null });
@@ -166,7 +236,7 @@ describe('service terms per organisation', () => {
     // Unknown values change nothing: the agent is told what exists.
     expect(await reply('#organizacion Banco del Sur', 'o3@proditmapac.com')).toMatchObject({ result: 'agent_rejected', reason: 'invalid_command' });
     const error = (await peek(t!).get(`SELECT payload_json FROM outbox WHERE moment = 'agent-error' ORDER BY id DESC LIMIT 1`)) as { payload_json: string };
-    expect((JSON.parse(error.payload_json) as { text: string }).text).toContain('«Banco del Sur» no es una organización configurada (hay: Banco del Norte, Tarjetas del Norte, Acme)');
+    expect((JSON.parse(error.payload_json) as { text: string }).text).toContain('«Banco del Sur» no es una organización configurada (hay: Banco del Norte, Tarjetas del Norte, Acme, Grupo Norteño, Diario del Norte)');
     // And back to none: the general terms again.
     await reply('#organizacion ninguna', 'o4@proditmapac.com');
     x = await ticketOf(key);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { chooseMatrix, contractInForce, effectiveSeverities, matrixPeople, recogniseOrganisation, type EscalationMatrix, type Organisation } from '../../src/domain/service-terms.ts';
+import { chooseMatrix, contractInForce, customerChannel, effectiveSeverities, matrixPeople, recogniseOrganisation, type Contract, type CustomerMessaging, type EscalationMatrix, type Organisation } from '../../src/domain/service-terms.ts';
 import type { Person, SeverityPolicy } from '../../src/domain/policy.ts';
 
 const org = (id: string, match: Partial<Organisation['match']>, contract: Organisation['contract'] = null): Organisation =>
@@ -29,20 +29,44 @@ describe('recognising a contact\'s organisation', () => {
 
 describe('contracts', () => {
   it('apply through their last day in the desk\'s time zone', () => {
-    const c = { until: '2026-11-30', severities: {} };
+    const c = { until: '2026-11-30', calendar: null, customer: null, severities: {} };
     // 2026-12-01 05:00 UTC is still 23:00 on the 30th in Mexico City.
     expect(contractInForce(c, new Date('2026-12-01T05:00:00Z'), 'America/Mexico_City')).toBe(true);
     expect(contractInForce(c, new Date('2026-12-01T06:00:00Z'), 'America/Mexico_City')).toBe(false);
-    expect(contractInForce({ until: null, severities: {} }, new Date('2099-01-01T00:00:00Z'), 'America/Mexico_City')).toBe(true);
+    expect(contractInForce({ until: null, calendar: null, customer: null, severities: {} }, new Date('2099-01-01T00:00:00Z'), 'America/Mexico_City')).toBe(true);
   });
 
   it('override only what they name, level budgets one by one', () => {
     const base: SeverityPolicy = { id: 3, name: 'Media', clock: 'business', firstResponseMinutes: 240, resolutionMinutes: 1620, escalateAfterMinutes: { 1: 480, 2: 1440 }, customerUpdateMinutes: 540, sms: false };
     const defaults = { 1: { ...base, id: 1 as const }, 2: { ...base, id: 2 as const }, 3: base, 4: { ...base, id: 4 as const } };
-    const s = effectiveSeverities(defaults, { until: null, severities: { 3: { clock: 'continuous', firstResponseMinutes: 30, escalateAfterMinutes: { 1: 60 } } } });
+    const s = effectiveSeverities(defaults, { until: null, calendar: null, customer: null, severities: { 3: { clock: 'continuous', firstResponseMinutes: 30, escalateAfterMinutes: { 1: 60 } } } });
     expect(s[3]).toEqual({ ...base, clock: 'continuous', firstResponseMinutes: 30, escalateAfterMinutes: { 1: 60, 2: 1440 } });
     expect(s[2]).toEqual(defaults[2]);
     expect(effectiveSeverities(defaults, null)).toEqual(defaults);
+  });
+});
+
+describe('the customer\'s channel under a contract', () => {
+  const messaging = (m: Partial<NonNullable<Parameters<typeof customerChannel>[0]['messaging']>>) => ({ messaging: { channel: null, sms: true, updatesFor: null, digestAt: null, copy: [], ...m } });
+  const both = { email: 'ana@x.mx', phone: '+528112345678' };
+  it('is the one the customer used, the agreed one when the contact has it, and never SMS where the contract forbids it', () => {
+    expect(customerChannel({ messaging: null }, 'sms', both)).toBe('sms');
+    expect(customerChannel(messaging({}), 'sms', both)).toBe('sms');
+    expect(customerChannel(messaging({ channel: 'email' }), 'sms', both)).toBe('email');
+    expect(customerChannel(messaging({ channel: 'email' }), 'sms', { email: null, phone: both.phone })).toBe('sms');
+    expect(customerChannel(messaging({ channel: 'sms' }), 'email', both)).toBe('sms');
+    expect(customerChannel(messaging({ channel: 'sms' }), 'email', { email: both.email, phone: null })).toBe('email');
+    expect(customerChannel(messaging({ sms: false }), 'sms', { email: null, phone: both.phone })).toBe('email');
+  });
+
+  it('leaves per-ticket updates out where the contract sends a digest or excludes the severity', () => {
+    const base: SeverityPolicy = { id: 1, name: 'x', clock: 'continuous', firstResponseMinutes: 15, resolutionMinutes: 240, escalateAfterMinutes: {}, customerUpdateMinutes: 60, sms: true };
+    const defaults = { 1: base, 2: { ...base, id: 2 as const }, 3: { ...base, id: 3 as const }, 4: { ...base, id: 4 as const } };
+    const contract = (customer: CustomerMessaging): Contract => ({ until: null, calendar: null, customer, severities: {} });
+    const some = effectiveSeverities(defaults, contract({ channel: null, sms: true, updatesFor: [1, 2], digestAt: null, copy: [] }));
+    expect([1, 2, 3, 4].map((s) => some[s as 1].customerUpdateMinutes)).toEqual([60, 60, null, null]);
+    const digest = effectiveSeverities(defaults, contract({ channel: null, sms: true, updatesFor: null, digestAt: '08:00', copy: [] }));
+    expect([1, 2, 3, 4].map((s) => digest[s as 1].customerUpdateMinutes)).toEqual([null, null, null, null]);
   });
 });
 

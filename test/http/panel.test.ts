@@ -179,7 +179,7 @@ describe('agents panel', () => {
       p.levels[1].people = [ANA];
       p.organisations = [{
         id: 'bnorte', name: 'Banco <del> Norte', match: { domains: ['bnorte.mx'], addresses: [], phones: [] },
-        contract: { until: '2027-06-30', severities: { 3: { clock: 'continuous', firstResponseMinutes: 30, resolutionMinutes: 480, escalateAfterMinutes: { 1: 60 } } } },
+        contract: { until: '2027-06-30', calendar: null, customer: null, severities: { 3: { clock: 'continuous', firstResponseMinutes: 30, resolutionMinutes: 480, escalateAfterMinutes: { 1: 60 } } } },
       }];
     }) });
     await customer(1, 'No puedo subir archivos', 'Me marca error al subir un archivo.', 'Ana <ana@bnorte.mx>');

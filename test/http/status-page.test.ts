@@ -58,7 +58,7 @@ describe('status page', () => {
     now = at('2026-11-30T10:00');
     t = await startTestMesa({ start: false, clock: () => now, policy: testPolicy((p) => {
       p.levels[1].people = [ANA];
-      p.organisations = [{ id: 'bnorte', name: 'Banco del Norte', match: { domains: ['bnorte.mx'], addresses: [], phones: [] }, contract: { until: null, severities: { 3: { clock: 'continuous', customerUpdateMinutes: 120 } } } }];
+      p.organisations = [{ id: 'bnorte', name: 'Banco del Norte', match: { domains: ['bnorte.mx'], addresses: [], phones: [] }, contract: { until: null, calendar: null, customer: null, severities: { 3: { clock: 'continuous', customerUpdateMinutes: 120 } } } }];
     }) });
     await receive(email({ from: 'Ana <ana@bnorte.mx>', to: 'soportetecnico@proditmapac.com', subject: 'No puedo subir archivos', messageId: 'b1@bnorte.mx' }, 'Me marca error al subir un archivo.'));
     await receive(email({ from: 'Carla <carla@cliente.mx>', to: 'soportetecnico@proditmapac.com', subject: 'No puedo subir archivos', messageId: 'c9@cliente.mx' }, 'Me marca error al subir un archivo.'));

@@ -1,5 +1,6 @@
 import type { DeskPolicy, Level } from '../../domain/policy.ts';
 import { recordedTerms } from '../../domain/service-terms.ts';
+import { updateCadence } from '../../domain/update-cadence.ts';
 import { isOpenState, type ContactRow, type TicketRow } from '../../domain/ticket.ts';
 import type { TicketMessageRow, TicketSmsRow } from '../../store/ticket-repo.ts';
 import { names, dateOf, staffAddresses, people, smsBody, parseList, channelName, type When } from './view-basics.ts';
@@ -114,7 +115,7 @@ export function publicTicketView(input: PublicViewInput): PublicTicketView {
     createdAt: dateOf(policy, t.created_at, now),
     etr: open ? n.etr : null,
     etrPast: open && t.etr_at <= now.getTime(),
-    updateEvery: open ? updateCadence(policy, t) : null,
+    updateEvery: open ? updateCadence(recordedTerms(t.terms_json, policy.severities), t.severity, policy.businessHours.businessDayMinutes, 'es-MX') : null,
     resolvedAt: t.resolved_at !== null && !open ? dateOf(policy, t.resolved_at, now) : null,
     etrHistory: history.reverse(),
     messages: messages.map(({ sort: _s, id: _i, ...m }) => m),
@@ -193,19 +194,3 @@ function deskText(body: string, statusToken: string, redact: (s: string) => stri
   return redact(kept.join('\n')).replace(/\n{3,}/g, '\n\n').trim();
 }
 
-/**
- * "cada 2 horas", "cada día hábil": the update cadence of the ticket's severity under the terms
- * recorded on it (its organisation's contract, or the desk's defaults).
- */
-function updateCadence(policy: DeskPolicy, t: TicketRow): string | null {
-  const sev = recordedTerms(t.terms_json, policy.severities).severities[t.severity];
-  const m = sev.customerUpdateMinutes;
-  if (m === null) return null;
-  if (sev.clock === 'business' && m % policy.businessHours.businessDayMinutes === 0) {
-    const days = m / policy.businessHours.businessDayMinutes;
-    return days === 1 ? 'cada día hábil' : `cada ${days} días hábiles`;
-  }
-  const business = sev.clock === 'business';
-  const unit = (n: number, one: string, many: string): string => (n === 1 ? `cada ${one}${business ? ' hábil' : ''}` : `cada ${n} ${many}${business ? ' hábiles' : ''}`);
-  return m % 60 === 0 ? unit(m / 60, 'hora', 'horas') : unit(m, 'minuto', 'minutos');
-}
