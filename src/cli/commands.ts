@@ -13,6 +13,8 @@ import { EX } from './exit-codes.ts';
 import { previewTemplate, type PreviewPart } from './templates-preview.ts';
 import type { Locale } from '../domain/policy.ts';
 import { table, when } from './format.ts';
+import { reportCsv, reportTable } from './report-format.ts';
+import { complianceReport, periodProblem, REPORT_GROUPINGS, type ReportGrouping } from '../desk/compliance-report.ts';
 import type { Progress } from './progress.ts';
 import { OPEN_STATES, type TicketState } from '../domain/ticket.ts';
 import type { TicketFilter } from '../store/ticket-repo.ts';
@@ -168,6 +170,24 @@ export function ticketFilter(opts: TicketsListOptions): TicketFilter | string {
   if (level !== undefined) filter.level = level as number;
   if (limit !== undefined) filter.limit = limit as number;
   return filter;
+}
+
+export interface ReportSlaOptions { by?: string; from?: string; to?: string; csv?: boolean; json?: boolean }
+
+/** `mesa report sla`: compliance per organisation (or category) and severity for a period. */
+export async function reportSlaCommand(env: Environment, opts: ReportSlaOptions, io: Io): Promise<number> {
+  const by = (opts.by ?? 'organisation') as ReportGrouping;
+  if (!REPORT_GROUPINGS.includes(by)) { io.err(`mesa report sla: --by ${opts.by}: se espera ${REPORT_GROUPINGS.join(' o ')}`); return EX.USAGE; }
+  const problem = periodProblem(opts);
+  if (problem !== null) { io.err(`mesa report sla: ${problem}`); return EX.USAGE; }
+  const mesa = await Mesa.open(env, { log: silentLogger(), listen: false });
+  try {
+    const report = await complianceReport(mesa, { from: opts.from as string, to: opts.to as string }, by);
+    io.out(opts.json ? JSON.stringify(report, null, 2) : opts.csv ? reportCsv(report) : reportTable(report));
+    return EX.OK;
+  } finally {
+    await mesa.store.close();
+  }
 }
 
 export async function ticketsListCommand(env: Environment, opts: TicketsListOptions, io: Io): Promise<number> {

@@ -6,7 +6,7 @@ import { Mesa } from '../app.ts';
 import { createLogger } from '../log.ts';
 import { EX } from './exit-codes.ts';
 import { isStoreError } from '../store/errors.ts';
-import { configCheckCommand, dbCopyCommand, explainCommand, ingestCommand, migrateCommand, panelTokenCommand, quarantineListCommand, quarantineRetryAllCommand, quarantineRetryCommand, templatesPreviewCommand, ticketsListCommand, ticketsShowCommand, type Io, type TicketsListOptions } from './commands.ts';
+import { configCheckCommand, dbCopyCommand, explainCommand, ingestCommand, migrateCommand, panelTokenCommand, quarantineListCommand, quarantineRetryAllCommand, quarantineRetryCommand, reportSlaCommand, templatesPreviewCommand, ticketsListCommand, ticketsShowCommand, type Io, type ReportSlaOptions, type TicketsListOptions } from './commands.ts';
 import { doctorCommand } from './doctor.ts';
 import { startProgress } from './progress.ts';
 
@@ -117,6 +117,13 @@ tickets.command('list').description('lista los tickets más recientes')
   .action((opts: TicketsListOptions) => run(() => ticketsListCommand(environment(), opts, io)));
 tickets.command('show').argument('<key>', 'p. ej. MDA-000123').description('detalle, plazos, historial de ETR y eventos').option('--json')
   .action((key: string, opts: { json?: boolean }) => run(() => ticketsShowCommand(environment(), key, opts, io)));
+
+const report = program.command('report').description('informes del escritorio');
+report.command('sla').description('cumplimiento de SLA por organización (o categoría) y severidad de los tickets abiertos en un periodo')
+  .option('--by <grupo>', 'organisation (por omisión) o category')
+  .option('--from <fecha>', 'primer día, YYYY-MM-DD (zona del escritorio)').option('--to <fecha>', 'último día, incluido')
+  .option('--csv', 'salida CSV').option('--json', 'salida JSON')
+  .action((opts: ReportSlaOptions) => run(() => reportSlaCommand(environment(), opts, io)));
 
 const quarantine = program.command('quarantine').description('mensajes que no se pudieron procesar');
 quarantine.command('list').option('--all', 'incluye los ya resueltos').option('--json')

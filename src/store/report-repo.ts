@@ -1,4 +1,9 @@
-import type { TicketState } from '../domain/ticket.ts';
+import type { TicketRow, TicketState } from '../domain/ticket.ts';
+
+/** A ticket as the compliance report reads it. */
+export type SlaReportSource = Pick<TicketRow, 'id' | 'organisation' | 'category' | 'severity' | 'created_at' | 'terms_json'
+  | 'first_response_due_at' | 'first_responded_at' | 'first_response_breached_at'
+  | 'resolution_due_at' | 'resolved_at' | 'resolution_breached_at' | 'resolution_business_minutes'> & { escalations: number };
 import type { SqlDialect, SqlExecutor } from './sql.ts';
 import { OPEN_STATES_SQL } from './ticket-repo.ts';
 
@@ -54,6 +59,18 @@ export class ReportRepo {
       FROM events WHERE id > ? AND id <= ? AND type IN (${SLA_EVENT_TYPES.map((t) => `'${t}'`).join(', ')})
       GROUP BY 1, 2, 3`, [after, upTo]);
     return { upTo, rows: numeric(rows).map((r) => ({ ...r, toLevel: r.toLevel === null ? null : Number(r.toLevel) })) };
+  }
+
+  /**
+   * The tickets opened in `[from, to)` with what the compliance report needs of each, and the
+   * number of escalations each had (through `tickets_created` and `events_ticket`).
+   */
+  async ticketsOpenedBetween(from: number, to: number): Promise<SlaReportSource[]> {
+    return this.sql.all<SlaReportSource>(`SELECT t.id, t.organisation, t.category, t.severity, t.created_at, t.terms_json,
+        t.first_response_due_at, t.first_responded_at, t.first_response_breached_at,
+        t.resolution_due_at, t.resolved_at, t.resolution_breached_at, t.resolution_business_minutes,
+        (SELECT count(*) FROM events e WHERE e.ticket_id = t.id AND e.type = 'escalated') AS escalations
+      FROM tickets t WHERE t.created_at >= ? AND t.created_at < ? ORDER BY t.id`, [from, to]);
   }
 
   /** Open tickets by state, severity and level (through `tickets_state`: cost follows the open tickets). */

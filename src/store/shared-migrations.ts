@@ -21,7 +21,7 @@ export const TICKET_SERVICE_TERMS = `
   `;
 
 /** SQLite schema 9, PostgreSQL 6. */
-export const CUSTOMER_DIGESTS = `
+export const DIGESTS_AND_REPORT = `
   -- One row per organisation and local day whose daily digest was sent: the first instance to
   -- insert it sends that day's digest, every other one (and every later sweep) skips it.
   CREATE TABLE customer_digests (
@@ -30,4 +30,6 @@ export const CUSTOMER_DIGESTS = `
     day TEXT NOT NULL,
     sent_at BIGINT NOT NULL
   );
+  -- The compliance report reads the tickets opened in a period.
+  CREATE INDEX tickets_created ON tickets(created_at);
   `;

@@ -128,6 +128,16 @@ matrices:
     expect(mesa(['templates', 'preview', 'ack', '--ticket', 'MDA-000001', '--locale', 'fr']).code).toBe(64);
   });
 
+  it('reports SLA compliance per organisation as a table and as CSV, and refuses a bad grouping', () => {
+    const r = mesa(['report', 'sla', '--by', 'organisation', '--from', '2000-01-01', '--to', '2099-12-31']);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('Cumplimiento de SLA por organización, tickets abiertos del 2000-01-01 al 2099-12-31 (America/Mexico_City)');
+    expect(r.out).toMatch(/Sin organización\s+3\s+1\s+0\s+0\s+1\s+—/);
+    const csv = mesa(['report', 'sla', '--from', '2000-01-01', '--to', '2099-12-31', '--csv']).out.trim().split('\n');
+    expect(csv).toEqual([expect.stringMatching(/^group,group_name,severity,tickets,/), ',Sin organización,3,1,0,0,1,,,,0,0,1,,,,0', ',Sin organización,all,1,0,0,1,,,,0,0,1,,,,0']);
+    expect(mesa(['report', 'sla', '--by', 'nivel', '--from', '2026-11-01', '--to', '2026-11-30'])).toMatchObject({ code: 64, err: expect.stringContaining('--by nivel: se espera organisation o category') });
+  });
+
   it('uses sysexits codes a mail server understands', () => {
     expect(mesa(['ingest'], '').code).toBe(65);
     expect(mesa(['ingest', '--mailbox', 'nadie'], mail).code).toBe(64);

@@ -1,4 +1,4 @@
-import { CUSTOMER_DIGESTS, OUTBOX_BY_TICKET, TICKET_SERVICE_TERMS } from '../shared-migrations.ts';
+import { DIGESTS_AND_REPORT, OUTBOX_BY_TICKET, TICKET_SERVICE_TERMS } from '../shared-migrations.ts';
 
 /**
  * PostgreSQL's versioned schema: the same tables, columns and constraints as the SQLite one
@@ -244,5 +244,5 @@ export const PG_MIGRATIONS: string[] = [
   `,
   /* 4: a ticket's outbox rows by moment (SQLite schema 7) */ OUTBOX_BY_TICKET,
   /* 5: service terms per organisation (SQLite schema 8) */ TICKET_SERVICE_TERMS,
-  /* 6: daily customer digests sent (SQLite schema 9) */ CUSTOMER_DIGESTS,
+  /* 6: daily customer digests sent, tickets by creation (SQLite schema 9) */ DIGESTS_AND_REPORT,
 ];

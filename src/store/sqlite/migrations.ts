@@ -1,4 +1,4 @@
-import { CUSTOMER_DIGESTS, OUTBOX_BY_TICKET, TICKET_SERVICE_TERMS } from '../shared-migrations.ts';
+import { DIGESTS_AND_REPORT, OUTBOX_BY_TICKET, TICKET_SERVICE_TERMS } from '../shared-migrations.ts';
 
 /**
  * Versioned schema. Each entry runs once, in order, inside a transaction; `PRAGMA user_version`
@@ -251,5 +251,5 @@ export const MIGRATIONS: string[] = [
   `,
   /* 7: a ticket's outbox rows by moment (issue 11) */ OUTBOX_BY_TICKET,
   /* 8: service terms per organisation (issue 12) */ TICKET_SERVICE_TERMS,
-  /* 9: daily customer digests sent (issue 12) */ CUSTOMER_DIGESTS,
+  /* 9: daily customer digests sent, tickets by creation (issue 12) */ DIGESTS_AND_REPORT,
 ];
