@@ -177,7 +177,7 @@ export class Mesa {
     // Web pages (portal, customer status page, agents' panel), rendered server-side.
     this.pages = new PageRenderer(TEMPLATES_DIR, { name: this.policy.desk.name, phone: this.policy.desk.phone });
     const web: WebDeps = {
-      store: this.store, policy: this.policy, lifecycle: this.lifecycle, notices, clocks, pages: this.pages,
+      store: this.store, policy: this.policy, lifecycle: this.lifecycle, notices, clocks, terms, pages: this.pages,
       secret: env.secret, panelToken: env.panelToken, linkBaseUrl: env.linkBaseUrl, clock: this.clock,
       log: this.log.child({ component: 'web' }), onOutbox: () => this.dispatcher.kick(),
     };

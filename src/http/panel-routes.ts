@@ -8,6 +8,10 @@ import { statusPath } from '../domain/status-link.ts';
 import { isPanelRequestAuthorized, issueSession, PANEL_COOKIE, sessionCookieOptions, tokenMatches, type PanelKeys } from './panel-auth.ts';
 import { panelRowView, panelTicketView, parsePanelFilters } from './views/panel-views.ts';
 import type { WebDeps } from './web-deps.ts';
+import { DateTime } from 'luxon';
+import { complianceReport, periodProblem, type ReportGrouping, type ReportPeriod } from '../desk/compliance-report.ts';
+import { reportCsv } from '../domain/sla-report-text.ts';
+import { reportChart, reportRowsView } from './views/report-view.ts';
 
 /**
  * The agents' queue view (DESIGN §9, issue 6) under `/panel`, behind the operator token: the
@@ -99,6 +103,26 @@ function panelScope(scope: FastifyInstance, web: WebDeps): void {
     });
   });
 
+  // The compliance report (DESIGN §11): the same figures as `mesa report sla`, with a chart.
+  scope.get('/informes', async (request, reply) => {
+    const q = reportQuery(request.query as Record<string, unknown>, web.clock(), policy.desk.timeZone);
+    const base = { title: 'Informe de cumplimiento · Panel', wide: true, from: q.period.from, to: q.period.to, by: q.by, ...q.links,
+      byName: q.by === 'organisation' ? 'organización' : 'categoría', byTitle: q.by === 'organisation' ? 'Organización' : 'Categoría' };
+    if (q.error !== null) return html(reply, 400, 'panel-reports', { ...base, error: q.error, csvHref: null });
+    const report = await complianceReport(web, q.period, q.by);
+    return html(reply, 200, 'panel-reports', { ...base, error: null, timeZone: report.timeZone, rows: reportRowsView(report), chart: reportChart(report.rows) });
+  });
+
+  scope.get('/informes.csv', async (request, reply) => {
+    const q = reportQuery(request.query as Record<string, unknown>, web.clock(), policy.desk.timeZone);
+    if (q.error !== null) return reply.code(400).header('content-type', 'text/plain; charset=utf-8').send(`${q.error}\n`);
+    const report = await complianceReport(web, q.period, q.by);
+    return reply.headers({
+      'content-type': 'text/csv; charset=utf-8', 'cache-control': 'no-store',
+      'content-disposition': `attachment; filename="sla-${q.by}-${q.period.from}-${q.period.to}.csv"`,
+    }).send(`${reportCsv(report)}\n`);
+  });
+
   scope.get<{ Params: { key: string } }>('/tickets/:key', async (request, reply) => {
     const key = request.params.key.toUpperCase();
     const ticket = key.length <= 40 ? await web.store.tickets.byKey(key) : undefined;
@@ -114,6 +138,31 @@ function panelScope(scope: FastifyInstance, web: WebDeps): void {
     });
     return html(reply, 200, 'panel-ticket', { title: `${view.key} · Panel`, wide: true, ticket: view, statusPath: statusPath(web.secret, ticket.key) });
   });
+}
+
+/**
+ * The report's period and grouping from `?desde=&hasta=&por=` (the month so far by default),
+ * with the links the page offers: this month, last month, and the same report as CSV.
+ */
+function reportQuery(query: Record<string, unknown>, now: Date, timeZone: string) {
+  const today = DateTime.fromJSDate(now, { zone: timeZone });
+  const text = (v: unknown): string | undefined => (typeof v === 'string' && v.trim() !== '' ? v.trim() : undefined);
+  const period = { from: text(query.desde) ?? today.startOf('month').toISODate() as string, to: text(query.hasta) ?? today.toISODate() as string };
+  const por = text(query.por) ?? 'organizacion';
+  const by: ReportGrouping = por === 'categoria' ? 'category' : 'organisation';
+  const problem = por === 'organizacion' || por === 'categoria' ? periodProblem(period) : `por=${por}: se espera organizacion o categoria`;
+  const href = (p: ReportPeriod, path = '/panel/informes'): string => `${path}?${new URLSearchParams({ desde: p.from, hasta: p.to, por: by === 'category' ? 'categoria' : 'organizacion' }).toString()}`;
+  const last = today.minus({ months: 1 });
+  return {
+    period, by,
+    // The form's own wording ("--from" is the CLI's).
+    error: problem === null ? null : problem.replace('--from', 'Desde').replace('--to', 'Hasta').replace('falta Desde', 'falta la fecha Desde').replace('falta Hasta', 'falta la fecha Hasta'),
+    links: {
+      thisMonthHref: href({ from: today.startOf('month').toISODate() as string, to: today.toISODate() as string }),
+      lastMonthHref: href({ from: last.startOf('month').toISODate() as string, to: last.endOf('month').toISODate() as string }),
+      csvHref: href(period, '/panel/informes.csv'),
+    },
+  };
 }
 
 function wantsHtml(request: FastifyRequest): boolean {

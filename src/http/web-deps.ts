@@ -1,6 +1,7 @@
 import type { SlaClocks } from '../desk/sla-clocks.ts';
 import type { Notices } from '../desk/notices.ts';
 import type { TicketLifecycle } from '../desk/ticket-lifecycle.ts';
+import type { TicketTerms } from '../desk/ticket-terms.ts';
 import type { DeskPolicy } from '../domain/policy.ts';
 import type { Logger } from '../log.ts';
 import type { Store } from '../store/store.ts';
@@ -13,6 +14,8 @@ export interface WebDeps {
   lifecycle: TicketLifecycle;
   notices: Notices;
   clocks: SlaClocks;
+  /** Each ticket's service terms (the compliance report measures tickets by them). */
+  terms: TicketTerms;
   pages: PageRenderer;
   /** HMAC key (status links). */
   secret: string;

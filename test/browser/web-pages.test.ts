@@ -131,6 +131,20 @@ describe('web pages in Chromium', () => {
     await row.locator('th a').click();
     await page.waitForURL(`${base}/panel/tickets/${key}`);
     expect(await page.locator('main').textContent()).toContain(key);
+
+    // The compliance report, linked from the queue: an SVG chart drawn without any script.
+    await page.goto(`${base}/panel`);
+    await page.getByRole('link', { name: /Informe de cumplimiento/ }).click();
+    await page.waitForURL(/\/panel\/informes$/);
+    const chart = page.getByRole('img', { name: 'Cumplimiento por organización' });
+    expect(await chart.count()).toBe(1);
+    expect((await chart.boundingBox())?.width).toBeGreaterThan(300);
+    // The ticket has had no answer yet: one full-width grey (pending) bar for each measure.
+    const bars = page.locator('svg rect');
+    expect(await bars.count()).toBe(2);
+    expect((await bars.first().boundingBox())?.width).toBeGreaterThan(200);
+    expect(await page.locator('tbody tr').first().locator('th').textContent()).toBe('Sin organización');
+    await page.screenshot({ path: join(shots, 'panel-informes.png'), fullPage: true });
     await context.close();
   });
 });

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { reportCsv, reportTable } from '../../src/cli/report-format.ts';
+import { reportTable } from '../../src/cli/report-format.ts';
+import { reportCsv } from '../../src/domain/sla-report-text.ts';
 import { complianceReport, periodBounds, periodProblem } from '../../src/desk/compliance-report.ts';
 import type { DeskPolicy } from '../../src/domain/policy.ts';
 import { agentReplyAddress, email, startTestMesa, testPolicy, type TestMesa } from '../support/mesa-harness.ts';
