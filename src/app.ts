@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { OwnIdentity } from './domain/auto-reply.ts';
 import type { DeskPolicy } from './domain/policy.ts';
-import { loadConfig } from './config/load-config.ts';
+import { ConfigError, loadConfig } from './config/load-config.ts';
+import { describeConfigChanges } from './config/config-diff.ts';
+import { reloadablePolicy } from './config/live-config.ts';
 import type { Environment } from './config/environment.ts';
 import { Notices } from './desk/notices.ts';
 import { AgentActions } from './desk/agent-actions.ts';
@@ -114,7 +116,9 @@ export class Mesa {
     this.instance = { name: env.instanceName, holder: `${env.instanceName}/${process.pid}/${randomBytes(3).toString('hex')}` };
     this.log = (opts.log ?? createLogger()).child({ instance: env.instanceName });
     this.clock = opts.clock ?? (() => new Date());
-    this.policy = policy;
+    // A copy of our own: a reload (SIGHUP) replaces its sections in place, and every component
+    // holds this same object, so each reads the new config at its next request or ticket.
+    this.policy = { ...policy };
     this.store = store;
     this.renderer = new TemplateRenderer(TEMPLATES_DIR);
     const clocks = this.clocks = new SlaClocks(this.policy);
@@ -189,7 +193,7 @@ export class Mesa {
     if (env.twilio) {
       // The phone channel: every /twilio route sits behind the signature check (fail closed).
       const phone = this.phone = new PhoneIntake({ store: this.store, policy: this.policy, lifecycle: this.lifecycle, opening, log: this.log.child({ component: 'phone' }), onOutbox: () => this.dispatcher.kick() });
-      const voice = new VoiceRenderer(TEMPLATES_DIR);
+      const voice = this.voice = new VoiceRenderer(TEMPLATES_DIR);
       const twilioSettings = env.twilio;
       const publicUrl = env.publicUrl as string;
       const log = this.log.child({ component: 'twilio' });
@@ -205,6 +209,49 @@ export class Mesa {
   }
 
   private readonly flushTimeoutMs: number;
+  /** What the phone channel speaks (null without it); kept for a reload. */
+  private voice: VoiceRenderer | null = null;
+
+  /**
+   * Reloads the config (default, organisations, local), the classification rules and every
+   * template without a restart — what SIGHUP does. All of it is read and validated first; if
+   * anything is invalid the running config stays as it was and the problems are logged, each
+   * with its file, line, key (and organisation). Open tickets keep the terms recorded on them;
+   * new tickets and every notice from now on use the new config. What only a restart can
+   * change (`config/live-config.ts`) keeps its running value, and the log says so.
+   */
+  reload(): ReloadResult {
+    let next: DeskPolicy;
+    let fresh: { messages: TemplateRenderer; pages: PageRenderer; voice: VoiceRenderer | null };
+    try {
+      next = loadConfig(this.env.configDir, { mailboxAddresses: this.env.mailboxAddresses });
+      fresh = {
+        messages: new TemplateRenderer(TEMPLATES_DIR),
+        pages: new PageRenderer(TEMPLATES_DIR, { name: next.desk.name, phone: next.desk.phone }),
+        voice: this.voice ? new VoiceRenderer(TEMPLATES_DIR) : null,
+      };
+    } catch (err) {
+      const problems = err instanceof ConfigError ? err.problems : [(err as Error).message];
+      this.log.error({ event: 'config.reload_failed', problems }, 'la configuración nueva no es válida: sigue en uso la anterior');
+      return { ok: false, problems };
+    }
+    const { policy, needRestart } = reloadablePolicy(this.policy, next);
+    const changes = describeConfigChanges(this.policy, policy);
+    const schedule = this.policy.sla.sweepSchedule;
+    Object.assign(this.policy, policy);
+    this.clocks.reload();
+    this.terms.reload();
+    this.renderer.adopt(fresh.messages);
+    this.pages.adopt(fresh.pages);
+    if (fresh.voice) this.voice?.adopt(fresh.voice);
+    if (this.sweepTask && this.policy.sla.sweepSchedule !== schedule) {
+      void this.sweepTask.stop();
+      this.sweepTask = cron.schedule(this.policy.sla.sweepSchedule, () => this.runSweep(), { noOverlap: true, name: 'mesa-sla-sweep' });
+    }
+    this.log.info({ event: 'config.reloaded', changes, needRestart }, 'configuración recargada');
+    if (needRestart.length > 0) this.log.warn({ event: 'config.restart_needed', keys: needRestart }, 'hay cambios que solo se aplican al reiniciar');
+    return { ok: true, changes, needRestart };
+  }
 
   private readonly listen: boolean;
 
@@ -415,6 +462,9 @@ export async function shareSecrets(env: Environment, store: Store, now: Date): P
   }
   return next;
 }
+
+/** What a reload did: the changes it applied and those waiting for a restart, or why it applied none. */
+export type ReloadResult = { ok: true; changes: string[]; needRestart: string[] } | { ok: false; problems: string[] };
 
 export function ownIdentity(policy: DeskPolicy): OwnIdentity {
   return {

@@ -59,6 +59,11 @@ program.command('start').description('inicia el servicio (IMAP o carpeta local, 
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // SIGHUP reloads config, organisations, rules and templates; an invalid set is logged and the
+  // running one kept (Mesa.reload).
+  process.on('SIGHUP', () => {
+    if (!stopping) mesa.reload();
+  });
   try {
     await mesa.start();
   } catch (err) {

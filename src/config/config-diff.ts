@@ -25,6 +25,18 @@ export function describeConfigChanges(current: DeskPolicy, next: DeskPolicy): st
   const [rulesAdded, rulesRemoved] = diffBy(current.classification.rules, next.classification.rules, (r) => r.id);
   for (const r of rulesAdded) lines.push(`regla de clasificación nueva: ${r.id}`);
   for (const r of rulesRemoved) lines.push(`regla de clasificación quitada: ${r.id}`);
+  for (const r of next.classification.rules) {
+    const before = current.classification.rules.find((x) => x.id === r.id);
+    if (before && ruleFacts(before) !== ruleFacts(r)) lines.push(`regla de clasificación cambiada: ${r.id}`);
+  }
+  if (current.classification.minimumScore !== next.classification.minimumScore) lines.push(`clasificación: puntaje mínimo ${current.classification.minimumScore} → ${next.classification.minimumScore}`);
+  if (JSON.stringify(current.businessHours) !== JSON.stringify(next.businessHours)) {
+    lines.push('horario de atención del escritorio cambiado (rige para los plazos que se calculen desde ahora; los ya calculados no se mueven)');
+  }
+  // The rest, section by section: enough for an operator to know where to look.
+  for (const key of ['desk', 'sla', 'etr', 'phone', 'web', 'operations', 'intake', 'outbound', 'agents', 'responsables', 'people'] as const) {
+    if (JSON.stringify(current[key]) !== JSON.stringify(next[key])) lines.push(`sección ${key} cambiada`);
+  }
   const [mbAdded, mbRemoved] = diffBy(current.mailboxes, next.mailboxes, (m) => `${m.id} ${m.address}`);
   for (const m of mbAdded) lines.push(`buzón: ${m.id} <${m.address}>`);
   for (const m of mbRemoved) lines.push(`buzón quitado: ${m.id} <${m.address}>`);
@@ -38,6 +50,10 @@ function severityFacts(p: DeskPolicy, s: Severity): Record<string, string> {
     escalarNivel1: `${v.escalateAfterMinutes[1] ?? '—'} min`, escalarNivel2: `${v.escalateAfterMinutes[2] ?? '—'} min`,
     actualizacion: v.customerUpdateMinutes === null ? '—' : `${v.customerUpdateMinutes} min`, sms: v.sms ? 'sí' : 'no',
   };
+}
+
+function ruleFacts(r: DeskPolicy['classification']['rules'][number]): string {
+  return JSON.stringify({ ...r, patterns: r.patterns.map(String) });
 }
 
 function organisationFacts(o: Organisation): string {

@@ -35,7 +35,7 @@ export function loadConfig(configDir: string, overrides: { mailboxAddresses?: Re
     for (const m of list) if (m.id === id) m.address = address;
   }
   const result = configSchema.safeParse(merged);
-  if (!result.success) throw new ConfigError(describe(result.error, loaded));
+  if (!result.success) throw new ConfigError(describe(result.error, loaded, merged));
   return Object.freeze(resolve(result.data, loaded));
 }
 
@@ -63,13 +63,21 @@ function locate(path: Array<string | number>, files: LoadedFile[]): string {
   return files[files.length - 1]?.path ?? 'config';
 }
 
-function describe(error: ZodError, files: LoadedFile[]): string[] {
+function describe(error: ZodError, files: LoadedFile[], merged: unknown): string[] {
   return error.issues.map((issue) => {
     const path = issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p));
     const key = path.length > 0 ? path.join('.') : '(root)';
     const at = issue.code === 'unrecognized_keys' ? [...path, issue.keys[0] as string] : path;
-    return `${locate(at, files)}: ${key}: ${issue.message}`;
+    return `${locate(at, files)}: ${key}${organisationOf(path, merged)}: ${issue.message}`;
   });
+}
+
+/** ` (organisation "bnorte")` for a key inside one, so the operator knows whose entry is wrong. */
+function organisationOf(path: ReadonlyArray<string | number>, config: unknown): string {
+  if (path[0] !== 'organisations' || path.length < 2) return '';
+  const list = (config as { organisations?: unknown }).organisations;
+  const entry = Array.isArray(list) ? (list[Number(path[1])] as { id?: unknown } | undefined) : undefined;
+  return typeof entry?.id === 'string' ? ` (organisation "${entry.id}")` : '';
 }
 
 function deepMerge(base: unknown, over: unknown): unknown {
@@ -153,7 +161,7 @@ function resolve(raw: RawConfig, files: LoadedFile[]): DeskPolicy {
   if (!validateCron(raw.sla.sweepSchedule)) problems.push(`${locate(['sla', 'sweepSchedule'], files)}: sla.sweepSchedule: "${raw.sla.sweepSchedule}" is not a valid cron expression`);
   const { organisations, matrices } = resolveServiceTerms(raw, {
     minutes, severities, weeklyHours,
-    problem: (path, message) => problems.push(`${locate(path, files)}: ${path.join('.')}: ${message}`),
+    problem: (path, message) => problems.push(`${locate(path, files)}: ${path.join('.')}${organisationOf(path, raw)}: ${message}`),
   });
   if (problems.length > 0) throw new ConfigError(problems);
   return {

@@ -1,4 +1,4 @@
-import type { BusinessCalendar, SlaClock } from '../domain/business-time.ts';
+import type { SlaClock } from '../domain/business-time.ts';
 import type { DeskPolicy, Level, Person, Severity, SeverityPolicy } from '../domain/policy.ts';
 import { generalTerms, matrixPeople, recordedTerms, serviceTerms, type ServiceTerms } from '../domain/service-terms.ts';
 import type { TicketRow } from '../domain/ticket.ts';
@@ -19,10 +19,20 @@ const CACHE_LIMIT = 5_000;
  */
 export class TicketTerms {
   private readonly parsed = new Map<string, ServiceTerms>();
-  private readonly defaults: ServiceTerms;
+  private defaults: ServiceTerms;
 
   constructor(private readonly policy: DeskPolicy, private readonly clocks: SlaClocks) {
     this.defaults = generalTerms(policy.severities);
+  }
+
+  /**
+   * After a config reload: the general terms from the new defaults. Recorded terms stay as
+   * they were recorded (that is the point); their parsed copies are dropped all the same, as
+   * what a ticket without recorded terms gets has changed.
+   */
+  reload(): void {
+    this.defaults = generalTerms(this.policy.severities);
+    this.parsed.clear();
   }
 
   /** The terms for a new ticket of this customer and category. */
@@ -74,7 +84,7 @@ export class TicketTerms {
   }
 
   /** The ticket's business calendar (its contract's, or the desk's): when the customer is "open". */
-  businessCalendar(t: TermsHolder): BusinessCalendar {
+  businessCalendar(t: TermsHolder): SlaClock {
     return this.clocks.calendar(this.of(t).calendar ?? null);
   }
 

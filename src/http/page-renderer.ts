@@ -2,6 +2,7 @@ import type { FastifyReply } from 'fastify';
 import Handlebars from 'handlebars';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { replaceEntries } from '../outbound/template-renderer.ts';
 
 /**
  * Server-rendered pages (portal, status page, panel): `templates/es-MX/web/<page>.hbs`, with
@@ -13,7 +14,7 @@ export class PageRenderer {
   private readonly pages = new Map<string, Handlebars.TemplateDelegate>();
 
   /** `desk`: the name and phone every page's layout shows. */
-  constructor(templatesDir: string, private readonly desk: { name: string; phone: string } = { name: '', phone: '' }, locale = 'es-MX') {
+  constructor(templatesDir: string, private desk: { name: string; phone: string } = { name: '', phone: '' }, locale = 'es-MX') {
     const dir = join(templatesDir, locale, 'web');
     if (!existsSync(dir)) throw new Error(`no page templates in ${dir}`);
     const hb = Handlebars.create();
@@ -35,6 +36,12 @@ export class PageRenderer {
         throw new Error(`template ${join(locale, 'web', f)}: ${(err as Error).message}`, { cause: err });
       }
     }
+  }
+
+  /** Takes the pages (and desk name) of a renderer freshly built and so validated: a reload on SIGHUP. */
+  adopt(fresh: PageRenderer): void {
+    replaceEntries(this.pages, fresh.pages);
+    this.desk = fresh.desk;
   }
 
   has(page: string): boolean {

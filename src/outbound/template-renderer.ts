@@ -65,6 +65,16 @@ export class TemplateRenderer {
     }
   }
 
+  /**
+   * Takes the templates of a renderer freshly built from the same directory (a reload on
+   * SIGHUP). Building one validates every template, so a broken file fails there and this
+   * renderer keeps what it had: all or nothing.
+   */
+  adopt(fresh: TemplateRenderer): void {
+    replaceEntries(this.compiled, fresh.compiled);
+    replaceEntries(this.engines, fresh.engines);
+  }
+
   has(locale: Locale, moment: string): boolean {
     return this.compiled.has(`${locale}/${moment}`);
   }
@@ -94,4 +104,10 @@ export class TemplateRenderer {
       sms: entry.sms ? entry.sms(context).replace(/\s+/g, ' ').trim() : null,
     };
   }
+}
+
+/** A map's entries replaced by another's, the map object kept (others hold it). */
+export function replaceEntries<K, V>(target: Map<K, V>, source: ReadonlyMap<K, V>): void {
+  target.clear();
+  for (const [k, v] of source) target.set(k, v);
 }

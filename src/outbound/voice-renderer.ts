@@ -1,3 +1,4 @@
+import { replaceEntries } from './template-renderer.ts';
 import Handlebars from 'handlebars';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -59,6 +60,12 @@ export class VoiceRenderer {
   private readonly byLocale = new Map<string, string[]>();
   private readonly engine = Handlebars.create();
   private readonly known: Set<string>;
+
+  /** Takes the voice templates of a renderer freshly built (and so validated): a reload on SIGHUP. */
+  adopt(fresh: VoiceRenderer): void {
+    replaceEntries(this.compiled, fresh.compiled);
+    replaceEntries(this.byLocale, fresh.byLocale);
+  }
 
   constructor(templatesDir: string) {
     // `eq` and `or` let a template branch on the ticket's state code:

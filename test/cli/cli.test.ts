@@ -56,7 +56,7 @@ describe('mesa CLI', () => {
       writeFileSync(join(dir, 'organisations.yaml'), 'organisations:\n  - { id: acme, name: Acme, match: { phones: ["+52 55 1234"] } }\n');
       const bad = mesa(['config', 'check', dir]);
       expect(bad.code).toBe(78);
-      expect(bad.err).toMatch(/organisations\.yaml:2: organisations\.0\.match\.phones\.0: "\+52 55 1234" is not a valid phone number/);
+      expect(bad.err).toMatch(/organisations\.yaml:2: organisations\.0\.match\.phones\.0 \(organisation "acme"\): "\+52 55 1234" is not a valid phone number/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -188,6 +188,39 @@ matrices:
     expect(log).not.toContain('Desde ayer no puedo entrar');
     rmSync(fresh, { recursive: true, force: true });
   }, 30_000);
+
+  it('reloads on SIGHUP: an invalid config is logged with its file, key and organisation and the old one kept; a valid one applies', async () => {
+    const fresh = mkdtempSync(join(tmpdir(), 'mesa-hup-'));
+    const config = join(fresh, 'config');
+    mkdirSync(config);
+    cpSync(join(REPO_CONFIG, 'default.yaml'), join(config, 'default.yaml'));
+    const { spawn } = await import('node:child_process');
+    const child = spawn(process.execPath, [BIN, 'start'], { env: { PATH: process.env.PATH ?? '', MESA_DATA_DIR: join(fresh, 'data'), MESA_CONFIG_DIR: config, MESA_HTTP_PORT: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let log = '';
+    child.stdout.on('data', (c: Buffer) => { log += c.toString(); });
+    const events = () => log.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { event?: string; problems?: string[]; changes?: string[] });
+    const until = async (event: string) => {
+      const deadline = Date.now() + 20_000;
+      while (Date.now() < deadline && !events().some((e) => e.event === event)) await new Promise((r) => setTimeout(r, 50));
+      return events().find((e) => e.event === event);
+    };
+    try {
+      expect(await until('mesa.started')).toBeDefined();
+      writeFileSync(join(config, 'organisations.yaml'), 'organisations:\n  - id: acme\n    name: Acme\n    match: { phones: ["+52 55 1234"] }\n');
+      child.kill('SIGHUP');
+      const failed = await until('config.reload_failed');
+      expect(failed?.problems).toEqual([expect.stringMatching(/config\/organisations\.yaml:4: organisations\.0\.match\.phones\.0 \(organisation "acme"\): "\+52 55 1234" is not a valid phone number/)]);
+      expect(child.exitCode).toBeNull();
+      writeFileSync(join(config, 'organisations.yaml'), 'organisations:\n  - id: acme\n    name: Acme\n    match: { domains: [acme.mx] }\n');
+      child.kill('SIGHUP');
+      expect((await until('config.reloaded'))?.changes).toEqual(['organización nueva: acme']);
+      expect(child.exitCode).toBeNull();
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+      rmSync(fresh, { recursive: true, force: true });
+    }
+  }, 40_000);
 });
 
 function emls(dir: string): string[] {

@@ -80,8 +80,8 @@ matrices:
   - { id: m4 }
 `);
     const file = (s: string) => found.find((x) => x.includes(s)) ?? `(none mentions ${s})`;
-    expect(file('domain bnorte.mx belongs to two organisations')).toMatch(/organisations\.yaml:\d+: organisations\.1\.match\.domains\.0: domain bnorte\.mx belongs to two organisations \("uno" and "dos"\)/);
-    expect(file('+52 81 1234 5678')).toMatch(/organisations\.0\.match\.phones\.0: "\+52 81 1234 5678" is not a valid phone number in E\.164 form .*did you mean \+528112345678\?/);
+    expect(file('domain bnorte.mx belongs to two organisations')).toMatch(/organisations\.yaml:\d+: organisations\.1\.match\.domains\.0 \(organisation "dos"\): domain bnorte\.mx belongs to two organisations \("uno" and "dos"\)/);
+    expect(file('+52 81 1234 5678')).toMatch(/organisations\.0\.match\.phones\.0 \(organisation "uno"\): "\+52 81 1234 5678" is not a valid phone number in E\.164 form .*did you mean \+528112345678\?/);
     expect(file('+5281x*')).toContain('is not an E.164 prefix');
     expect(file('organisations.0.contract.severities.1.firstResponse')).toContain('business days on a continuous clock');
     expect(file('organisations.2.match')).toContain('has no domain, address or phone');
@@ -118,8 +118,8 @@ organisations:
       calendar: { timeZone: America/Ciudad_Gotica, weekly: {} }
       customer: { channel: sms, sms: false, digestAt: "8:30" }
 `);
-    expect(bad.find((x) => x.includes('timeZone'))).toMatch(/organisations\.yaml:\d+: organisations\.0\.contract\.calendar\.timeZone: unknown IANA time zone/);
-    expect(bad.find((x) => x.includes('digestAt'))).toMatch(/organisations\.0\.contract\.customer\.digestAt: expected HH:MM/);
+    expect(bad.find((x) => x.includes('timeZone'))).toMatch(/organisations\.yaml:\d+: organisations\.0\.contract\.calendar\.timeZone \(organisation "norte"\): unknown IANA time zone/);
+    expect(bad.find((x) => x.includes('digestAt'))).toMatch(/organisations\.0\.contract\.customer\.digestAt \(organisation "norte"\): expected HH:MM/);
     const semantic = problems(`
 organisations:
   - id: norte
@@ -129,8 +129,8 @@ organisations:
       calendar: { weekly: {} }
       customer: { channel: sms, sms: false }
 `);
-    expect(semantic.find((x) => x.includes('never open'))).toMatch(/organisations\.0\.contract\.calendar\.weekly: the calendar is never open/);
-    expect(semantic.find((x) => x.includes('channel'))).toMatch(/organisations\.0\.contract\.customer\.channel: the agreed channel is sms but sms is false/);
+    expect(semantic.find((x) => x.includes('never open'))).toMatch(/organisations\.0\.contract\.calendar\.weekly \(organisation "norte"\): the calendar is never open/);
+    expect(semantic.find((x) => x.includes('channel'))).toMatch(/organisations\.0\.contract\.customer\.channel \(organisation "norte"\): the agreed channel is sms but sms is false/);
   });
 
   it('loads the documented example as it is', () => {
