@@ -124,7 +124,7 @@ export class Mesa {
     const clocks = this.clocks = new SlaClocks(this.policy);
     const own = ownIdentity(this.policy);
     const terms = this.terms = new TicketTerms(this.policy, clocks);
-    const notices = this.notices = new Notices({ store: this.store, policy: this.policy, renderer: this.renderer, clocks, terms, secret: env.secret, loopValue: this.policy.desk.messageIdDomain, linkBaseUrl: env.linkBaseUrl });
+    const notices = this.notices = new Notices({ store: this.store, policy: this.policy, renderer: this.renderer, terms, secret: env.secret, loopValue: this.policy.desk.messageIdDomain, linkBaseUrl: env.linkBaseUrl });
     this.lifecycle = new TicketLifecycle({ store: this.store, policy: this.policy, clocks, notices, terms });
     const opening = new TicketOpening({ store: this.store, clocks, lifecycle: this.lifecycle, notices, terms });
     this.metrics = createMetrics(this.store, { mailboxes: () => this.mailboxes.map((k) => ({ mailbox: k.mailbox, stats: k.stats })), instance: env.instanceName });

@@ -11,7 +11,6 @@ import type { TemplateRenderer } from '../outbound/template-renderer.ts';
 import type { Store } from '../store/store.ts';
 import type { ContactRow, TicketRow } from '../domain/ticket.ts';
 import { describeEvent, QUIET_EVENTS } from './event-text.ts';
-import type { SlaClocks } from './sla-clocks.ts';
 import type { TicketTerms } from './ticket-terms.ts';
 
 /** How many References we carry forward; long threads otherwise grow headers without bound. */
@@ -19,7 +18,7 @@ const MAX_REFERENCES = 20;
 const HISTORY_LINES = 12;
 
 export interface NoticeDeps {
-  store: Store; policy: DeskPolicy; renderer: TemplateRenderer; clocks: SlaClocks; terms: TicketTerms; secret: string; loopValue: string;
+  store: Store; policy: DeskPolicy; renderer: TemplateRenderer; terms: TicketTerms; secret: string; loopValue: string;
   /** Base of the status-page link every customer message carries (MESA_PUBLIC_URL). */
   linkBaseUrl?: string;
 }
