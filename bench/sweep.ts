@@ -20,7 +20,8 @@
  * Ends with one JSON line: {"bench":"sweep","openTickets":…,"noneDueMs":…,"due1000Ms":…,"noneDue10kMs":…}
  */
 import Database from 'better-sqlite3';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -209,7 +210,34 @@ async function timeDue(mesa: Mesa, db: Database.Database, open: number, count: n
     return { ms, queued: outbox() - before };
   };
   await sweep(all.slice(0, WARM_UP));
-  return sweep(all.slice(WARM_UP));
+  (globalThis as { __countSql?: (on: boolean) => void }).__countSql?.(true);
+  try {
+    return await profiled(`sweep-due-${open}`, () => sweep(all.slice(WARM_UP)));
+  } finally {
+    (globalThis as { __countSql?: (on: boolean) => void }).__countSql?.(false);
+  }
+}
+
+/**
+ * With BENCH_CPU_PROFILE=DIR, the timed sweep alone (not the seeding, not the warm-up) is
+ * written as a .cpuprofile to DIR, for Chrome DevTools or any profile reader.
+ */
+async function profiled<T>(name: string, run: () => Promise<T>): Promise<T> {
+  const dir = process.env.BENCH_CPU_PROFILE;
+  if (!dir) return await run();
+  const session = new Session();
+  session.connect();
+  const post = (method: string): Promise<unknown> => new Promise((resolve, reject) => session.post(method, (err, result) => (err ? reject(err) : resolve(result))));
+  await post('Profiler.enable');
+  await post('Profiler.start');
+  try {
+    return await run();
+  } finally {
+    const { profile } = await post('Profiler.stop') as { profile: unknown };
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, `${name}.cpuprofile`), JSON.stringify(profile));
+    session.disconnect();
+  }
 }
 
 const fmt = (ms: number): string => (ms < 1 ? `${(ms * 1000).toFixed(0)} µs` : ms < 1000 ? `${ms.toFixed(2)} ms` : `${(ms / 1000).toFixed(2)} s`);

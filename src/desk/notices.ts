@@ -13,6 +13,11 @@ import type { ContactRow, TicketRow } from '../domain/ticket.ts';
 import { describeEvent, QUIET_EVENTS } from './event-text.ts';
 import type { TicketTerms } from './ticket-terms.ts';
 
+/** The first answer to a contact is not news about the case: it does not stamp the last update. */
+function isAcknowledgment(moment: string): boolean {
+  return moment === 'ack' || moment === 'ack-after-hours' || moment === 'ack-phone';
+}
+
 /** How many References we carry forward; long threads otherwise grow headers without bound. */
 const MAX_REFERENCES = 20;
 const HISTORY_LINES = 12;
@@ -51,8 +56,18 @@ export class Notices {
    * To the ticket's customer. `inReplyTo` threads under the customer's own message;
    * `attachments` go with an email (an SMS cannot carry them: the caller records that).
    * Returns the outbox id (the first one when a long SMS went out in parts), or null if skipped.
+   *
+   * Any message but an acknowledgment is the customer's latest news: the ticket's
+   * `last_customer_update_at` is stamped — by this call, or with `deferStamp` by the caller, who
+   * is about to write the ticket anyway (one UPDATE instead of two on the sweep's hot path).
    */
-  async toCustomer(ticket: TicketRow, moment: string, now: Date, opts: { inReplyTo?: InboundMail | null; extras?: ContextExtras; attachments?: StoredAttachment[]; known?: KnownCustomer } = {}): Promise<number | null> {
+  async toCustomer(ticket: TicketRow, moment: string, now: Date, opts: { inReplyTo?: InboundMail | null; extras?: ContextExtras; attachments?: StoredAttachment[]; known?: KnownCustomer; deferStamp?: boolean } = {}): Promise<number | null> {
+    const id = await this.queueToCustomer(ticket, moment, now, opts);
+    if (id !== null && !opts.deferStamp && !isAcknowledgment(moment)) await this.deps.store.tickets.update(ticket.id, { last_customer_update_at: now.getTime() }, now.getTime());
+    return id;
+  }
+
+  private async queueToCustomer(ticket: TicketRow, moment: string, now: Date, opts: { inReplyTo?: InboundMail | null; extras?: ContextExtras; attachments?: StoredAttachment[]; known?: KnownCustomer }): Promise<number | null> {
     const { store } = this.deps;
     const contact = opts.known?.contact ?? await store.tickets.contact(ticket.contact_id);
     const t = now.getTime();
@@ -67,11 +82,9 @@ export class Notices {
     const thread = await this.customerThread(ticket, opts.inReplyTo ?? null);
     const automatic = moment.startsWith('ack') ? 'auto-replied' : 'auto-generated';
     const cc = (messaging?.copy ?? []).filter((a) => a !== contact.email);
-    const id = await this.queueEmail(ticket, contact.name, moment, { address: contact.email, name: contact.name }, now, {
+    return await this.queueEmail(ticket, contact.name, moment, { address: contact.email, name: contact.name }, now, {
       ...opts.extras, customer: { fullName: contact.name, email: contact.email, phone: contact.phone, ...opts.extras?.customer },
     }, { token: signToken(this.deps.secret, ticket.key, { kind: 'customer' }), ...thread, autoSubmitted: automatic, cc }, opts.attachments ?? []);
-    if (moment !== 'ack' && moment !== 'ack-after-hours') await store.tickets.update(ticket.id, { last_customer_update_at: t }, t);
-    return id;
   }
 
   /**

@@ -121,10 +121,10 @@ export class SlaSweep {
       case 'customer_update': {
         const sev = lifecycle.severityOf(ticket);
         await store.tickets.event(ticket.id, t, 'system', 'customer_update_sent', {});
-        await notices.toCustomer(ticket, 'customer-update', now);
+        const told = await notices.toCustomer(ticket, 'customer-update', now, { deferStamp: true });
         const clock = lifecycle.clockOf(ticket);
         const next = sev.customerUpdateMinutes === null ? null : clock.addBusinessMinutes(now, sev.customerUpdateMinutes).getTime();
-        return await lifecycle.save(await lifecycle.reload(ticket.id), { next_update_due_at: next }, now);
+        return await lifecycle.save(ticket, { next_update_due_at: next, ...(told !== null ? { last_customer_update_at: t } : {}) }, now);
       }
       case 'etr_expired': {
         // Never show an ETR in the past: estimate again and tell the customer.

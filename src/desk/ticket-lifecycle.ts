@@ -55,20 +55,30 @@ export class TicketLifecycle {
    * what the customer reads instead.
    */
   async changeEtr(ticket: TicketRow, etr: EtrEstimate, now: Date, opts: { actor: string; notifyCustomer: boolean; customerReason?: string | null }): Promise<TicketRow> {
-    const { store } = this.deps;
-    const t = now.getTime();
     const previous = ticket.etr_at;
-    await store.tickets.recordEtr(ticket.id, t, etr.at.getTime(), etr.source, etr.reason);
-    await store.tickets.event(ticket.id, t, opts.actor, 'etr_changed', { from: previous, to: etr.at.getTime(), source: etr.source }, etr.reason);
-    const updated = await this.save(ticket, { etr_at: etr.at.getTime() }, now);
+    const updated = await this.save(ticket, await this.recordEtr(ticket, etr, now, opts.actor), now);
     if (!opts.notifyCustomer) return updated;
-    await this.deps.notices.toCustomer(updated, 'customer-etr-change', now, { extras: { previousEtrAt: new Date(previous), etrReason: opts.customerReason === undefined ? etr.reason : opts.customerReason } });
+    const told = await this.deps.notices.toCustomer(updated, 'customer-etr-change', now, { deferStamp: true, extras: { previousEtrAt: new Date(previous), etrReason: opts.customerReason === undefined ? etr.reason : opts.customerReason } });
     // That message is the customer's news: the update cadence restarts from it.
     const sev = this.deps.terms.severity(updated);
-    return await this.save(await this.reload(updated.id), { next_update_due_at: ms(nextUpdateAfter(sev, this.clockOf(updated), now)) }, now);
+    return await this.save(updated, { next_update_due_at: ms(nextUpdateAfter(sev, this.clockOf(updated), now)), ...(told !== null ? { last_customer_update_at: now.getTime() } : {}) }, now);
   }
 
-  /** Moves the ticket to the next level: new budget, ETR re-estimated, everyone told. */
+  /** The ETR's history row and event for a new estimate; returns the ticket change to save with the rest. */
+  private async recordEtr(ticket: TicketRow, etr: EtrEstimate, now: Date, actor: string): Promise<TicketUpdate> {
+    const { store } = this.deps;
+    const t = now.getTime();
+    await store.tickets.recordEtr(ticket.id, t, etr.at.getTime(), etr.source, etr.reason);
+    await store.tickets.event(ticket.id, t, actor, 'etr_changed', { from: ticket.etr_at, to: etr.at.getTime(), source: etr.source }, etr.reason);
+    return { etr_at: etr.at.getTime() };
+  }
+
+  /**
+   * Moves the ticket to the next level: new budget, ETR re-estimated, everyone told. The
+   * notices are rendered from the ticket as it is about to be stored, and the row is written
+   * once at the end (level, deadlines, ETR, last update and next update together): this is
+   * the sweep's most frequent action, and each UPDATE of a ticket row costs as much as the rest.
+   */
   async escalate(ticket: TicketRow, to: Level, now: Date, reason: string, actor = 'system'): Promise<TicketRow> {
     const { policy, store, notices, terms } = this.deps;
     const from = ticket.level;
@@ -77,19 +87,21 @@ export class TicketLifecycle {
     const t = now.getTime();
     const lv = levelDeadlines(sev, to, clock, now, policy.sla);
     await store.tickets.event(ticket.id, t, actor, 'escalated', { from, to }, reason);
-    let updated = await this.save(ticket, { level: to, level_since: t, warning_due_at: ms(lv.warningDueAt), next_escalation_due_at: ms(lv.nextEscalationDueAt) }, now);
+    const changes: TicketUpdate = { level: to, level_since: t, warning_due_at: ms(lv.warningDueAt), next_escalation_due_at: ms(lv.nextEscalationDueAt) };
     const budget = sev.escalateAfterMinutes[to] ?? null;
-    const previousEtr = new Date(updated.etr_at);
-    const etr = await this.estimate(updated, now, { escalationBudgetMinutes: budget, why: `escalamiento al nivel ${to}` });
-    updated = await this.changeEtr(updated, etr, now, { actor, notifyCustomer: false });
-    const extras = { escalation: { fromLevel: from, toLevel: to, reason }, previousEtrAt: previousEtr, etrReason: etr.reason, history: await notices.history(updated) };
+    const etr = await this.estimate({ ...ticket, ...changes } as TicketRow, now, { escalationBudgetMinutes: budget, why: `escalamiento al nivel ${to}` });
+    Object.assign(changes, await this.recordEtr(ticket, etr, now, actor));
+    const pending = { ...ticket, ...changes } as TicketRow;
+    const extras = { escalation: { fromLevel: from, toLevel: to, reason }, previousEtrAt: new Date(ticket.etr_at), etrReason: etr.reason, history: await notices.history(pending) };
     // Three notices about one customer: their contact row read once.
-    const contact = await store.tickets.contact(updated.contact_id);
-    await notices.toLevel(updated, to, 'level-escalation', now, extras, contact);
-    await notices.toLevel(updated, from, 'level-escalated-away', now, extras, contact);
-    await notices.toCustomer(updated, 'customer-escalation', now, { extras, ...(contact ? { known: { contact } } : {}) });
+    const contact = await store.tickets.contact(ticket.contact_id);
+    await notices.toLevel(pending, to, 'level-escalation', now, extras, contact);
+    await notices.toLevel(pending, from, 'level-escalated-away', now, extras, contact);
+    const told = await notices.toCustomer(pending, 'customer-escalation', now, { extras, deferStamp: true, ...(contact ? { known: { contact } } : {}) });
+    if (told !== null) changes.last_customer_update_at = t;
     // The escalation notice is the customer's news for now: the update cadence restarts from it.
-    return await this.save(await this.reload(updated.id), { next_update_due_at: ms(nextUpdateAfter(sev, clock, now)) }, now);
+    changes.next_update_due_at = ms(nextUpdateAfter(sev, clock, now));
+    return await this.save(ticket, changes, now);
   }
 
   /**

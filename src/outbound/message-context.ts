@@ -119,6 +119,12 @@ export function messageContext(input: {
   const maybe = (d: Date | null | undefined): When | null => (d ? when(d) : null);
   const address = (id: string): string => policy.mailboxes.find((m) => m.id === id)?.address ?? '';
   const levelNameOf = (n: number): string => levelName(policy, n, locale);
+  // A message about one ticket lists just it, with the ETR already formatted (the hot path).
+  const etrWhen = when(ticket.etrAt);
+  const digestOf = (list: readonly TicketFacts[]): MessageContext['digest'] => list.map((d) => ({
+    key: d.key, subject: d.subject, stateName: stateName(d.state, locale), severity: d.severity,
+    severityName: policy.severities[d.severity].name, etr: d === ticket ? etrWhen : when(d.etrAt), statusUrl: d.statusUrl ?? null,
+  }));
   const opening = input.businessClock && !input.businessClock.isOpen(now) ? input.businessClock.nextOpening(now) : null;
   return {
     desk: { name: policy.desk.name, phone: policy.desk.phone, portalUrl: policy.desk.portalUrl, mesadeayuda: address('mesadeayuda'), soportetecnico: address('soportetecnico') },
@@ -140,13 +146,10 @@ export function messageContext(input: {
       statusUrl: ticket.statusUrl ?? null,
       updateEvery: ticket.updateEvery ?? null,
     },
-    digest: (x.digest ?? [ticket]).map((d) => ({
-      key: d.key, subject: d.subject, stateName: stateName(d.state, locale), severity: d.severity,
-      severityName: policy.severities[d.severity].name, etr: when(d.etrAt), statusUrl: d.statusUrl ?? null,
-    })),
+    digest: digestOf(x.digest ?? [ticket]),
     customer: { name: firstName(input.customerName), fullName: x.customer?.fullName ?? input.customerName, email: x.customer?.email ?? null, phone: x.customer?.phone ?? null },
     recipient: { name: x.recipientName ?? '' },
-    etr: { ...when(ticket.etrAt), iso: ticket.etrAt.toISOString(), reason: x.etrReason ?? null },
+    etr: { ...etrWhen, iso: ticket.etrAt.toISOString(), reason: x.etrReason ?? null },
     previousEtr: maybe(x.previousEtrAt),
     firstResponse: maybe(ticket.firstResponseDueAt),
     deadlines: { escalation: maybe(ticket.nextEscalationDueAt), resolution: maybe(ticket.resolutionDueAt) },

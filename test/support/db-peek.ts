@@ -31,15 +31,48 @@ function sqliteAll(file: string) {
   };
 }
 
+/**
+ * One client per database, kept between looks: a test that peeks after every simulated minute
+ * would otherwise open thousands of connections (each a server process). A client whose server
+ * went away (a test stopping PostgreSQL) is dropped, and the next look connects again.
+ */
+const clients = new Map<string, Promise<pg.Client>>();
+
 function postgresAll(url: string) {
   return async (sql: string, ...params: Param[]): Promise<unknown[]> => {
     let n = 0;
     const text = sql.replace(/\?/g, () => `$${++n}`);
-    const client = new pg.Client({ connectionString: url, types: { getTypeParser: (oid: number, format?: string) => (oid === 20 || oid === 1700 ? Number : pg.types.getTypeParser(oid, format as 'text')) } as never });
-    client.on('error', () => {}); // a server stopped by the test: the query fails, the process stays
-    await client.connect();
-    try { return (await client.query(text, params)).rows; } finally { await client.end(); }
+    const client = await connected(url);
+    try {
+      return (await client.query(text, params)).rows;
+    } catch (err) {
+      if (!(err as { code?: string }).code) forget(url, client); // not an SQL error: the connection is gone
+      throw err;
+    }
   };
+}
+
+function connected(url: string): Promise<pg.Client> {
+  let c = clients.get(url);
+  if (!c) {
+    const client = new pg.Client({ connectionString: url, types: { getTypeParser: (oid: number, format?: string) => (oid === 20 || oid === 1700 ? Number : pg.types.getTypeParser(oid, format as 'text')) } as never });
+    client.on('error', () => forget(url, client)); // a server stopped by the test: the query fails, the process stays
+    client.on('end', () => forget(url, client));
+    c = client.connect().then(() => {
+      // Never what keeps a test process alive.
+      (client as unknown as { connection?: { stream?: { unref?: () => void } } }).connection?.stream?.unref?.();
+      return client;
+    }, (err: unknown) => { clients.delete(url); throw err; });
+    clients.set(url, c);
+  }
+  return c;
+}
+
+function forget(url: string, client: pg.Client): void {
+  void clients.get(url)?.then((current) => {
+    if (current === client) clients.delete(url);
+  }, () => undefined);
+  void client.end().catch(() => undefined);
 }
 
 /** Deletes a stored blob behind the desk's back (a disk or table cleaned by hand), for failure tests. */
