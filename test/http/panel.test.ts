@@ -186,7 +186,7 @@ describe('agents panel', () => {
     await customer(2, 'No puedo subir archivos', 'Me marca error al subir un archivo.');
     const banco = (await asAgent('/panel/tickets/MDA-000001')).body;
     expect(banco).toContain('<dt>Organización</dt><dd>Banco &lt;del&gt; Norte · contrato vigente hasta 2027-06-30</dd>');
-    expect(banco).toContain('severidad 3: primera respuesta 30 min, resolución 8 h (naturales), actualización al cliente cada 9 h');
+    expect(banco).toContain('severidad 3: primera respuesta 30 min, resolución 8 h (naturales), actualización al cliente cada 9 horas');
     expect(banco).toContain('organización Banco &lt;del&gt; Norte por dominio bnorte.mx; contrato vigente hasta 2027-06-30; matriz general');
     expect(countdownOf((await asAgent('/panel')).body, 'MDA-000001')).toEqual(['ok', 'escala en 1 h']);
     const otro = (await asAgent('/panel/tickets/MDA-000002')).body;

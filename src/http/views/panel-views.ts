@@ -1,6 +1,7 @@
 import { describeEvent, QUIET_EVENTS } from '../../desk/event-text.ts';
 import type { DeskPolicy, Level } from '../../domain/policy.ts';
 import { formatInstant } from '../../domain/time-format.ts';
+import { updateCadence } from '../../domain/update-cadence.ts';
 import { recordedTerms } from '../../domain/service-terms.ts';
 import { isOpenState, type ContactRow, type TicketRow } from '../../domain/ticket.ts';
 import type { TicketMessageRow, TicketSmsRow } from '../../store/ticket-repo.ts';
@@ -256,7 +257,7 @@ function termsOf(policy: DeskPolicy, t: TicketRow): PanelTicketView['terms'] {
   return {
     organisation: terms.organisation?.name ?? null,
     contract: terms.contract ? (terms.contract.until ? `vigente hasta ${terms.contract.until}` : 'vigente') : null,
-    targets: `severidad ${t.severity}: primera respuesta ${minutes(sev.firstResponseMinutes)}, resolución ${minutes(sev.resolutionMinutes)} (${hours}), actualización al cliente cada ${minutes(sev.customerUpdateMinutes)}`,
+    targets: `severidad ${t.severity}: primera respuesta ${minutes(sev.firstResponseMinutes)}, resolución ${minutes(sev.resolutionMinutes)} (${hours}), actualización al cliente ${updateCadence(terms, t.severity, policy.businessHours.businessDayMinutes, 'es-MX') ?? 'sin actualizaciones periódicas'}`,
     reason: terms.reason,
   };
 }
