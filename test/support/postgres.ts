@@ -11,7 +11,7 @@
  * on a socket inside a private directory, and the whole cluster is deleted afterwards.
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -52,10 +52,67 @@ process.once('exit', () => {
   for (const cleanup of live.values()) cleanup();
 });
 
+/** The pid of the test process that started a cluster, kept in the cluster's dir. */
+const OWNER_FILE = 'owner.pid';
+
+/**
+ * Clusters whose test process is gone. Vitest ends its fork workers with a signal, and a run
+ * killed from outside (a timeout, ^C) dies the same way: neither reaches the exit hook, and the
+ * postmasters would run on, each costing CPU to every later run. Any `mesa-pg-*` dir whose
+ * owner pid no longer exists is stopped and deleted — by every new cluster's start, and by the
+ * suite's global setup before and after the run (`test/support/global-setup.ts`).
+ */
+export async function reapOrphanClusters(opts: { waitForOwnersMs?: number } = {}): Promise<void> {
+  const dirs = (): string[] => readdirSync(tmpdir()).filter((n) => n.startsWith('mesa-pg-'));
+  if (dirs().length === 0) return;
+  // After a run the workers may still be on their way out: give their pids a moment to go.
+  const deadline = Date.now() + (opts.waitForOwnersMs ?? 0);
+  while (Date.now() < deadline && dirs().some((n) => { const o = ownerOf(join(tmpdir(), n)); return o !== null && isAlive(o); })) {
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  reapOrphans(findPostgresBin(), runnerFor());
+}
+
+function ownerOf(dir: string): number | null {
+  try {
+    const n = Number(readFileSync(join(dir, OWNER_FILE), 'utf8'));
+    return Number.isInteger(n) && n > 0 ? n : null;
+  } catch {
+    return null;
+  }
+}
+
+function reapOrphans(bin: string, runner: Runner): void {
+  for (const name of readdirSync(tmpdir()).filter((n) => n.startsWith('mesa-pg-'))) {
+    const dir = join(tmpdir(), name);
+    const owner = ownerOf(dir);
+    // No owner file: being created, or from before owner files: not ours to judge.
+    if (owner === null || isAlive(owner)) continue;
+    try {
+      const [cmd, args] = runner.wrap(join(bin, 'pg_ctl'), ['-D', join(dir, 'data'), '-m', 'immediate', '-w', 'stop']);
+      execFileSync(cmd, args, { cwd: dir, stdio: 'ignore' });
+    } catch {
+      // Not running.
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 export async function startPostgres(): Promise<PostgresServer> {
   const bin = findPostgresBin();
   const runner = runnerFor();
+  reapOrphans(bin, runner);
   const dir = mkdtempSync(join(tmpdir(), 'mesa-pg-'));
+  writeFileSync(join(dir, OWNER_FILE), String(process.pid));
   if (runner.owner) chownSync(dir, runner.owner.uid, runner.owner.gid);
   const c: Cluster = { bin, dir, dataDir: join(dir, 'data'), logFile: join(dir, 'log'), runner };
   // Last resort, also for the exit hook: an immediate stop if anything is running, then delete.
