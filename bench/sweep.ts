@@ -210,12 +210,7 @@ async function timeDue(mesa: Mesa, db: Database.Database, open: number, count: n
     return { ms, queued: outbox() - before };
   };
   await sweep(all.slice(0, WARM_UP));
-  (globalThis as { __countSql?: (on: boolean) => void }).__countSql?.(true);
-  try {
-    return await profiled(`sweep-due-${open}`, () => sweep(all.slice(WARM_UP)));
-  } finally {
-    (globalThis as { __countSql?: (on: boolean) => void }).__countSql?.(false);
-  }
+  return await profiled(`sweep-due-${open}`, () => sweep(all.slice(WARM_UP)));
 }
 
 /**

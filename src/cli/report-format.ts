@@ -1,12 +1,8 @@
 import type { ComplianceReport } from '../desk/compliance-report.ts';
-import { compliancePercent, type Outcome } from '../domain/sla-report.ts';
-import { minutesText } from '../domain/sla-report-text.ts';
+import type { Outcome } from '../domain/sla-report.ts';
+import { minutesText, percentText } from '../domain/sla-report-text.ts';
 import { table } from './format.ts';
 
-const percentText = (o: Outcome): string => {
-  const p = compliancePercent(o);
-  return p === null ? '—' : `${p}%`;
-};
 
 /** The report as a terminal table: one row per group and severity, then the group's total. */
 export function reportTable(r: ComplianceReport): string {

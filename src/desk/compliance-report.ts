@@ -19,13 +19,16 @@ export interface ComplianceReport {
   rows: SlaReportRow[];
 }
 
-/** Why a period cannot be reported on, or null: dates as YYYY-MM-DD, real, in order. */
-export function periodProblem(p: { from?: string; to?: string }): string | null {
-  for (const [name, v] of [['--from', p.from], ['--to', p.to]] as const) {
+/**
+ * Why a period cannot be reported on, or null: dates as YYYY-MM-DD, real, in order. `names`
+ * are the fields as the asker calls them (the CLI's flags, the panel form's labels).
+ */
+export function periodProblem(p: { from?: string; to?: string }, names: { from: string; to: string } = { from: '--from', to: '--to' }): string | null {
+  for (const [name, v] of [[names.from, p.from], [names.to, p.to]] as const) {
     if (v === undefined) return `falta ${name} (YYYY-MM-DD)`;
     if (!/^\d{4}-\d{2}-\d{2}$/.test(v) || !DateTime.fromISO(v).isValid) return `${name} ${v}: se espera una fecha YYYY-MM-DD`;
   }
-  return (p.from as string) > (p.to as string) ? `--from ${p.from} es posterior a --to ${p.to}` : null;
+  return (p.from as string) > (p.to as string) ? `${names.from} ${p.from} es posterior a ${names.to} ${p.to}` : null;
 }
 
 /** The period's instants: from the first day's local midnight to the one after the last day. */

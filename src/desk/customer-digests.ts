@@ -62,7 +62,9 @@ export class CustomerDigests {
     for (const t of await store.tickets.openOfOrganisation(o.id)) {
       const m = terms.of(t).messaging ?? null;
       if (m?.digestAt == null || (m.updatesFor !== null && !m.updatesFor.includes(t.severity))) continue;
-      byContact.set(t.contact_id, [...(byContact.get(t.contact_id) ?? []), t]);
+      const list = byContact.get(t.contact_id);
+      if (list) list.push(t);
+      else byContact.set(t.contact_id, [t]);
     }
     let emails = 0;
     for (const [contactId, tickets] of byContact) {

@@ -7,7 +7,7 @@ import { statusUrl } from '../domain/status-link.ts';
 import { messageContext, type ContextExtras, type TicketFacts } from '../outbound/message-context.ts';
 import { updateCadence } from '../domain/update-cadence.ts';
 import type { AttachmentRef, OutgoingEmail } from '../outbound/outgoing-email.ts';
-import type { TemplateRenderer } from '../outbound/template-renderer.ts';
+import type { RenderedMessage, TemplateRenderer } from '../outbound/template-renderer.ts';
 import type { Store } from '../store/store.ts';
 import type { ContactRow, TicketRow } from '../domain/ticket.ts';
 import { describeEvent, QUIET_EVENTS } from './event-text.ts';
@@ -105,15 +105,7 @@ export class Notices {
     const mailbox = this.mailboxOf(first);
     const messageId = `resumen.${contact.id}.${t.toString(36)}.${randomBytes(4).toString('hex')}@${policy.desk.messageIdDomain}`;
     const cc = copy.filter((a) => a !== contact.email);
-    const email: OutgoingEmail = {
-      from: { name: policy.outbound.fromName, address: mailbox.address },
-      to: contact.email,
-      ...(cc.length > 0 ? { cc } : {}),
-      replyTo: mailbox.address,
-      subject: rendered.subject, text: rendered.text, html: rendered.html,
-      messageId, inReplyTo: null, references: [],
-      headers: { 'Auto-Submitted': 'auto-generated', 'X-Auto-Response-Suppress': 'All', [policy.desk.loopHeader]: this.deps.loopValue },
-    };
+    const email = this.outgoingEmail(mailbox, contact.email, rendered, messageId, { replyTo: mailbox.address, inReplyTo: null, references: [], autoSubmitted: 'auto-generated', cc });
     const outboxId = await store.outbox.enqueue({ ticketId: null, channel: 'email', moment: 'customer-digest', recipient: contact.email, messageId, payload: email }, t);
     for (const x of tickets) {
       await store.tickets.event(x.id, t, 'system', 'message_queued', { moment: 'customer-digest', channel: 'email', to: contact.email, ...(cc.length > 0 ? { cc } : {}), outboxId, messageId, etrAt: x.etr_at, cases: tickets.length });
@@ -167,17 +159,15 @@ export class Notices {
     return ids;
   }
 
-  private async queueEmail(ticket: TicketRow, customerName: string, moment: string, to: { address: string; name: string }, now: Date, extras: ContextExtras,
-    h: { token: string; inReplyTo: string | null; references: string[]; autoSubmitted: string; cc?: string[] }, attachments: StoredAttachment[] = []): Promise<number> {
-    const { store, policy, renderer } = this.deps;
-    const mailbox = this.mailboxOf(ticket);
-    const rendered = renderer.render(policy.desk.locale, moment, this.context(ticket, customerName, now, extras));
-    const messageId = `${ticket.key.toLowerCase()}.${moment}.${now.getTime().toString(36)}.${randomBytes(4).toString('hex')}@${policy.desk.messageIdDomain}`;
-    const email: OutgoingEmail = {
+  /** An email from the desk: our From, the headers that stop other robots answering it, Cc when given. */
+  private outgoingEmail(mailbox: MailboxPolicy, to: string, rendered: RenderedMessage, messageId: string,
+    h: { replyTo: string; inReplyTo: string | null; references: string[]; autoSubmitted: string; cc?: string[] }): OutgoingEmail {
+    const { policy } = this.deps;
+    return {
       from: { name: policy.outbound.fromName, address: mailbox.address },
-      to: to.address,
+      to,
       ...(h.cc && h.cc.length > 0 ? { cc: h.cc } : {}),
-      replyTo: replyAddress(mailbox.address, ticket.key, h.token),
+      replyTo: h.replyTo,
       subject: rendered.subject,
       text: rendered.text,
       html: rendered.html,
@@ -185,6 +175,17 @@ export class Notices {
       inReplyTo: h.inReplyTo,
       references: h.references,
       headers: { 'Auto-Submitted': h.autoSubmitted, 'X-Auto-Response-Suppress': 'All', [policy.desk.loopHeader]: this.deps.loopValue },
+    };
+  }
+
+  private async queueEmail(ticket: TicketRow, customerName: string, moment: string, to: { address: string; name: string }, now: Date, extras: ContextExtras,
+    h: { token: string; inReplyTo: string | null; references: string[]; autoSubmitted: string; cc?: string[] }, attachments: StoredAttachment[] = []): Promise<number> {
+    const { store, policy, renderer } = this.deps;
+    const mailbox = this.mailboxOf(ticket);
+    const rendered = renderer.render(policy.desk.locale, moment, this.context(ticket, customerName, now, extras));
+    const messageId = `${ticket.key.toLowerCase()}.${moment}.${now.getTime().toString(36)}.${randomBytes(4).toString('hex')}@${policy.desk.messageIdDomain}`;
+    const email: OutgoingEmail = {
+      ...this.outgoingEmail(mailbox, to.address, rendered, messageId, { ...h, replyTo: replyAddress(mailbox.address, ticket.key, h.token) }),
       // By reference only (content address, name, type): the sender reads the blob at send time.
       ...(attachments.length > 0 ? { attachments } : {}),
     };

@@ -12,6 +12,12 @@ export function minutesText(m: number | null): string {
   return rest === 0 ? `${h} h` : `${h} h ${String(rest).padStart(2, '0')} min`;
 }
 
+/** "66.7%", or "—" while nothing is decided yet. */
+export function percentText(o: Outcome): string {
+  const p = compliancePercent(o);
+  return p === null ? '—' : `${p}%`;
+}
+
 const CSV_COLUMNS = ['group', 'group_name', 'severity', 'tickets',
   'first_response_met', 'first_response_breached', 'first_response_pending', 'first_response_met_percent', 'first_response_median_minutes', 'first_response_p90_minutes',
   'resolution_met', 'resolution_breached', 'resolution_pending', 'resolution_met_percent', 'resolution_median_minutes', 'resolution_p90_minutes', 'escalations'];

@@ -150,13 +150,12 @@ function reportQuery(query: Record<string, unknown>, now: Date, timeZone: string
   const period = { from: text(query.desde) ?? today.startOf('month').toISODate() as string, to: text(query.hasta) ?? today.toISODate() as string };
   const por = text(query.por) ?? 'organizacion';
   const by: ReportGrouping = por === 'categoria' ? 'category' : 'organisation';
-  const problem = por === 'organizacion' || por === 'categoria' ? periodProblem(period) : `por=${por}: se espera organizacion o categoria`;
+  const problem = por === 'organizacion' || por === 'categoria' ? periodProblem(period, { from: 'Desde', to: 'Hasta' }) : `por=${por}: se espera organizacion o categoria`;
   const href = (p: ReportPeriod, path = '/panel/informes'): string => `${path}?${new URLSearchParams({ desde: p.from, hasta: p.to, por: by === 'category' ? 'categoria' : 'organizacion' }).toString()}`;
   const last = today.minus({ months: 1 });
   return {
     period, by,
-    // The form's own wording ("--from" is the CLI's).
-    error: problem === null ? null : problem.replace('--from', 'Desde').replace('--to', 'Hasta').replace('falta Desde', 'falta la fecha Desde').replace('falta Hasta', 'falta la fecha Hasta'),
+    error: problem,
     links: {
       thisMonthHref: href({ from: today.startOf('month').toISODate() as string, to: today.toISODate() as string }),
       lastMonthHref: href({ from: last.startOf('month').toISODate() as string, to: last.endOf('month').toISODate() as string }),

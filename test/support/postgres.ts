@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import { isProcessAlive } from '../../src/process-alive.ts';
 import { freePort } from './free-port.ts';
 
 const { Client } = pg;
@@ -67,10 +68,21 @@ export async function reapOrphanClusters(opts: { waitForOwnersMs?: number } = {}
   if (dirs().length === 0) return;
   // After a run the workers may still be on their way out: give their pids a moment to go.
   const deadline = Date.now() + (opts.waitForOwnersMs ?? 0);
-  while (Date.now() < deadline && dirs().some((n) => { const o = ownerOf(join(tmpdir(), n)); return o !== null && isAlive(o); })) {
+  while (Date.now() < deadline && dirs().some((n) => { const o = ownerOf(join(tmpdir(), n)); return o !== null && isProcessAlive(o); })) {
     await new Promise((r) => setTimeout(r, 100));
   }
   reapOrphans(findPostgresBin(), runnerFor());
+}
+
+/** An immediate stop if the cluster in `dir` is running (synchronous: exit hooks use it), then its dir deleted. */
+function stopAndDelete(bin: string, runner: Runner, dir: string): void {
+  try {
+    const [cmd, args] = runner.wrap(join(bin, 'pg_ctl'), ['-D', join(dir, 'data'), '-m', 'immediate', '-w', 'stop']);
+    execFileSync(cmd, args, { cwd: dir, stdio: 'ignore' });
+  } catch {
+    // Not running.
+  }
+  rmSync(dir, { recursive: true, force: true });
 }
 
 function ownerOf(dir: string): number | null {
@@ -87,23 +99,8 @@ function reapOrphans(bin: string, runner: Runner): void {
     const dir = join(tmpdir(), name);
     const owner = ownerOf(dir);
     // No owner file: being created, or from before owner files: not ours to judge.
-    if (owner === null || isAlive(owner)) continue;
-    try {
-      const [cmd, args] = runner.wrap(join(bin, 'pg_ctl'), ['-D', join(dir, 'data'), '-m', 'immediate', '-w', 'stop']);
-      execFileSync(cmd, args, { cwd: dir, stdio: 'ignore' });
-    } catch {
-      // Not running.
-    }
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    if (owner === null || isProcessAlive(owner)) continue;
+    stopAndDelete(bin, runner, dir);
   }
 }
 
@@ -117,13 +114,7 @@ export async function startPostgres(): Promise<PostgresServer> {
   const c: Cluster = { bin, dir, dataDir: join(dir, 'data'), logFile: join(dir, 'log'), runner };
   // Last resort, also for the exit hook: an immediate stop if anything is running, then delete.
   const destroy = (): void => {
-    try {
-      const [cmd, args] = runner.wrap(join(bin, 'pg_ctl'), ['-D', c.dataDir, '-m', 'immediate', '-w', 'stop']);
-      execFileSync(cmd, args, { cwd: dir, stdio: 'ignore' });
-    } catch {
-      // Not running.
-    }
-    rmSync(dir, { recursive: true, force: true });
+    stopAndDelete(bin, runner, dir);
     live.delete(dir);
   };
   live.set(dir, destroy);

@@ -1,6 +1,6 @@
 import type { ComplianceReport } from '../../desk/compliance-report.ts';
-import { compliancePercent, type Outcome, type SlaReportRow } from '../../domain/sla-report.ts';
-import { minutesText } from '../../domain/sla-report-text.ts';
+import type { Outcome, SlaReportRow } from '../../domain/sla-report.ts';
+import { minutesText, percentText } from '../../domain/sla-report-text.ts';
 
 /**
  * `/panel/informes`: the compliance report as a table and a bar chart, all server-rendered.
@@ -68,8 +68,7 @@ function bar(label: string, o: Outcome, tickets: number, y: number): ChartBar {
     segments.push({ x: round(x), width, fill: FILL[kind], title: `${label}: ${n} ${KIND_NAMES[kind]}` });
     x += width;
   }
-  const p = compliancePercent(o);
-  return { y, textY: y + BAR_HEIGHT - 3, label, labelX: LABEL_WIDTH - 6, segments, percent: p === null ? '—' : `${p}%`, percentX: LABEL_WIDTH + BAR_AREA + 6 };
+  return { y, textY: y + BAR_HEIGHT - 3, label, labelX: LABEL_WIDTH - 6, segments, percent: percentText(o), percentX: LABEL_WIDTH + BAR_AREA + 6 };
 }
 
 const KIND_NAMES = { met: 'en plazo', breached: 'fuera de plazo', pending: 'pendientes' } as const;
@@ -84,10 +83,9 @@ export interface ReportRowView {
 }
 interface OutcomeView { met: number; breached: number; pending: number; percent: string; median: string; p90: string }
 
-const outcomeView = (o: Outcome): OutcomeView => {
-  const p = compliancePercent(o);
-  return { met: o.met, breached: o.breached, pending: o.pending, percent: p === null ? '—' : `${p}%`, median: minutesText(o.medianMinutes), p90: minutesText(o.p90Minutes) };
-};
+const outcomeView = (o: Outcome): OutcomeView => ({
+  met: o.met, breached: o.breached, pending: o.pending, percent: percentText(o), median: minutesText(o.medianMinutes), p90: minutesText(o.p90Minutes),
+});
 
 export function reportRowsView(r: ComplianceReport): ReportRowView[] {
   return r.rows.map((x) => ({
