@@ -344,7 +344,11 @@ export class EmailIntake {
     const { store, policy, opening } = this.deps;
     const t = now.getTime();
     const from = a.mail.from as NonNullable<InboundMail['from']>;
-    const contact = await store.tickets.contactForEmail(from.address, from.name, t);
+    // The pipeline read the sender's contact; one the desk does not have yet is created with the
+    // ticket (one statement on PostgreSQL). A known contact without a name takes the sender's.
+    const known = a.facts.contact;
+    const contact = known === null ? { id: null, email: from.address.toLowerCase(), name: from.name, phone: null, organisation: null }
+      : known.name === '' && from.name !== '' ? await store.tickets.contactForEmail(from.address, from.name, t) : known;
     const ours = new Set(policy.mailboxes.map((m) => m.address));
     const { ticket, acknowledged } = await opening.open({
       channel: 'email', mailbox: a.mailbox.id, contact, actor: `customer:${from.address}`,
@@ -362,7 +366,7 @@ export class EmailIntake {
       },
       link: async (row) => { await this.storeMessage({ ...base, ticketId: row.id, author: 'customer', automaticKind: null, automaticReason: null }, a, t); },
       // The pipeline read the sender's suppression in this transaction: an ack is only decided for an unsuppressed sender.
-      ack: d.ack.send ? { send: true, inReplyTo: a.mail, known: { contact, suppressed: false } } : { send: false, reason: d.ack.reason },
+      ack: d.ack.send ? { send: true, inReplyTo: a.mail, suppressed: false } : { send: false, reason: d.ack.reason },
       levelNotice: d.previous ? { history: [{ at: now, text: `Continúa el ticket ${d.previous.key}` }] } : {},
     }, now);
     return { result: 'ticket_created', ticketKey: ticket.key, acknowledged };

@@ -166,7 +166,7 @@ export class PhoneIntake {
       },
       link: async (row) => { await store.calls.update(call.call_sid, { ticket_id: row.id }, t); },
       // Nobody to acknowledge on an abandoned call: the desk calls back instead.
-      ack: opts.abandoned ? { send: false, reason: null } : { send: true, moment: 'ack-phone', known: { contact } },
+      ack: opts.abandoned ? { send: false, reason: null } : { send: true, moment: 'ack-phone' },
       levelNotice: {},
     }, now);
     // The acknowledgment stamped the customer's last update: the row as it now stands.

@@ -3,7 +3,7 @@ import type { InboundMail } from '../domain/mail.ts';
 import type { ContactRow, TicketRow } from '../domain/ticket.ts';
 import type { ContextExtras } from '../outbound/message-context.ts';
 import type { Store } from '../store/store.ts';
-import type { KnownCustomer, Notices } from './notices.ts';
+import type { Notices } from './notices.ts';
 import type { SlaClocks } from './sla-clocks.ts';
 import type { TicketLifecycle } from './ticket-lifecycle.ts';
 import type { TicketTerms } from './ticket-terms.ts';
@@ -13,7 +13,8 @@ import { customerChannel } from '../domain/service-terms.ts';
 export interface Opening {
   channel: 'email' | 'phone' | 'web';
   mailbox: string | null;
-  contact: ContactRow;
+  /** The customer's contact; with no id, one the desk did not have, created with the ticket. */
+  contact: ContactRow | UnknownContact;
   /** Who opened it, as the events name them: `customer:ana@…`, `caller:+52…`. */
   actor: string;
   subject: string;
@@ -36,12 +37,15 @@ export interface Opening {
    */
   ack: {
     send: true; moment?: string; inReplyTo?: InboundMail;
-    /** The contact and its suppression as the caller already read them; else the notice reads them. */
-    known?: KnownCustomer;
+    /** Whether the customer's address is suppressed, when the caller already read it; else the notice reads it. */
+    suppressed?: boolean;
   } | { send: false; reason: string | null };
   /** What the level's notice shows besides the rules that classified it. */
   levelNotice: { leadingReasons?: Array<{ rule: string; matched: string[] }>; history?: ContextExtras['history'] };
 }
+
+/** An email sender the desk has no contact for (as the intake's read found): created with the ticket. */
+export interface UnknownContact { id: null; email: string; name: string; phone: null; organisation: null }
 
 export interface Opened {
   /** The row as inserted (the acknowledgment may since have stamped `last_customer_update_at`). */
@@ -67,8 +71,8 @@ export class TicketOpening {
     const { etr, ...sla } = await lifecycle.initialSla(terms, c.severity, c.category, now);
     // The contract may agree one channel for every message, or forbid SMS.
     const channel = customerChannel(terms, o.customerChannel, o.contact);
-    const { id, row: ticket } = await store.tickets.create({
-      channel: o.channel, mailbox: o.mailbox, contactId: o.contact.id, subject: o.subject, description: o.description,
+    const fields = {
+      channel: o.channel, mailbox: o.mailbox, subject: o.subject, description: o.description,
       severity: c.severity, type: c.type, category: c.category, level: c.level,
       customerChannel: channel, cc: o.cc,
       classification: { ...c, ...o.classificationExtras },
@@ -76,7 +80,13 @@ export class TicketOpening {
       terms,
       ...sla,
       reopenedFromId: o.previous?.ticketId ?? null,
-    }, t);
+    };
+    const organisation = terms.organisation?.id ?? null;
+    const { id, row: ticket } = o.contact.id === null
+      ? await store.tickets.createWithContact(fields, { email: o.contact.email, name: o.contact.name, organisation }, t)
+      : await store.tickets.create({ ...fields, contactId: o.contact.id }, t);
+    if (organisation !== null && o.contact.id !== null && o.contact.organisation !== organisation) await store.tickets.setContactOrganisation(o.contact.id, organisation);
+    const contact: ContactRow = { ...o.contact, id: ticket.contact_id, organisation: organisation ?? o.contact.organisation };
     await o.link(ticket);
     await store.tickets.event(id, t, o.actor, 'created', {
       channel: o.channel, severity: c.severity, type: c.type, category: c.category, level: c.level, ...o.created.data,
@@ -88,7 +98,6 @@ export class TicketOpening {
         organisation: terms.organisation?.id ?? null, organisationName: terms.organisation?.name ?? null, contract: terms.contract !== null, matrix: terms.matrix?.id ?? null,
       }, terms.reason);
     }
-    if (terms.organisation && o.contact.organisation !== terms.organisation.id) await store.tickets.setContactOrganisation(o.contact.id, terms.organisation.id);
     await store.tickets.recordEtr(id, t, etr.at.getTime(), etr.source, etr.reason);
     if (o.previous) await store.tickets.event(o.previous.ticketId, t, 'system', 'follow_up_ticket_opened', { newTicket: ticket.key }, 'mensaje del cliente después del cierre');
     let acknowledged = false;
@@ -96,14 +105,15 @@ export class TicketOpening {
       const afterHours = terms.severities[c.severity].clock === 'business' && !clocks.calendar(terms.calendar ?? null).isOpen(now);
       // A channel's own acknowledgment (a call's SMS) only while the customer stays on that channel.
       const moment = (channel === o.customerChannel ? o.ack.moment : undefined) ?? (afterHours ? 'ack-after-hours' : 'ack');
-      acknowledged = await notices.toCustomer(ticket, moment, now, { inReplyTo: o.ack.inReplyTo ?? null, ...(o.ack.known ? { known: o.ack.known } : {}) }) !== null;
+      const known = { contact, ...(o.ack.suppressed !== undefined ? { suppressed: o.ack.suppressed } : {}) };
+      acknowledged = await notices.toCustomer(ticket, moment, now, { inReplyTo: o.ack.inReplyTo ?? null, known }) !== null;
     } else if (o.ack.reason !== null) {
       await store.tickets.event(id, t, 'system', 'ack_skipped', { reason: o.ack.reason });
     }
     await notices.toLevel(ticket, ticket.level, 'agent-new-ticket', now, {
       classification: [...(o.levelNotice.leadingReasons ?? []), ...c.reasons.map((r) => ({ rule: r.rule, matched: r.matched }))],
       ...(o.levelNotice.history ? { history: o.levelNotice.history } : {}),
-    }, o.contact);
+    }, contact);
     return { ticket, acknowledged };
   }
 }

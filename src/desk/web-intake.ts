@@ -111,7 +111,7 @@ export class WebIntake {
         const rowId = await store.messages.insert(message, t);
         await store.messages.addAttachment(rowId, { filename: form.attachment.filename, contentType: form.attachment.contentType, size: form.attachment.size, sha256: sha });
       },
-      ack: facts.recentAutoReplies >= policy.outbound.autoReplyLimit.count ? { send: false, reason: 'rate_limited' } : { send: true, known: { contact, suppressed: facts.suppressed } },
+      ack: facts.recentAutoReplies >= policy.outbound.autoReplyLimit.count ? { send: false, reason: 'rate_limited' } : { send: true, suppressed: facts.suppressed },
       // The agents see the customer's own view of urgency beside the rules that fired.
       levelNotice: { leadingReasons: [{ rule: 'urgencia del cliente (formulario web)', matched: [choice.label] }] },
     }, now);

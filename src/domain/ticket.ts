@@ -91,6 +91,9 @@ export interface NewTicket {
   reopenedFromId: number | null;
 }
 
+/** A customer the desk has no contact for yet, created with their first ticket. */
+export interface NewContact { email: string; name: string; organisation: string | null }
+
 export interface ContactRow { id: number; email: string | null; phone: string | null; name: string; organisation: string | null }
 
 export type EtrSource = 'target' | 'history' | 'agent' | 'escalation';

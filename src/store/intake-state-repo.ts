@@ -1,4 +1,6 @@
-import { placeholders, type SqlDialect, type SqlExecutor } from './sql.ts';
+import { placeholders, type SqlDialect, type SqlValue } from './sql.ts';
+import { OUTBOX_TABLE, type TransactionScope } from './transaction-scope.ts';
+import type { ContactRow } from '../domain/ticket.ts';
 
 export interface QuarantineRow {
   id: number;
@@ -14,7 +16,7 @@ export interface QuarantineRow {
 
 /** Mailbox cursors, processing failures, quarantine and suppressed addresses. */
 export class IntakeStateRepo {
-  constructor(private readonly sql: SqlExecutor, private readonly dialect: SqlDialect) {}
+  constructor(private readonly sql: TransactionScope, private readonly dialect: SqlDialect) {}
 
   async cursor(mailbox: string): Promise<{ uidValidity: number; lastUid: number } | null> {
     const row = await this.sql.get<{ uidValidity: number; lastUid: number }>('SELECT uid_validity AS "uidValidity", last_uid AS "lastUid" FROM mailbox_cursors WHERE mailbox = ?', [mailbox]);
@@ -83,27 +85,49 @@ export class IntakeStateRepo {
    * follow-up acknowledgment, and which ticket the message a bounce reports belonged to. A null
    * argument makes its answer empty.
    */
+  /**
+   * What deciding about one inbound message needs to know, in one read. The outbox rows this
+   * transaction queued and has not written yet (an earlier message of the same batch) count as
+   * well, from memory: reading them would first send them, a round trip per message.
+   */
   async senderFacts(q: { sender: string | null; agent: string | null; autoReplyMoments: readonly string[]; since: number; ticketId: number | null; bouncedMessageId: string | null }): Promise<SenderFacts> {
-    const row = await this.sql.get<Record<'suppressed' | 'auto_replies' | 'agent_errors' | 'last_followup_ack' | 'bounced_ticket', number | null>>(`SELECT
+    const sender = q.sender?.toLowerCase() ?? null;
+    const agent = q.agent?.toLowerCase() ?? null;
+    const row = await this.sql.getBeside<Record<'suppressed' | 'auto_replies' | 'agent_errors' | 'last_followup_ack' | 'bounced_ticket' | 'contact_id', number | null>
+      & Record<'contact_email' | 'contact_phone' | 'contact_name' | 'contact_organisation', string | null>>(OUTBOX_TABLE, `SELECT
         (SELECT count(*) FROM suppressed_addresses WHERE address = ?) AS suppressed,
         (SELECT count(*) FROM outbox WHERE recipient = ? AND ${q.autoReplyMoments.length === 0 ? '1 = 0' : `moment IN (${placeholders(q.autoReplyMoments.length)})`} AND created_at >= ?) AS auto_replies,
         (SELECT count(*) FROM outbox WHERE recipient = ? AND moment = 'agent-error' AND created_at >= ?) AS agent_errors,
         (SELECT max(created_at) FROM outbox WHERE ticket_id = ? AND moment = 'ack-followup') AS last_followup_ack,
-        (SELECT ticket_id FROM outbox WHERE message_id = ?) AS bounced_ticket`, [
-      q.sender?.toLowerCase() ?? null,
-      q.sender?.toLowerCase() ?? null, ...q.autoReplyMoments, q.since,
-      q.agent?.toLowerCase() ?? null, q.since,
+        (SELECT ticket_id FROM outbox WHERE message_id = ?) AS bounced_ticket,
+        c.id AS contact_id, c.email AS contact_email, c.phone AS contact_phone, c.name AS contact_name, c.organisation AS contact_organisation
+      FROM (SELECT 1 AS one) AS one LEFT JOIN contacts c ON c.email = ?`, [
+      sender,
+      sender, ...q.autoReplyMoments, q.since,
+      agent, q.since,
       q.ticketId,
       q.bouncedMessageId,
+      sender,
     ]);
     const n = (v: number | null | undefined): number | null => (v === null || v === undefined ? null : Number(v));
-    return {
+    const facts: SenderFacts = {
       suppressed: Number(row?.suppressed ?? 0) > 0,
       recentAutoReplies: Number(row?.auto_replies ?? 0),
       recentAgentErrors: Number(row?.agent_errors ?? 0),
       lastFollowUpAckAt: n(row?.last_followup_ack),
       bouncedTicketId: n(row?.bounced_ticket),
+      contact: row?.contact_id === null || row?.contact_id === undefined ? null : {
+        id: Number(row.contact_id), email: row.contact_email, phone: row.contact_phone, name: row.contact_name ?? '', organisation: row.contact_organisation,
+      },
     };
+    for (const r of this.sql.waiting(OUTBOX_TABLE)) {
+      const w = waitingOutbox(r);
+      if (w.recipient === sender && q.autoReplyMoments.includes(w.moment) && w.createdAt >= q.since) facts.recentAutoReplies++;
+      if (w.recipient === agent && w.moment === 'agent-error' && w.createdAt >= q.since) facts.recentAgentErrors++;
+      if (q.ticketId !== null && w.ticketId === q.ticketId && w.moment === 'ack-followup') facts.lastFollowUpAckAt = Math.max(facts.lastFollowUpAckAt ?? w.createdAt, w.createdAt);
+      if (q.bouncedMessageId !== null && facts.bouncedTicketId === null && w.messageId === q.bouncedMessageId) facts.bouncedTicketId = w.ticketId;
+    }
+    return facts;
   }
 
   async isSuppressed(address: string): Promise<boolean> {
@@ -122,4 +146,12 @@ export interface SenderFacts {
   recentAgentErrors: number;
   lastFollowUpAckAt: number | null;
   bouncedTicketId: number | null;
+  /** The sender's contact, when the desk has one. */
+  contact: ContactRow | null;
+}
+
+/** An outbox row waiting in the transaction (`OUTBOX_TABLE`'s column order), by name. */
+function waitingOutbox(r: readonly SqlValue[]): { ticketId: number | null; moment: string; recipient: string; messageId: string | null; createdAt: number } {
+  const [, ticketId, , moment, recipient, messageId, , , , createdAt] = r;
+  return { ticketId: ticketId === null ? null : Number(ticketId), moment: String(moment), recipient: String(recipient), messageId: messageId === null ? null : String(messageId), createdAt: Number(createdAt) };
 }

@@ -1,4 +1,5 @@
-import { placeholders, type SqlDialect, type SqlExecutor } from './sql.ts';
+import { placeholders, type SqlDialect } from './sql.ts';
+import { OUTBOX_TABLE, type TransactionScope } from './transaction-scope.ts';
 
 export type OutboxStatus = 'pending' | 'sending' | 'sent' | 'failed' | 'bounced';
 
@@ -31,9 +32,26 @@ export interface OutboxSummaryRow { id: number; moment: string; recipient: strin
 
 /** The outbox: written inside the transaction of the change that causes a message. */
 export class OutboxRepo {
-  constructor(private readonly sql: SqlExecutor, private readonly dialect: SqlDialect) {}
+  /** `SELECT` of n ids ahead from the outbox's sequence; null where the engine has none (SQLite). */
+  private readonly takeIds: string | null;
 
+  constructor(private readonly sql: TransactionScope, private readonly dialect: SqlDialect) {
+    const next = dialect.nextId('outbox');
+    this.takeIds = next === null ? null : `SELECT ${next} AS id FROM generate_series(1, ?)`;
+  }
+
+  /**
+   * Queues a message; returns its id. Inside a transaction on an engine that hands out ids
+   * ahead, the row waits with the transaction's other appended rows and goes in with them: on
+   * PostgreSQL a round trip fewer per message queued.
+   */
   async enqueue(e: NewOutboxEntry, now: number): Promise<number> {
+    const takeIds = this.takeIds;
+    if (takeIds !== null && this.sql.inTransaction) {
+      const id = await this.sql.reserveId('outbox', takeIds);
+      await this.sql.append(OUTBOX_TABLE, [id, e.ticketId, e.channel, e.moment, e.recipient.toLowerCase(), e.messageId, JSON.stringify(e.payload), 'pending', now, now]);
+      return id;
+    }
     const row = await this.sql.get<{ id: number }>(`INSERT INTO outbox (ticket_id, channel, moment, recipient, message_id, payload_json, status, next_attempt_at, created_at)
       VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?) RETURNING id`, [e.ticketId, e.channel, e.moment, e.recipient.toLowerCase(), e.messageId, JSON.stringify(e.payload), now, now]);
     return Number((row as { id: number }).id);

@@ -32,13 +32,27 @@ export const MESSAGES_TABLE: AppendTable = {
   pgTypes: ['bigint', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'bigint'],
 };
 
-const TABLES = [EVENTS_TABLE, ETR_HISTORY_TABLE, MESSAGES_TABLE];
+/**
+ * Appended only where the engine hands out ids ahead (PostgreSQL's sequence, see `reserveId`):
+ * the caller needs the new row's id at once (events name it), not the row in the table.
+ */
+export const OUTBOX_TABLE: AppendTable = {
+  name: 'outbox',
+  columns: ['id', 'ticket_id', 'channel', 'moment', 'recipient', 'message_id', 'payload_json', 'status', 'next_attempt_at', 'created_at'],
+  pgTypes: ['bigint', 'bigint', 'text', 'text', 'text', 'text', 'text', 'text', 'bigint', 'bigint'],
+};
+
+const TABLES = [EVENTS_TABLE, ETR_HISTORY_TABLE, MESSAGES_TABLE, OUTBOX_TABLE];
+
+/** Ids a transaction took ahead from a sequence: the first call takes one, each next call twice as many, up to this. */
+const MAX_RESERVED = 64;
 
 interface Pending {
   /** False once the transaction ended: a timer started inside it must not append to it. */
   active: boolean;
   rows: Map<AppendTable, SqlValue[][]>;
   kept: Map<string, Promise<unknown>>;
+  reserved: Map<string, { ids: number[]; next: number }>;
 }
 
 /**
@@ -66,6 +80,50 @@ export class TransactionScope implements SqlExecutor {
     const rows = pending.rows.get(table);
     if (rows) rows.push(values);
     else pending.rows.set(table, [values]);
+  }
+
+  /** Whether a transaction is open in this context (appended rows then wait for its end). */
+  get inTransaction(): boolean {
+    return this.pending() !== undefined;
+  }
+
+  /**
+   * The rows of `table` appended in this transaction and not yet written, in order (for a read
+   * that must count them without sending them: see `getBeside`).
+   */
+  waiting(table: AppendTable): readonly SqlValue[][] {
+    return this.pending()?.rows.get(table) ?? [];
+  }
+
+  /**
+   * A read that leaves the rows waiting for `table` unsent: the caller adds `waiting(table)` to
+   * what it reads. Every other append table it names is written first, as in `get`.
+   */
+  async getBeside<T>(table: AppendTable, sql: string, params?: readonly SqlValue[]): Promise<T | undefined> {
+    const pending = this.pending();
+    if (pending !== undefined && pending.rows.size > 0) {
+      for (const t of this.tablesIn(sql)) if (t !== table) await this.flushTable(pending, t);
+    }
+    return this.engine.get<T>(sql, params);
+  }
+
+  /**
+   * The next id of `sequence` for a row about to be appended, from a block this transaction took
+   * ahead with `takeSql` (a query of `id`s whose one parameter is how many: n ids in one round
+   * trip, the block doubling each time it runs out). It sends no waiting rows. Ids left unused
+   * when the transaction ends are never used: a gap, as a sequence allows.
+   */
+  async reserveId(sequence: string, takeSql: string): Promise<number> {
+    const pending = this.pending();
+    if (pending === undefined) throw new Error('reserveId needs a transaction');
+    let block = pending.reserved.get(sequence);
+    if (block === undefined || block.ids.length === 0) {
+      const n = Math.min(MAX_RESERVED, block?.next ?? 1);
+      const ids = (await this.engine.all<{ id: number }>(takeSql, [n])).map((r) => Number(r.id));
+      block = { ids, next: n * 2 };
+      pending.reserved.set(sequence, block);
+    }
+    return block.ids.shift() as number;
   }
 
   /** `load()` once per transaction under `key`; every time outside one. */
@@ -118,7 +176,7 @@ export class TransactionScope implements SqlExecutor {
       });
     }
     return this.engine.transaction(() => {
-      const pending: Pending = { active: true, rows: new Map(), kept: new Map() };
+      const pending: Pending = { active: true, rows: new Map(), kept: new Map(), reserved: new Map() };
       return this.context.run(pending, async () => {
         try {
           const result = await fn();

@@ -140,8 +140,9 @@ describe.each(engines)('store on %s', (name, open) => {
     const t = await store.tickets.create(ticket(c.id), NOW);
     const since = NOW - 60_000;
     const empty = { sender: null, agent: null, autoReplyMoments: ['ack', 'ack-followup'], since, ticketId: null, bouncedMessageId: null };
-    expect(await store.intake.senderFacts(empty)).toEqual({ suppressed: false, recentAutoReplies: 0, recentAgentErrors: 0, lastFollowUpAckAt: null, bouncedTicketId: null });
-    // Inside a transaction rolled back at the end: the rows must not reach the outbox tests.
+    expect(await store.intake.senderFacts(empty)).toEqual({ suppressed: false, recentAutoReplies: 0, recentAgentErrors: 0, lastFollowUpAckAt: null, bouncedTicketId: null, contact: null });
+    // Inside a transaction rolled back at the end: the rows must not reach the outbox tests. On
+    // PostgreSQL the queued rows are still waiting in memory when the facts are read: they count.
     const undo = new Error('undo');
     await expect(store.transaction(async () => {
     await store.outbox.enqueue({ ticketId: t.id, channel: 'email', moment: 'ack', recipient: 'hechos@cliente.mx', messageId: `f1-${name}@x`, payload: {} }, NOW);
@@ -150,9 +151,39 @@ describe.each(engines)('store on %s', (name, open) => {
     await store.outbox.enqueue({ ticketId: t.id, channel: 'email', moment: 'agent-error', recipient: 'agente@proditma.mx', messageId: `f4-${name}@x`, payload: {} }, NOW);
     await store.intake.suppress('hechos@cliente.mx', 'hard_bounce', '5.1.1', null, NOW);
     expect(await store.intake.senderFacts({ ...empty, sender: 'Hechos@Cliente.mx', agent: 'agente@proditma.mx', ticketId: t.id, bouncedMessageId: `f2-${name}@x` }))
-      .toEqual({ suppressed: true, recentAutoReplies: 2, recentAgentErrors: 1, lastFollowUpAckAt: NOW + 1, bouncedTicketId: t.id });
+      .toEqual({ suppressed: true, recentAutoReplies: 2, recentAgentErrors: 1, lastFollowUpAckAt: NOW + 1, bouncedTicketId: t.id,
+        contact: { id: c.id, email: 'hechos@cliente.mx', phone: null, name: '', organisation: null } });
+    // Any other read of the outbox sees them too (they are written first).
+    expect((await store.outbox.byMessageId(`f4-${name}@x`))?.recipient).toBe('agente@proditma.mx');
+    expect(await store.intake.senderFacts({ ...empty, sender: 'hechos@cliente.mx' })).toMatchObject({ recentAutoReplies: 2 });
     throw undo;
     })).rejects.toBe(undo);
+  });
+
+  it('creates a new customer\'s contact with their first ticket, and finds one that appeared meanwhile', async () => {
+    const fields = (({ contactId: _, ...rest }) => rest)(ticket(0));
+    const first = await store.tickets.createWithContact(fields, { email: `Nueva-${name}@Cliente.mx`, name: 'Nora', organisation: 'acme' }, NOW);
+    const contact = await store.tickets.contact(first.row.contact_id);
+    expect(contact).toMatchObject({ email: `nueva-${name}@cliente.mx`, name: 'Nora', organisation: 'acme' });
+    // A second "unknown" sender that is in fact known by now: the same contact, its name kept.
+    const second = await store.tickets.createWithContact(fields, { email: `nueva-${name}@cliente.mx`, name: 'Otra', organisation: null }, NOW);
+    expect(second.row.contact_id).toBe(first.row.contact_id);
+    expect(await store.tickets.contact(first.row.contact_id)).toMatchObject({ name: 'Nora', organisation: 'acme' });
+    expect(second.key).not.toBe(first.key);
+  });
+
+  it('gives messages queued in one transaction distinct ids, each found by it after the commit', async () => {
+    const c = await store.tickets.contactForEmail(`ids-${name}@cliente.mx`, '', NOW);
+    const t = await store.tickets.create(ticket(c.id), NOW);
+    // Queued a year ahead, so that no claim in the other tests sees them due.
+    const later = NOW + 365 * 86_400_000;
+    const ids = await store.transaction(async () => {
+      const out: number[] = [];
+      for (let i = 0; i < 40; i++) out.push(await store.outbox.enqueue({ ticketId: t.id, channel: 'email', moment: 'ack', recipient: `ids-${name}@cliente.mx`, messageId: `ids-${i}-${name}@x`, payload: { i } }, later));
+      return out;
+    });
+    expect(new Set(ids).size).toBe(40);
+    for (const [i, id] of ids.entries()) expect((await store.outbox.byMessageId(`ids-${i}-${name}@x`))?.id).toBe(id);
   });
 
   it('commits rows, events and outbox together, or none of them', async () => {
