@@ -12,6 +12,7 @@ import { Notices } from './desk/notices.ts';
 import { AgentActions } from './desk/agent-actions.ts';
 import { TicketLifecycle } from './desk/ticket-lifecycle.ts';
 import { TicketOpening } from './desk/ticket-opening.ts';
+import { IncidentLinking } from './desk/incident-linking.ts';
 import { TicketTerms } from './desk/ticket-terms.ts';
 import { EmailIntake, IntakeRetryLater, type IntakeOrigin, type IntakeOutcome, type StagedBatch } from './desk/email-intake.ts';
 import { SlaClocks } from './desk/sla-clocks.ts';
@@ -126,7 +127,8 @@ export class Mesa {
     const terms = this.terms = new TicketTerms(this.policy, clocks);
     const notices = this.notices = new Notices({ store: this.store, policy: this.policy, renderer: this.renderer, terms, secret: env.secret, loopValue: this.policy.desk.messageIdDomain, linkBaseUrl: env.linkBaseUrl });
     this.lifecycle = new TicketLifecycle({ store: this.store, policy: this.policy, clocks, notices, terms });
-    const opening = new TicketOpening({ store: this.store, clocks, lifecycle: this.lifecycle, notices, terms });
+    const incidents = new IncidentLinking({ store: this.store, policy: this.policy, lifecycle: this.lifecycle });
+    const opening = new TicketOpening({ store: this.store, clocks, lifecycle: this.lifecycle, notices, terms, incidents });
     this.metrics = createMetrics(this.store, { mailboxes: () => this.mailboxes.map((k) => ({ mailbox: k.mailbox, stats: k.stats })), instance: env.instanceName });
     this.sender = env.smtp
       ? new SmtpSender({ ...env.smtp, ...opts.smtp }, this.store.blobs)

@@ -185,6 +185,7 @@ function resolve(raw: RawConfig, files: LoadedFile[]): DeskPolicy {
     classification: { minimumScore: raw.classification.minimumScore, rules },
     phone: raw.phone,
     web: raw.web,
+    incidents: { ...raw.incidents, severities: raw.incidents.severities.map((n) => n as Severity) },
     operations: raw.operations,
     intake: raw.intake,
     outbound: {

@@ -118,6 +118,8 @@ const organisation = z.object({
     calendar: contractCalendar.nullable().default(null),
     customer: customerMessages.nullable().default(null),
     severities: z.object({ 1: contractTargets.optional(), 2: contractTargets.optional(), 3: contractTargets.optional(), 4: contractTargets.optional() }).strict().default({}),
+    /** false: its reports never share a major incident (nor its messages) with other organisations. */
+    sharedMessages: z.boolean().default(true),
   }).strict().nullable().default(null),
 }).strict();
 
@@ -196,6 +198,16 @@ export const configSchema = z.object({
       sessionHours: z.number().min(1).max(720),
     }).strict(),
   }).strict(),
+  /** Major incidents (issue 13): a burst of alike reports gathered into one. */
+  incidents: z.object({
+    enabled: z.boolean().default(false),
+    windowMinutes: z.number().int().min(1).max(1440).default(10),
+    minTickets: z.number().int().min(2).max(1000).default(5),
+    severities: z.array(severityNumber).min(1).default([1, 2]),
+    minSharedWords: z.number().int().min(1).max(20).default(3),
+    /** The level told once when an incident opens (and that works it). */
+    level: z.union([z.literal(1), z.literal(2), z.literal(3)]).default(2),
+  }).strict().prefault({}),
   operations: z.object({
     /** /readyz fails when more than this many outbox rows wait to be sent. */
     readyOutboxBacklog: z.number().int().min(1),

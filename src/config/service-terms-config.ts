@@ -50,7 +50,7 @@ export function resolveServiceTerms(raw: RawConfig, tools: {
     if (calendar && Object.values(calendar.weeklyHours).every((day) => day.length === 0)) problem([...at, 'calendar', 'weekly'], 'the calendar is never open (no weekday has hours)');
     const customer = c.customer === null ? null : { ...c.customer, updatesFor: c.customer.updatesFor?.map((n) => n as Severity) ?? null };
     if (customer && customer.channel === 'sms' && !customer.sms) problem([...at, 'customer', 'channel'], 'the agreed channel is sms but sms is false');
-    return { until: c.until, calendar, customer, severities };
+    return { until: c.until, calendar, customer, severities, sharedMessages: c.sharedMessages };
   };
 
   const organisations: Organisation[] = [];

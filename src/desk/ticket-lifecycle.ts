@@ -263,6 +263,7 @@ export function snapshotOf(t: TicketRow): SlaSnapshot {
   return {
     ...deadlinesOf(t), state: t.state, level: t.level, etrAt: new Date(t.etr_at),
     firstRespondedAt: d(t.first_responded_at), firstResponseBreachedAt: d(t.first_response_breached_at), resolutionBreachedAt: d(t.resolution_breached_at),
+    linkedToIncident: t.incident_id !== null && t.incident_id !== undefined,
   };
 }
 

@@ -8,6 +8,8 @@ import type { SlaClocks } from './sla-clocks.ts';
 import type { TicketLifecycle } from './ticket-lifecycle.ts';
 import type { TicketTerms } from './ticket-terms.ts';
 import { customerChannel } from '../domain/service-terms.ts';
+import { significantWords } from '../domain/incident-detection.ts';
+import type { IncidentLinking } from './incident-linking.ts';
 
 /** A new ticket as a channel (email, phone, web) describes it; the rest is the same for all. */
 export interface Opening {
@@ -60,7 +62,7 @@ export interface Opened {
  * caller's transaction.
  */
 export class TicketOpening {
-  constructor(private readonly deps: { store: Store; clocks: SlaClocks; lifecycle: TicketLifecycle; notices: Notices; terms: TicketTerms }) {}
+  constructor(private readonly deps: { store: Store; clocks: SlaClocks; lifecycle: TicketLifecycle; notices: Notices; terms: TicketTerms; incidents: IncidentLinking }) {}
 
   async open(o: Opening, now: Date): Promise<Opened> {
     const { store, clocks, lifecycle, notices } = this.deps;
@@ -71,6 +73,8 @@ export class TicketOpening {
     const { etr, ...sla } = await lifecycle.initialSla(terms, c.severity, c.category, now);
     // The contract may agree one channel for every message, or forbid SMS.
     const channel = customerChannel(terms, o.customerChannel, o.contact);
+    // A report that could join a major incident keeps its significant words (detection reads them back).
+    const words = this.deps.incidents.considers(c.severity) ? significantWords(`${o.subject} ${o.description}`) : [];
     const fields = {
       channel: o.channel, mailbox: o.mailbox, subject: o.subject, description: o.description,
       severity: c.severity, type: c.type, category: c.category, level: c.level,
@@ -80,12 +84,14 @@ export class TicketOpening {
       terms,
       ...sla,
       reopenedFromId: o.previous?.ticketId ?? null,
+      reportWords: words.length > 0 ? words : null,
     };
     const organisation = terms.organisation?.id ?? null;
-    const { id, row: ticket } = o.contact.id === null
+    const { id, row: inserted } = o.contact.id === null
       ? await store.tickets.createWithContact(fields, { email: o.contact.email, name: o.contact.name, organisation }, t)
       : await store.tickets.create({ ...fields, contactId: o.contact.id }, t);
     if (organisation !== null && o.contact.id !== null && o.contact.organisation !== organisation) await store.tickets.setContactOrganisation(o.contact.id, organisation);
+    let ticket = inserted;
     const contact: ContactRow = { ...o.contact, id: ticket.contact_id, organisation: organisation ?? o.contact.organisation };
     await o.link(ticket);
     await store.tickets.event(id, t, o.actor, 'created', {
@@ -100,8 +106,15 @@ export class TicketOpening {
     }
     await store.tickets.recordEtr(id, t, etr.at.getTime(), etr.source, etr.reason);
     if (o.previous) await store.tickets.event(o.previous.ticketId, t, 'system', 'follow_up_ticket_opened', { newTicket: ticket.key }, 'mensaje del cliente después del cierre');
+    // A report of a known outage joins its major incident (or completes the burst that opens one).
+    const incident = await this.deps.incidents.onOpened(ticket, words, now);
+    if (incident) ticket = incident.ticket;
     let acknowledged = false;
-    if (o.ack.send) {
+    if (o.ack.send && incident) {
+      // One answer for everyone affected: the problem is known, the incident's ETR.
+      const known = { contact, ...(o.ack.suppressed !== undefined ? { suppressed: o.ack.suppressed } : {}) };
+      acknowledged = await notices.toCustomer(ticket, 'ack-incident', now, { inReplyTo: o.ack.inReplyTo ?? null, known, extras: { incident: incident.facts } }) !== null;
+    } else if (o.ack.send) {
       const afterHours = terms.severities[c.severity].clock === 'business' && !clocks.calendar(terms.calendar ?? null).isOpen(now);
       // A channel's own acknowledgment (a call's SMS) only while the customer stays on that channel.
       const moment = (channel === o.customerChannel ? o.ack.moment : undefined) ?? (afterHours ? 'ack-after-hours' : 'ack');
@@ -109,6 +122,12 @@ export class TicketOpening {
       acknowledged = await notices.toCustomer(ticket, moment, now, { inReplyTo: o.ack.inReplyTo ?? null, known }) !== null;
     } else if (o.ack.reason !== null) {
       await store.tickets.event(id, t, 'system', 'ack_skipped', { reason: o.ack.reason });
+    }
+    if (incident) {
+      // The level hears of the incident once, when it opens; never of each report that joins it.
+      if (incident.opened) await notices.toLevel(ticket, this.deps.incidents.level, 'agent-incident-opened', now, { incident: incident.facts }, contact);
+      else await store.tickets.event(id, t, 'system', 'level_notice_skipped', { incident: incident.facts.key }, 'ticket vinculado a un incidente mayor');
+      return { ticket, acknowledged };
     }
     await notices.toLevel(ticket, ticket.level, 'agent-new-ticket', now, {
       classification: [...(o.levelNotice.leadingReasons ?? []), ...c.reasons.map((r) => ({ rule: r.rule, matched: r.matched }))],

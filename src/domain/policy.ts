@@ -93,6 +93,8 @@ export interface DeskPolicy {
     portal: { minFillSeconds: number; maxFillHours: number; perIpPerHour: number; perAddressPerHour: number };
     panel: { warnMinutes: number; sessionHours: number };
   };
+  /** Major incidents (issue 13); see `domain/incident-detection.ts`. */
+  incidents: { enabled: boolean; windowMinutes: number; minTickets: number; severities: Severity[]; minSharedWords: number; level: Level };
   operations: { readyOutboxBacklog: number };
   intake: { attachmentMaxBytes: number; maxAttempts: number; dropFolderPollSeconds: number };
   outbound: {

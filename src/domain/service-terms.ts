@@ -23,6 +23,11 @@ export interface Contract {
   customer: CustomerMessaging | null;
   /** Per severity, what the contract changes of the desk's defaults. */
   severities: Partial<Record<Severity, Partial<SeverityTargets>>>;
+  /**
+   * false: the customer's reports never join a major incident with other organisations'
+   * reports, and they never receive its shared messages (issue 13). Absent: true.
+   */
+  sharedMessages?: boolean;
 }
 
 export interface CustomerMessaging {

@@ -29,6 +29,11 @@ export interface SlaSnapshot extends SlaDeadlines {
   firstRespondedAt: Date | null;
   firstResponseBreachedAt: Date | null;
   resolutionBreachedAt: Date | null;
+  /**
+   * Linked to a major incident: the ticket has no clock of its own (the incident's drives it),
+   * so nothing falls due for it; its deadlines stay recorded for the compliance report.
+   */
+  linkedToIncident?: boolean;
 }
 
 export const OPEN_STATES: readonly string[] = ['nuevo', 'en_atencion'];
@@ -64,7 +69,7 @@ export function nextUpdateAfter(sev: SeverityPolicy, clock: SlaClock, at: Date):
 
 /** The earliest pending deadline (including the ETR, which must never be shown past), or null. */
 export function nextActionAt(t: SlaSnapshot): Date | null {
-  if (!OPEN_STATES.includes(t.state)) return null;
+  if (!OPEN_STATES.includes(t.state) || t.linkedToIncident) return null;
   const candidates = [
     t.warningDueAt,
     t.nextEscalationDueAt,
@@ -92,7 +97,7 @@ export type SweepAction =
  * dropped too, since the escalation notice tells the customer the news and the ETR.
  */
 export function dueActions(t: SlaSnapshot, now: Date): SweepAction[] {
-  if (!OPEN_STATES.includes(t.state)) return [];
+  if (!OPEN_STATES.includes(t.state) || t.linkedToIncident) return [];
   const due = (d: Date | null): d is Date => d !== null && d.getTime() <= now.getTime();
   const out: SweepAction[] = [];
   if (t.firstRespondedAt === null && t.firstResponseBreachedAt === null && due(t.firstResponseDueAt)) {

@@ -15,3 +15,8 @@ export function subjectTags(prefix: string, subject: string): string[] {
   const found = [...subject.matchAll(new RegExp(`\\[\\s*(${prefix}-\\d{6,})\\s*\\]`, 'gi'))].map((m) => (m[1] as string).toUpperCase());
   return [...new Set(found)];
 }
+
+/** Major incident keys: `INC-0042` (at least four digits). */
+export function formatIncidentKey(id: number): string {
+  return `INC-${String(id).padStart(4, '0')}`;
+}

@@ -56,13 +56,17 @@ export interface TicketRow {
   organisation: string | null;
   /** The `ServiceTerms` that applied, as JSON; null for tickets from before organisations existed (the defaults apply). */
   terms_json: string | null;
+  /** The major incident the ticket is linked to (issue 13); null: handled on its own. */
+  incident_id: number | null;
+  /** The report's significant words (JSON array), for incident detection; null before it existed. */
+  report_words: string | null;
 }
 
 /** Columns the desk may change after creation (everything but identity and origin). */
 export const UPDATABLE_TICKET_COLUMNS = ['subject', 'severity', 'type', 'category', 'level', 'state', 'customer_channel', 'etr_at', 'level_since',
   'warning_due_at', 'first_response_due_at', 'next_escalation_due_at', 'next_update_due_at', 'resolution_due_at',
   'first_responded_at', 'first_response_breached_at', 'resolution_breached_at', 'paused_at', 'paused_remaining_json',
-  'paused_minutes', 'last_customer_update_at', 'resolved_at', 'resolution_business_minutes', 'assignee', 'next_action_at', 'organisation', 'terms_json'] as const;
+  'paused_minutes', 'last_customer_update_at', 'resolved_at', 'resolution_business_minutes', 'assignee', 'next_action_at', 'organisation', 'terms_json', 'incident_id'] as const;
 
 export type TicketUpdate = Partial<Pick<TicketRow, typeof UPDATABLE_TICKET_COLUMNS[number]>>;
 
@@ -89,6 +93,8 @@ export interface NewTicket {
   resolutionDueAt: number | null;
   nextActionAt: number | null;
   reopenedFromId: number | null;
+  /** The report's significant words (incident detection); absent: none recorded. */
+  reportWords?: readonly string[] | null;
 }
 
 /** A customer the desk has no contact for yet, created with their first ticket. */

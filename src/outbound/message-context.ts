@@ -65,6 +65,8 @@ export interface MessageContext {
   reply: { text: string } | null;
   /** Why an agent's reply was refused, and the valid commands (error replies to agents). */
   rejection: { problems: Array<{ line: string; problem: string }>; reason: string | null; help: string } | null;
+  /** The major incident (see `ContextExtras.incident`). */
+  incident: { key: string; title: string; category: string; linked: number; words: string; reason: string } | null;
 }
 
 export interface ContextExtras {
@@ -81,6 +83,19 @@ export interface ContextExtras {
   rejection?: { problems: Array<{ line: string; problem: string }>; reason: string | null; help: string } | null;
   /** The cases of a daily digest; absent, the message's own ticket. */
   digest?: TicketFacts[];
+  /** The major incident the ticket is linked to (its acknowledgment, the level's notice). */
+  incident?: IncidentFacts | null;
+}
+
+export interface IncidentFacts {
+  key: string;
+  title: string;
+  category: string;
+  /** Tickets linked to it so far. */
+  linked: number;
+  /** The words its reports share. */
+  words: readonly string[];
+  reason: string;
 }
 
 /** A ticket state as customers read it ("en atención"). */
@@ -163,6 +178,7 @@ export function messageContext(input: {
     classification: (x.classification ?? []).map((c) => ({ rule: c.rule, matched: c.matched.join(', ') })),
     reply: x.replyText ? { text: x.replyText } : null,
     rejection: x.rejection ?? null,
+    incident: x.incident ? { key: x.incident.key, title: x.incident.title, category: x.incident.category, linked: x.incident.linked, words: x.incident.words.join(', '), reason: x.incident.reason } : null,
   };
 }
 

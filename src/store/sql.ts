@@ -30,6 +30,12 @@ export interface SqlDialect {
    */
   readonly forUpdate: string;
   /**
+   * A statement taking a lock named by its one text parameter until the transaction ends, so
+   * that instances make one decision at a time (which incident a report joins); null where one
+   * writer at a time holds the whole database anyway (SQLite).
+   */
+  readonly transactionLock: string | null;
+  /**
    * The database's clock in epoch milliseconds. Leases use it rather than each instance's own
    * `now`: one clock for every instance, so a host whose clock drifts cannot steal a mailbox.
    */

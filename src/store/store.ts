@@ -9,6 +9,7 @@ import { SharedSecretRepo } from './shared-secret-repo.ts';
 import { TransferRepo } from './transfer-repo.ts';
 import { MessageRepo } from './message-repo.ts';
 import { OutboxRepo } from './outbox-repo.ts';
+import { IncidentRepo } from './incident-repo.ts';
 import { ReportRepo } from './report-repo.ts';
 import { TransactionScope } from './transaction-scope.ts';
 import { SqliteEngine } from './sqlite/engine.ts';
@@ -34,6 +35,7 @@ export class Store {
   readonly tickets: TicketRepo;
   readonly messages: MessageRepo;
   readonly outbox: OutboxRepo;
+  readonly incidents: IncidentRepo;
   readonly intake: IntakeStateRepo;
   readonly blobs: BlobStore;
   readonly calls: CallRepo;
@@ -58,6 +60,7 @@ export class Store {
     this.tickets = new TicketRepo(sql, dialect, ticketPrefix);
     this.messages = new MessageRepo(sql);
     this.outbox = new OutboxRepo(sql, dialect);
+    this.incidents = new IncidentRepo(sql, dialect);
     this.intake = new IntakeStateRepo(sql, dialect);
     this.blobs = blobs;
     this.calls = new CallRepo(sql, dialect);

@@ -31,8 +31,8 @@ export interface EtrRow { at: number; etr_at: number; source: string; reason: st
 
 const TICKET_COLUMNS = `channel, mailbox, contact_id, subject, description, severity, type, category, level, state,
   customer_channel, cc_json, classification_json, etr_at, warning_due_at, first_response_due_at, next_escalation_due_at, next_update_due_at, resolution_due_at,
-  next_action_at, level_since, reopened_from_id, created_at, updated_at, organisation, terms_json`;
-const TICKET_VALUES = `?, ?, ?, ?, ?, ?, ?, ?, ?, 'nuevo', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?`;
+  next_action_at, level_since, reopened_from_id, created_at, updated_at, organisation, terms_json, report_words`;
+const TICKET_VALUES = `?, ?, ?, ?, ?, ?, ?, ?, ?, 'nuevo', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?`;
 /** The same, with the contact (third column) taken from the `c` of a WITH that inserted it. */
 const TICKET_VALUES_NEW_CONTACT = TICKET_VALUES.replace(/^\?, \?, \?/, '?, ?, (SELECT id FROM c)');
 const CONTACT_UPSERT = `INSERT INTO contacts (email, phone, name, created_at, organisation) VALUES (?, NULL, ?, ?, ?)
@@ -101,6 +101,7 @@ export class TicketRepo {
       t.customerChannel, JSON.stringify(t.cc), JSON.stringify(t.classification), t.etrAt, t.warningDueAt, t.firstResponseDueAt,
       t.nextEscalationDueAt, t.nextUpdateDueAt, t.resolutionDueAt, t.nextActionAt, now, t.reopenedFromId, now, now,
       t.organisation, t.terms === null ? null : JSON.stringify(t.terms),
+      t.reportWords ? JSON.stringify(t.reportWords) : null,
     ];
   }
 

@@ -7,6 +7,7 @@ import type { SqlExecutor, SqlValue } from './sql.ts';
  */
 export const DESK_TABLES: ReadonlyArray<{ name: string; key: string; identity: boolean }> = [
   { name: 'contacts', key: 'id', identity: true },
+  { name: 'incidents', key: 'id', identity: true },
   { name: 'tickets', key: 'id', identity: true },
   { name: 'messages', key: 'id', identity: true },
   { name: 'attachments', key: 'id', identity: true },

@@ -51,7 +51,7 @@ matrices:
     expect(p.organisations).toEqual([{
       id: 'bnorte', name: 'Banco del Norte',
       match: { domains: ['bnorte.mx'], addresses: ['ops@gmail.com'], phones: ['+528112345678', '+52818*'] },
-      contract: { until: '2027-06-30', calendar: null, customer: null, severities: { 3: { clock: 'continuous', sms: true, firstResponseMinutes: 30, resolutionMinutes: 480, customerUpdateMinutes: null, escalateAfterMinutes: { 1: 60 } } } },
+      contract: { until: '2027-06-30', calendar: null, customer: null, severities: { 3: { clock: 'continuous', sms: true, firstResponseMinutes: 30, resolutionMinutes: 480, customerUpdateMinutes: null, escalateAfterMinutes: { 1: 60 } } }, sharedMessages: true },
     }]);
     expect(p.matrices).toEqual([{ id: 'banco', organisation: 'bnorte', category: null, levels: { 1: [expect.objectContaining({ name: 'Sofía Banco' })] }, fallback: null }]);
     // Without the file: none, and the desk runs on its defaults.

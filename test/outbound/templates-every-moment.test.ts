@@ -71,6 +71,7 @@ function fullContext(locale: Locale): MessageContext {
         { at: at('2026-03-10T22:00:00Z'), text: 'Escalado a Operaciones' },
       ],
       classification: [{ rule: 'portal-caido', matched: ['portal caido', HOSTILE] }],
+      incident: { key: 'INC-0007', title: HOSTILE, category: 'disponibilidad', linked: 12, words: ['portal', HOSTILE], reason: HOSTILE },
     },
   });
 }
@@ -348,7 +349,7 @@ describe('previewTemplate', () => {
     level_since: Date.parse('2026-03-11T03:00:00Z'), warning_due_at: Date.parse('2026-03-11T03:24:00Z'),
     first_responded_at: null, first_response_breached_at: null, resolution_breached_at: null,
     paused_at: null, paused_remaining_json: null, paused_minutes: 0, last_customer_update_at: null,
-    resolution_business_minutes: null, assignee: 'Ana Torres', next_action_at: Date.parse('2026-03-11T03:15:00Z'), organisation: null, terms_json: null,
+    resolution_business_minutes: null, assignee: 'Ana Torres', next_action_at: Date.parse('2026-03-11T03:15:00Z'), organisation: null, terms_json: null, incident_id: null, report_words: null,
   };
   const contact: ContactRow = { id: 7, email: 'juan.perez@example.com', phone: '+525512345678', name: 'Juan Pérez', organisation: null };
   const now = new Date('2026-03-11T03:05:00Z');

@@ -16,6 +16,7 @@ export const POSTGRES_DIALECT: SqlDialect = {
   dueTicketsSql: 'SELECT id FROM tickets WHERE next_action_at IS NOT NULL AND next_action_at <= ? AND id > ? ORDER BY id LIMIT ?',
   skipLocked: 'FOR UPDATE SKIP LOCKED',
   forUpdate: 'FOR UPDATE',
+  transactionLock: 'SELECT pg_advisory_xact_lock(hashtext(?)) AS locked',
   // clock_timestamp(), not now(): now() is frozen at the start of the transaction.
   nowMs: '(extract(epoch FROM clock_timestamp()) * 1000)::bigint',
   nextId: (table) => `nextval(pg_get_serial_sequence('${table}', 'id'))`,

@@ -23,6 +23,7 @@ export const SQLITE_DIALECT: SqlDialect = {
   // One writer at a time: nothing to skip.
   skipLocked: '',
   forUpdate: '',
+  transactionLock: null,
   nowMs: "CAST(unixepoch('subsec') * 1000 AS INTEGER)",
   nextId: () => null,
 };

@@ -1,0 +1,105 @@
+import { detectBurst, matchIncident, type OpenIncident, type Report } from '../domain/incident-detection.ts';
+import type { DeskPolicy, Severity } from '../domain/policy.ts';
+import { formatIncidentKey } from '../domain/ticket-key.ts';
+import type { TicketRow } from '../domain/ticket.ts';
+import type { IncidentFacts } from '../outbound/message-context.ts';
+import type { IncidentRow } from '../store/incident-repo.ts';
+import type { Store } from '../store/store.ts';
+import type { TicketLifecycle } from './ticket-lifecycle.ts';
+
+/** What linking decided for a new ticket: it joined an open incident, or its report opened one. */
+export interface IncidentLink {
+  incident: IncidentRow;
+  /** True when this report completed a burst and the incident was opened now. */
+  opened: boolean;
+  /** The ticket as it now stands (linked, the incident's ETR). */
+  ticket: TicketRow;
+  facts: IncidentFacts;
+}
+
+/**
+ * Major incidents at the moment a ticket is opened (issue 13), inside the opening's
+ * transaction: a report that matches an open incident joins it; one that completes a burst of
+ * alike reports opens an incident and brings the burst's earlier tickets with it. A linked
+ * ticket takes the incident's ETR and has no clock of its own (`SlaSnapshot.linkedToIncident`).
+ * Every decision about a report that could join one is recorded as an event with its reason.
+ *
+ * Instances take turns per category (`IncidentRepo.lockCategory`), so one outage reported to
+ * two instances at once opens one incident.
+ */
+export class IncidentLinking {
+  constructor(private readonly deps: { store: Store; policy: DeskPolicy; lifecycle: TicketLifecycle }) {}
+
+  /** The level told when an incident opens. */
+  get level(): DeskPolicy['incidents']['level'] {
+    return this.deps.policy.incidents.level;
+  }
+
+  /** Whether a ticket of this severity is looked at at all (the caller skips the words otherwise). */
+  considers(severity: Severity): boolean {
+    const p = this.deps.policy.incidents;
+    return p.enabled && p.severities.includes(severity);
+  }
+
+  async onOpened(ticket: TicketRow, words: readonly string[], now: Date): Promise<IncidentLink | null> {
+    const { store, policy } = this.deps;
+    const p = policy.incidents;
+    if (!this.considers(ticket.severity) || words.length === 0) return null;
+    const t = now.getTime();
+    await store.incidents.lockCategory(ticket.category);
+    const report: Report = { ticketId: ticket.id, at: ticket.created_at, category: ticket.category, severity: ticket.severity, organisation: ticket.organisation, isolated: this.isolated(ticket.organisation), words };
+    const open = await store.incidents.openOnes();
+    const match = matchIncident(report, open.map(openIncident), p);
+    if (match.incident !== null) {
+      const incident = open.find((i) => i.id === match.incident.id) as IncidentRow;
+      const linked = await this.link(ticket, incident, now, 'system', match.reason);
+      return { incident, opened: false, ticket: linked, facts: await this.facts(incident, match.reason) };
+    }
+    const recent = (await store.incidents.unlinkedReports(ticket.category, p.severities, t - p.windowMinutes * 60_000))
+      .map((r): Report => ({ ticketId: r.id, at: r.created_at, category: r.category, severity: r.severity as Severity, organisation: r.organisation, isolated: this.isolated(r.organisation), words: JSON.parse(r.report_words) as string[] }));
+    const burst = detectBurst(report, recent, t, p);
+    if (burst === null) {
+      await store.tickets.event(ticket.id, t, 'system', 'incident_not_joined', { words: words.slice(0, 12) },
+        `${match.reason}; sin ráfaga: menos de ${p.minTickets} reportes parecidos de ${ticket.category} en ${p.windowMinutes} min`);
+      return null;
+    }
+    // An isolated organisation's burst is its own incident; any other gathers every organisation's alike reports.
+    const incident = await store.incidents.open({
+      category: ticket.category, organisation: report.isolated ? ticket.organisation : null,
+      title: ticket.subject.slice(0, 200), signature: burst.signature, etrAt: ticket.etr_at, openedBy: 'system', reason: burst.reason,
+    }, t);
+    await store.tickets.event(ticket.id, t, 'system', 'incident_opened', { incident: formatIncidentKey(incident.id), reports: burst.reports.length, signature: burst.signature }, burst.reason);
+    const linked = await this.link(ticket, incident, now, 'system', burst.reason);
+    for (const earlier of burst.reports.slice(1)) {
+      await this.link(await this.deps.lifecycle.reload(earlier.ticketId), incident, now, 'system', burst.reason);
+    }
+    return { incident, opened: true, ticket: linked, facts: await this.facts(incident, burst.reason) };
+  }
+
+  /** The ticket joins the incident: its ETR becomes the incident's, its own clock stops. */
+  private async link(ticket: TicketRow, incident: IncidentRow, now: Date, actor: string, reason: string): Promise<TicketRow> {
+    const { store, lifecycle } = this.deps;
+    const t = now.getTime();
+    const key = formatIncidentKey(incident.id);
+    await store.tickets.event(ticket.id, t, actor, 'incident_linked', { incident: key }, reason);
+    if (incident.etr_at !== ticket.etr_at) await store.tickets.recordEtr(ticket.id, t, incident.etr_at, 'target', `ETR del incidente ${key}`);
+    return await lifecycle.save(ticket, { incident_id: incident.id, etr_at: incident.etr_at }, now);
+  }
+
+  private async facts(incident: IncidentRow, reason: string): Promise<IncidentFacts> {
+    return {
+      key: formatIncidentKey(incident.id), title: incident.title, category: incident.category,
+      linked: await this.deps.store.incidents.linkedCount(incident.id), words: JSON.parse(incident.signature_json) as string[], reason,
+    };
+  }
+
+  /** A contract that forbids shared messages keeps its reports out of other organisations' incidents. */
+  private isolated(organisation: string | null): boolean {
+    if (organisation === null) return false;
+    return this.deps.policy.organisations.find((o) => o.id === organisation)?.contract?.sharedMessages === false;
+  }
+}
+
+function openIncident(i: IncidentRow): OpenIncident {
+  return { id: i.id, category: i.category, signature: JSON.parse(i.signature_json) as string[], organisation: i.organisation };
+}
