@@ -48,10 +48,10 @@ export class IncidentLinking {
     const t = now.getTime();
     await store.incidents.lockCategory(ticket.category);
     const report: Report = { ticketId: ticket.id, at: ticket.created_at, category: ticket.category, severity: ticket.severity, organisation: ticket.organisation, isolated: this.isolated(ticket.organisation), words };
-    const open = await store.incidents.openOnes();
-    const match = matchIncident(report, open.map(openIncident), p);
+    const open = new Map((await store.incidents.openOnes()).map((i) => [i.id, i]));
+    const match = matchIncident(report, [...open.values()].map(openIncident), p);
     if (match.incident !== null) {
-      const incident = open.find((i) => i.id === match.incident.id) as IncidentRow;
+      const incident = open.get(match.incident.id) as IncidentRow;
       const linked = await this.link(ticket, incident, now, 'system', match.reason);
       return { incident, opened: false, ticket: linked, facts: await this.facts(incident, match.reason) };
     }

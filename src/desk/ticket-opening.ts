@@ -110,16 +110,14 @@ export class TicketOpening {
     const incident = await this.deps.incidents.onOpened(ticket, words, now);
     if (incident) ticket = incident.ticket;
     let acknowledged = false;
-    if (o.ack.send && incident) {
-      // One answer for everyone affected: the problem is known, the incident's ETR.
-      const known = { contact, ...(o.ack.suppressed !== undefined ? { suppressed: o.ack.suppressed } : {}) };
-      acknowledged = await notices.toCustomer(ticket, 'ack-incident', now, { inReplyTo: o.ack.inReplyTo ?? null, known, extras: { incident: incident.facts } }) !== null;
-    } else if (o.ack.send) {
+    if (o.ack.send) {
       const afterHours = terms.severities[c.severity].clock === 'business' && !clocks.calendar(terms.calendar ?? null).isOpen(now);
-      // A channel's own acknowledgment (a call's SMS) only while the customer stays on that channel.
-      const moment = (channel === o.customerChannel ? o.ack.moment : undefined) ?? (afterHours ? 'ack-after-hours' : 'ack');
+      // A linked report gets the one answer everyone affected gets: the problem is known, the
+      // incident's ETR. Else a channel's own acknowledgment (a call's SMS) only while the
+      // customer stays on that channel.
+      const moment = incident ? 'ack-incident' : (channel === o.customerChannel ? o.ack.moment : undefined) ?? (afterHours ? 'ack-after-hours' : 'ack');
       const known = { contact, ...(o.ack.suppressed !== undefined ? { suppressed: o.ack.suppressed } : {}) };
-      acknowledged = await notices.toCustomer(ticket, moment, now, { inReplyTo: o.ack.inReplyTo ?? null, known }) !== null;
+      acknowledged = await notices.toCustomer(ticket, moment, now, { inReplyTo: o.ack.inReplyTo ?? null, known, ...(incident ? { extras: { incident: incident.facts } } : {}) }) !== null;
     } else if (o.ack.reason !== null) {
       await store.tickets.event(id, t, 'system', 'ack_skipped', { reason: o.ack.reason });
     }

@@ -33,3 +33,32 @@ export const DIGESTS_AND_REPORT = `
   -- The compliance report reads the tickets opened in a period.
   CREATE INDEX tickets_created ON tickets(created_at);
   `;
+
+/**
+ * SQLite schema 10, PostgreSQL 7. The engines spell only the id differently: `identity` is
+ * SQLite's rowid alias or PostgreSQL's identity column (BIGINT has integer affinity in SQLite).
+ */
+export function incidents(identity: string): string {
+  return `
+  -- A major incident: one outage many customers report. Its ETR is every linked ticket's ETR.
+  CREATE TABLE incidents (
+    id ${identity},
+    state TEXT NOT NULL CHECK (state IN ('abierto','resuelto')),
+    category TEXT NOT NULL,
+    organisation TEXT,           -- set: it may only gather that organisation's reports
+    title TEXT NOT NULL,
+    signature_json TEXT NOT NULL, -- the words that define it
+    etr_at BIGINT NOT NULL,
+    opened_at BIGINT NOT NULL,
+    opened_by TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    resolved_at BIGINT,
+    updated_at BIGINT NOT NULL
+  );
+  CREATE INDEX incidents_open ON incidents(state, category);
+  ALTER TABLE tickets ADD COLUMN incident_id BIGINT REFERENCES incidents(id);
+  -- A report's significant words (JSON array), read back when a burst is looked for.
+  ALTER TABLE tickets ADD COLUMN report_words TEXT;
+  CREATE INDEX tickets_incident ON tickets(incident_id);
+  `;
+}

@@ -1,4 +1,4 @@
-import { DIGESTS_AND_REPORT, OUTBOX_BY_TICKET, TICKET_SERVICE_TERMS } from '../shared-migrations.ts';
+import { DIGESTS_AND_REPORT, incidents, OUTBOX_BY_TICKET, TICKET_SERVICE_TERMS } from '../shared-migrations.ts';
 
 /**
  * Versioned schema. Each entry runs once, in order, inside a transaction; `PRAGMA user_version`
@@ -252,26 +252,5 @@ export const MIGRATIONS: string[] = [
   /* 7: a ticket's outbox rows by moment (issue 11) */ OUTBOX_BY_TICKET,
   /* 8: service terms per organisation (issue 12) */ TICKET_SERVICE_TERMS,
   /* 9: daily customer digests sent, tickets by creation (issue 12) */ DIGESTS_AND_REPORT,
-  /* 10: major incidents and the tickets linked to them (issue 13) */ `
-  -- A major incident: one outage many customers report. Its ETR is every linked ticket's ETR.
-  CREATE TABLE incidents (
-    id INTEGER PRIMARY KEY,
-    state TEXT NOT NULL CHECK (state IN ('abierto','resuelto')),
-    category TEXT NOT NULL,
-    organisation TEXT,           -- set: it may only gather that organisation's reports
-    title TEXT NOT NULL,
-    signature_json TEXT NOT NULL, -- the words that define it
-    etr_at INTEGER NOT NULL,
-    opened_at INTEGER NOT NULL,
-    opened_by TEXT NOT NULL,
-    reason TEXT NOT NULL,
-    resolved_at INTEGER,
-    updated_at INTEGER NOT NULL
-  );
-  CREATE INDEX incidents_open ON incidents(state, category);
-  ALTER TABLE tickets ADD COLUMN incident_id INTEGER REFERENCES incidents(id);
-  -- A report's significant words (JSON array), read back when a burst is looked for.
-  ALTER TABLE tickets ADD COLUMN report_words TEXT;
-  CREATE INDEX tickets_incident ON tickets(incident_id);
-  `,
+  /* 10: major incidents and the tickets linked to them (issue 13) */ incidents('INTEGER PRIMARY KEY'),
 ];
