@@ -114,33 +114,20 @@ export class OutboxDispatcher {
   }
 
   /**
-   * One batch: claim, send concurrently (the SMTP pool bounds the parallelism), and settle rows
-   * as their sends finish: those that finish while a commit is in flight go together in the next
-   * one. A commit per message was a measurable share of ingest CPU; one commit for the whole
-   * batch would let a crash re-send every message of it. This way a crash re-sends at most the
-   * few accepted during one commit (at-least-once, Message-IDs unchanged).
+   * One batch: claim, send concurrently (the SMTP pool bounds the parallelism), and settle each
+   * row the moment its send finishes, in its own statement that commits by itself — never behind
+   * another row's settling. A crash re-sends only what was accepted and not yet marked, and that
+   * window is one round trip per row: a settlement that waited for the one before it (grouping
+   * the rows that finished meanwhile) let a kill re-send every row of the group.
    */
   private async pass(): Promise<number> {
     const now = this.clock().getTime();
     const rows = await this.store.outbox.claimDue(now, this.opts.batchSize, this.opts.leaseSeconds * 1000, this.owner);
     if (rows.length === 0) return 0;
-    const ready: Settlement[] = [];
-    let settling: Promise<void> = Promise.resolve();
-    const settle = async (): Promise<void> => {
-      const group = ready.splice(0);
-      if (group.length === 0) return;
-      // The sent ones in one statement, which commits by itself (no transaction around it: on
-      // PostgreSQL that is two round trips fewer per message); the rare others together.
-      const sent = group.flatMap((s) => (s.sent ? [s.sent] : []));
-      if (sent.length > 0) await this.store.outbox.markSentMany(sent);
-      const others = group.filter((s) => !s.sent);
-      if (others.length > 0) await this.store.transaction(async () => { for (const s of others) await s.commit(); });
-      for (const s of group) s.log();
-    };
     await Promise.all(rows.map(async (row) => {
-      ready.push(await this.deliver(row));
-      settling = settling.then(settle);
-      await settling;
+      const settlement = await this.deliver(row);
+      await settlement.commit();
+      settlement.log();
     }));
     return rows.length;
   }
@@ -168,7 +155,6 @@ export class OutboxDispatcher {
       const { sender, providerId } = await this.send(row);
       const at = this.clock().getTime();
       return {
-        sent: { id: row.id, at },
         commit: () => this.store.outbox.markSent(row.id, at),
         log: () => this.log.info({ event: 'outbox.sent', ...base, sender, providerId }, 'mensaje enviado'),
       };
@@ -190,6 +176,6 @@ export class OutboxDispatcher {
   }
 }
 
-/** A send's outcome: the row change to commit (for a send that went out, `sent`), and the log line once it is committed. */
-interface Settlement { sent?: { id: number; at: number }; commit: () => Promise<void>; log: () => void }
+/** A send's outcome: the row change to commit, and the log line once it is committed. */
+interface Settlement { commit: () => Promise<void>; log: () => void }
 

@@ -1,4 +1,4 @@
-import { placeholders, type SqlDialect } from './sql.ts';
+import type { SqlDialect } from './sql.ts';
 import { OUTBOX_TABLE, type TransactionScope } from './transaction-scope.ts';
 
 export type OutboxStatus = 'pending' | 'sending' | 'sent' | 'failed' | 'bounced';
@@ -82,14 +82,6 @@ export class OutboxRepo {
 
   async markSent(id: number, now: number): Promise<void> {
     await this.sql.run(`UPDATE outbox SET status = 'sent', sent_at = ?, lease_until = NULL, last_error = NULL WHERE id = ? AND status = 'sending'`, [now, id]);
-  }
-
-  /** Several rows sent, each at its own time, in one statement. */
-  async markSentMany(rows: ReadonlyArray<{ id: number; at: number }>): Promise<void> {
-    if (rows.length === 0) return;
-    if (rows.length === 1) return this.markSent((rows[0] as { id: number }).id, (rows[0] as { at: number }).at);
-    await this.sql.run(`UPDATE outbox SET status = 'sent', sent_at = CASE id ${rows.map(() => 'WHEN ? THEN CAST(? AS BIGINT)').join(' ')} END, lease_until = NULL, last_error = NULL
-      WHERE id IN (${placeholders(rows.length)}) AND status = 'sending'`, [...rows.flatMap((r) => [r.id, r.at]), ...rows.map((r) => r.id)]);
   }
 
   async scheduleRetry(id: number, at: number, error: string): Promise<void> {
