@@ -13,6 +13,7 @@ import { AgentActions } from './desk/agent-actions.ts';
 import { TicketLifecycle } from './desk/ticket-lifecycle.ts';
 import { TicketOpening } from './desk/ticket-opening.ts';
 import { IncidentLinking } from './desk/incident-linking.ts';
+import { IncidentActions } from './desk/incident-actions.ts';
 import { TicketTerms } from './desk/ticket-terms.ts';
 import { EmailIntake, IntakeRetryLater, type IntakeOrigin, type IntakeOutcome, type StagedBatch } from './desk/email-intake.ts';
 import { SlaClocks } from './desk/sla-clocks.ts';
@@ -87,6 +88,8 @@ export class Mesa {
   readonly metrics: Metrics;
   readonly renderer: TemplateRenderer;
   readonly lifecycle: TicketLifecycle;
+  /** Agents working major incidents (CLI and panel use it too). */
+  readonly incidentActions: IncidentActions;
   readonly phone: PhoneIntake | null;
   readonly clocks: SlaClocks;
   readonly notices: Notices;
@@ -128,6 +131,7 @@ export class Mesa {
     const notices = this.notices = new Notices({ store: this.store, policy: this.policy, renderer: this.renderer, terms, secret: env.secret, loopValue: this.policy.desk.messageIdDomain, linkBaseUrl: env.linkBaseUrl });
     this.lifecycle = new TicketLifecycle({ store: this.store, policy: this.policy, clocks, notices, terms });
     const incidents = new IncidentLinking({ store: this.store, policy: this.policy, lifecycle: this.lifecycle });
+    const incidentActions = this.incidentActions = new IncidentActions({ store: this.store, policy: this.policy, lifecycle: this.lifecycle, notices, linking: incidents });
     const opening = new TicketOpening({ store: this.store, clocks, lifecycle: this.lifecycle, notices, terms, incidents });
     this.metrics = createMetrics(this.store, { mailboxes: () => this.mailboxes.map((k) => ({ mailbox: k.mailbox, stats: k.stats })), instance: env.instanceName });
     this.sender = env.smtp
@@ -142,7 +146,8 @@ export class Mesa {
     this.digests = new CustomerDigests({ store: this.store, policy: this.policy, notices, clocks, terms, log: this.log.child({ component: 'digests' }) });
     this.intake = new EmailIntake({
       store: this.store, policy: this.policy, clocks, notices, lifecycle: this.lifecycle, opening,
-      agents: new AgentActions({ store: this.store, policy: this.policy, lifecycle: this.lifecycle, notices, terms }),
+      agents: new AgentActions({ store: this.store, policy: this.policy, lifecycle: this.lifecycle, notices, terms, incidents: incidentActions }),
+      incidentActions,
       pipeline: { policy: this.policy, store: this.store, secret: env.secret, own },
       log: this.log.child({ component: 'intake' }),
       onOutbox: () => this.dispatcher.kick(),

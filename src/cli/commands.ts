@@ -56,6 +56,7 @@ function describeDecision(a: EmailAnalysis): Record<string, unknown> {
     case 'record_automatic': return { action: 'record_only', reason: d.verdict.reason };
     case 'quarantine': return { action: 'quarantine', reason: d.reason };
     case 'agent_reply': return { action: 'agent_reply', ticket: d.ticket.key, agent: d.person.email };
+    case 'incident_reply': return { action: 'incident_update', incident: d.incident.key, agent: d.person.email };
     case 'agent_rejected': return { action: 'agent_rejected', reason: d.reason, ticket: d.ticket?.key ?? null };
   }
 }
@@ -138,6 +139,7 @@ function describeOutcome(o: Awaited<ReturnType<Mesa['receive']>>): string {
     case 'quarantined': return `en cuarentena #${o.quarantineId}: ${o.reason}`;
     case 'agent_reply': return `respuesta de agente aplicada a ${o.ticketKey}${o.relayed ? '; enviada al cliente' : ''}${o.internal ? ' (nota interna)' : ''}`;
     case 'agent_rejected': return `respuesta de agente rechazada (${o.reason})${o.ticketKey ? ` en ${o.ticketKey}` : ''}; nada cambió`;
+    case 'incident_update': return `actualización del incidente ${o.incidentKey}${o.internal ? ' (nota interna)' : `: ${o.told} clientes avisados`}${o.resolved ? '; resuelto' : ''}`;
   }
 }
 

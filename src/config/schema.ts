@@ -207,6 +207,11 @@ export const configSchema = z.object({
     minSharedWords: z.number().int().min(1).max(20).default(3),
     /** The level told once when an incident opens (and that works it). */
     level: z.union([z.literal(1), z.literal(2), z.literal(3)]).default(2),
+    /**
+     * An update to an incident's customers leaves the outbox at most this many messages a second
+     * (the SMTP relay's and the SMS provider's limits); 0: as fast as the dispatcher sends.
+     */
+    fanOutPerSecond: z.number().int().min(0).max(10_000).default(20),
   }).strict().prefault({}),
   operations: z.object({
     /** /readyz fails when more than this many outbox rows wait to be sent. */

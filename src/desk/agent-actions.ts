@@ -3,6 +3,8 @@ import type { DeskPolicy, Level, Locale, Person } from '../domain/policy.ts';
 import { nextUpdateAfter } from '../domain/sla.ts';
 import type { Store } from '../store/store.ts';
 import type { TicketRow } from '../domain/ticket.ts';
+import type { AgentCommandError } from '../domain/agent-commands.ts';
+import type { IncidentActions } from './incident-actions.ts';
 import type { Notices, StoredAttachment } from './notices.ts';
 import type { TicketLifecycle } from './ticket-lifecycle.ts';
 import type { TicketTerms } from './ticket-terms.ts';
@@ -28,7 +30,16 @@ interface AttachmentRelay {
  * caller's transaction; every command is an event with its author.
  */
 export class AgentActions {
-  constructor(private readonly deps: { store: Store; policy: DeskPolicy; lifecycle: TicketLifecycle; notices: Notices; terms: TicketTerms }) {}
+  constructor(private readonly deps: { store: Store; policy: DeskPolicy; lifecycle: TicketLifecycle; notices: Notices; terms: TicketTerms; incidents: IncidentActions }) {}
+
+  /**
+   * Why a well-formed reply still cannot apply to this ticket (an incident to link that does
+   * not exist, a ticket already in another one); checked before anything changes, so either
+   * all of a reply applies or none of it.
+   */
+  async problems(ticket: TicketRow, reply: ParsedAgentReply): Promise<AgentCommandError[]> {
+    return await this.deps.incidents.problemsOnTicket(ticket, reply.commands);
+  }
 
   async apply(ticket: TicketRow, person: Person, reply: ParsedAgentReply, now: Date, opts: { attachments?: ReplyAttachment[] } = {}): Promise<{ ticket: TicketRow; relayed: boolean; internal: boolean }> {
     const { store, lifecycle, notices } = this.deps;
@@ -126,6 +137,16 @@ export class AgentActions {
         return await lifecycle.save(row.state === 'resuelto' ? row : await lifecycle.resolve(row, c.now, c.actor), { state: 'cerrado' }, c.now);
       case 'reopen':
         return row.state === 'resuelto' || row.state === 'cerrado' ? await lifecycle.reopen(row, c.now, c.actor, 'reabierto por un agente') : row;
+      case 'major_incident':
+        return await this.deps.incidents.declare(row, c.person, c.now);
+      case 'link':
+        // With words for the customer (or a note) the relayed reply is the message: no separate one.
+        return await this.deps.incidents.linkTicket(row, cmd.keys[0] as string, c.person, c.now, { tellCustomer: !c.internal && !c.text });
+      case 'unlink':
+        return await this.deps.incidents.unlinkTicket(row, c.person, c.now);
+      case 'title':
+        // The parser refuses #titulo outside an incident's thread.
+        return row;
       case 'category':
       case 'organisation': {
         const contact = await store.tickets.contact(row.contact_id);

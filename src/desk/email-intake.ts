@@ -9,6 +9,7 @@ import type { Store } from '../store/store.ts';
 import { analyzeEmail, mailboxFor, type EmailAnalysis, type PipelineContext } from './email-pipeline.ts';
 import type { Notices } from './notices.ts';
 import type { AgentActions, ReplyAttachment } from './agent-actions.ts';
+import type { IncidentActions } from './incident-actions.ts';
 import { COMMAND_HELP, parseAgentReply } from '../domain/agent-commands.ts';
 import type { TicketLifecycle } from './ticket-lifecycle.ts';
 import type { SlaClocks } from './sla-clocks.ts';
@@ -30,7 +31,8 @@ export type IntakeOutcome =
   | { result: 'duplicate'; messageId: string }
   | { result: 'quarantined'; quarantineId: number; reason: string }
   | { result: 'agent_reply'; ticketKey: string; relayed: boolean; internal: boolean; commands: string[] }
-  | { result: 'agent_rejected'; ticketKey: string | null; reason: string };
+  | { result: 'agent_rejected'; ticketKey: string | null; reason: string }
+  | { result: 'incident_update'; incidentKey: string; told: number; resolved: boolean; internal: boolean; commands: string[] };
 
 export interface EmailIntakeDeps {
   store: Store;
@@ -40,6 +42,7 @@ export interface EmailIntakeDeps {
   notices: Notices;
   lifecycle: TicketLifecycle;
   agents: AgentActions;
+  incidentActions: IncidentActions;
   opening: TicketOpening;
   log: Logger;
   /** Called after a commit that queued outbound messages. */
@@ -178,7 +181,7 @@ export class EmailIntake {
       } else {
         log.info({ event: 'intake.processed', origin: s.origin.kind, mailbox: s.origin.mailbox, rawSha: s.rawSha, ...outcome }, 'mensaje procesado');
       }
-      queued ||= outcome.result === 'ticket_created' || outcome.result === 'follow_up';
+      queued ||= outcome.result === 'ticket_created' || outcome.result === 'follow_up' || outcome.result === 'incident_update' || outcome.result === 'agent_reply';
     }
     if (queued) this.deps.onOutbox?.();
     return { outcomes: outcomes.map((o) => o.outcome), failure };
@@ -282,8 +285,9 @@ export class EmailIntake {
         const attachments = await this.storeMessage({ ...base, ticketId: ticket.id, author: 'agent', automaticKind: null, automaticReason: null }, a, t);
         const parsed = parseAgentReply(a.visible.text, {
           now, timeZone: this.deps.policy.desk.timeZone, addBusinessMinutes: (from, minutes) => clocks.business.addBusinessMinutes(from, minutes),
-          categories: knownCategories(this.deps.policy), organisations: this.deps.policy.organisations,
+          categories: knownCategories(this.deps.policy), organisations: this.deps.policy.organisations, ticketPrefix: this.deps.policy.desk.ticketPrefix,
         });
+        if (parsed.errors.length === 0) parsed.errors.push(...await agents.problems(ticket, parsed));
         if (parsed.errors.length > 0) {
           // A malformed command changes nothing: the agent is told what was wrong, once.
           await store.tickets.event(ticket.id, t, `agent:${d.person.email}`, 'agent_command_rejected', { errors: parsed.errors });
@@ -293,6 +297,8 @@ export class EmailIntake {
         const applied = await agents.apply(ticket, d.person, parsed, now, { attachments });
         return { result: 'agent_reply', ticketKey: ticket.key, relayed: applied.relayed, internal: applied.internal, commands: parsed.commands.map((c) => c.kind) };
       }
+      case 'incident_reply':
+        return await this.incidentReply(a, base, d, now);
       case 'agent_rejected': {
         // Recorded, never relayed, nothing changed. The notice goes to the agent concerned, never
         // to a stranger who may be holding a forwarded token.
@@ -338,6 +344,34 @@ export class EmailIntake {
         return { result: 'follow_up', ticketKey: d.ticket.key, reopened: d.reopen, acknowledged };
       }
     }
+  }
+
+  /**
+   * An agent's reply to a major incident's notice: an update for every linked customer (issue
+   * 13). The message is recorded against no ticket (it belongs to the incident); a malformed or
+   * inapplicable reply changes nothing and the agent is told why, on the incident's thread.
+   */
+  private async incidentReply(a: EmailAnalysis, base: Omit<Parameters<Store['messages']['insert']>[0], 'ticketId' | 'author' | 'automaticKind' | 'automaticReason'>, d: Extract<EmailAnalysis['decision'], { kind: 'incident_reply' }>, now: Date): Promise<IntakeOutcome> {
+    const { store, policy, clocks, notices, incidentActions, lifecycle } = this.deps;
+    const incident = await store.incidents.byId(d.incident.id);
+    if (!incident) return { result: 'agent_rejected', ticketKey: d.incident.key, reason: 'unknown_ticket' };
+    await this.storeMessage({ ...base, ticketId: null, author: 'agent', automaticKind: null, automaticReason: null }, a, now.getTime());
+    const parsed = parseAgentReply(a.visible.text, {
+      now, timeZone: policy.desk.timeZone, addBusinessMinutes: (from, minutes) => clocks.business.addBusinessMinutes(from, minutes),
+      ticketPrefix: policy.desk.ticketPrefix, target: 'incident',
+    });
+    if (parsed.errors.length === 0) parsed.errors.push(...await incidentActions.problemsOnIncident(incident, parsed));
+    if (parsed.errors.length > 0) {
+      await store.incidents.addUpdate(incident.id, { author: `agent:${d.person.email}`, kind: 'note', text: null, etrAt: null, reason: `comandos rechazados: ${parsed.errors.map((e) => e.problem).join(' ').slice(0, 400)}` }, now.getTime());
+      // The error goes on the incident's thread, rendered with the ticket that opened it.
+      const anchor = await store.incidents.firstLinkedId(incident.id);
+      if (anchor !== null) {
+        await notices.toPerson(await lifecycle.reload(anchor), d.person, 'agent-error', now, { rejection: { problems: parsed.errors, reason: null, help: COMMAND_HELP[policy.desk.locale] } }, { key: d.incident.key });
+      }
+      return { result: 'agent_rejected', ticketKey: d.incident.key, reason: 'invalid_command' };
+    }
+    const applied = await incidentActions.applyOnIncident(incident, d.person, parsed, now);
+    return { result: 'incident_update', incidentKey: d.incident.key, told: applied.told, resolved: applied.resolved, internal: applied.internal, commands: parsed.commands.map((c) => c.kind) };
   }
 
   private async createTicket(a: EmailAnalysis, base: Omit<Parameters<Store['messages']['insert']>[0], 'ticketId' | 'author' | 'automaticKind' | 'automaticReason'>, d: Extract<EmailAnalysis['decision'], { kind: 'new_ticket' }>, now: Date): Promise<IntakeOutcome> {

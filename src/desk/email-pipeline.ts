@@ -10,6 +10,7 @@ import { extractThreadKeys, resolveThread, type ThreadCandidate, type ThreadKeys
 import { visibleText, type VisibleText } from '../domain/visible-text.ts';
 import type { Store } from '../store/store.ts';
 import type { ThreadRow } from '../store/message-repo.ts';
+import { formatIncidentKey, parseIncidentKey } from '../domain/ticket-key.ts';
 import { Steps } from './steps.ts';
 
 /**
@@ -60,6 +61,12 @@ export const EMAIL_STEPS = Steps.from<StepContext, { mail: InboundMail; mailbox:
   // For a refused agent reply the subject tag may name the ticket: it only decides which ticket
   // the refusal is recorded on (nothing changes), so trusting it is harmless here.
   .then('agentTicket', ({ agent, threadKeys, candidates }) => byKey(candidates.byKey, agentTicketKey(agent, threadKeys)))
+  // A reply to a major incident's notice: its token names the incident (issue 13).
+  .then('agentIncident', async ({ agent }, c) => {
+    const id = agent.kind === 'agent' ? parseIncidentKey(agent.ticketKey) : null;
+    const row = id === null ? undefined : await c.store.incidents.byId(id);
+    return row ? { id: row.id, key: formatIncidentKey(row.id) } : null;
+  })
   // 5. visible text
   .then('visible', ({ mail }): VisibleText => visibleText({ text: mail.text, html: mail.html }))
   // 6. classify (only meaningful for a new ticket, but cheap and useful in `explain`)
@@ -88,6 +95,7 @@ export const EMAIL_STEPS = Steps.from<StepContext, { mail: InboundMail; mailbox:
       lastFollowUpAckAt: s.facts.lastFollowUpAckAt === null ? null : new Date(s.facts.lastFollowUpAckAt),
       agent: s.agent,
       agentTicket: s.agentTicket,
+      agentIncident: s.agentIncident,
       recentAgentErrors: s.facts.recentAgentErrors,
       now: c.now,
     }, {

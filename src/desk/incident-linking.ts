@@ -4,6 +4,7 @@ import { formatIncidentKey } from '../domain/ticket-key.ts';
 import type { TicketRow } from '../domain/ticket.ts';
 import type { IncidentFacts } from '../outbound/message-context.ts';
 import type { IncidentRow } from '../store/incident-repo.ts';
+import { publicTitle } from '../domain/incident.ts';
 import type { Store } from '../store/store.ts';
 import type { TicketLifecycle } from './ticket-lifecycle.ts';
 
@@ -68,6 +69,7 @@ export class IncidentLinking {
       category: ticket.category, organisation: report.isolated ? ticket.organisation : null,
       title: ticket.subject.slice(0, 200), signature: burst.signature, etrAt: ticket.etr_at, openedBy: 'system', reason: burst.reason,
     }, t);
+    await store.incidents.addUpdate(incident.id, { author: 'system', kind: 'opened', text: null, etrAt: incident.etr_at, reason: burst.reason }, t);
     await store.tickets.event(ticket.id, t, 'system', 'incident_opened', { incident: formatIncidentKey(incident.id), reports: burst.reports.length, signature: burst.signature }, burst.reason);
     const linked = await this.link(ticket, incident, now, 'system', burst.reason);
     for (const earlier of burst.reports.slice(1)) {
@@ -76,25 +78,19 @@ export class IncidentLinking {
     return { incident, opened: true, ticket: linked, facts: await this.facts(incident, burst.reason) };
   }
 
-  /** The ticket joins the incident: its ETR becomes the incident's, its own clock stops. */
   private async link(ticket: TicketRow, incident: IncidentRow, now: Date, actor: string, reason: string): Promise<TicketRow> {
-    const { store, lifecycle } = this.deps;
-    const t = now.getTime();
-    const key = formatIncidentKey(incident.id);
-    await store.tickets.event(ticket.id, t, actor, 'incident_linked', { incident: key }, reason);
-    if (incident.etr_at !== ticket.etr_at) await store.tickets.recordEtr(ticket.id, t, incident.etr_at, 'target', `ETR del incidente ${key}`);
-    return await lifecycle.save(ticket, { incident_id: incident.id, etr_at: incident.etr_at }, now);
+    return await this.deps.lifecycle.linkIncident(ticket, incident, now, actor, reason);
   }
 
-  private async facts(incident: IncidentRow, reason: string): Promise<IncidentFacts> {
+  async facts(incident: IncidentRow, reason: string): Promise<IncidentFacts> {
     return {
-      key: formatIncidentKey(incident.id), title: incident.title, category: incident.category,
+      key: formatIncidentKey(incident.id), title: incident.title, publicTitle: publicTitle(incident), category: incident.category,
       linked: await this.deps.store.incidents.linkedCount(incident.id), words: JSON.parse(incident.signature_json) as string[], reason,
     };
   }
 
   /** A contract that forbids shared messages keeps its reports out of other organisations' incidents. */
-  private isolated(organisation: string | null): boolean {
+  isolated(organisation: string | null): boolean {
     if (organisation === null) return false;
     return this.deps.policy.organisations.find((o) => o.id === organisation)?.contract?.sharedMessages === false;
   }

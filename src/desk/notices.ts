@@ -49,6 +49,23 @@ export interface KnownCustomer {
   suppressed?: boolean;
 }
 
+/**
+ * The thread an agents' notice belongs to when it is not the ticket's own: a major incident's
+ * (issue 13). Its key signs the reply address, so an answer is an update to the incident.
+ */
+export interface AgentThread { key: string }
+
+/** How a message to a customer is sent. */
+export interface CustomerMessageOptions {
+  /** Threads under the customer's own message. */
+  inReplyTo?: InboundMail | null;
+  extras?: ContextExtras;
+  attachments?: StoredAttachment[];
+  known?: KnownCustomer;
+  /** Not sent before this instant (epoch ms): a fan-out to many customers is paced through the outbox. */
+  notBefore?: number | undefined;
+}
+
 export class Notices {
   constructor(private readonly deps: NoticeDeps) {}
 
@@ -61,13 +78,13 @@ export class Notices {
    * `last_customer_update_at` is stamped — by this call, or with `deferStamp` by the caller, who
    * is about to write the ticket anyway (one UPDATE instead of two on the sweep's hot path).
    */
-  async toCustomer(ticket: TicketRow, moment: string, now: Date, opts: { inReplyTo?: InboundMail | null; extras?: ContextExtras; attachments?: StoredAttachment[]; known?: KnownCustomer; deferStamp?: boolean } = {}): Promise<number | null> {
+  async toCustomer(ticket: TicketRow, moment: string, now: Date, opts: CustomerMessageOptions & { deferStamp?: boolean } = {}): Promise<number | null> {
     const id = await this.queueToCustomer(ticket, moment, now, opts);
     if (id !== null && !opts.deferStamp && !isAcknowledgment(moment)) await this.deps.store.tickets.update(ticket.id, { last_customer_update_at: now.getTime() }, now.getTime());
     return id;
   }
 
-  private async queueToCustomer(ticket: TicketRow, moment: string, now: Date, opts: { inReplyTo?: InboundMail | null; extras?: ContextExtras; attachments?: StoredAttachment[]; known?: KnownCustomer }): Promise<number | null> {
+  private async queueToCustomer(ticket: TicketRow, moment: string, now: Date, opts: CustomerMessageOptions): Promise<number | null> {
     const { store } = this.deps;
     const contact = opts.known?.contact ?? await store.tickets.contact(ticket.contact_id);
     const t = now.getTime();
@@ -75,7 +92,7 @@ export class Notices {
     // A contract that forbids SMS wins over a channel chosen before it applied (a reclassified ticket).
     if (ticket.customer_channel === 'sms' && messaging?.sms !== false) {
       if (!contact?.phone) return await this.skip(ticket, moment, t, 'no_phone');
-      return (await this.queueSms(ticket, contact.name, moment, contact.phone, now, opts.extras ?? {}, { toCustomer: true }))[0] ?? null;
+      return (await this.queueSms(ticket, contact.name, moment, contact.phone, now, opts.extras ?? {}, { toCustomer: true, notBefore: opts.notBefore }))[0] ?? null;
     }
     if (!contact?.email) return await this.skip(ticket, moment, t, 'no_email');
     if (opts.known?.suppressed ?? await store.intake.isSuppressed(contact.email)) return await this.skip(ticket, moment, t, 'suppressed');
@@ -84,7 +101,7 @@ export class Notices {
     const cc = (messaging?.copy ?? []).filter((a) => a !== contact.email);
     return await this.queueEmail(ticket, contact.name, moment, { address: contact.email, name: contact.name }, now, {
       ...opts.extras, customer: { fullName: contact.name, email: contact.email, phone: contact.phone, ...opts.extras?.customer },
-    }, { token: signToken(this.deps.secret, ticket.key, { kind: 'customer' }), ...thread, autoSubmitted: automatic, cc }, opts.attachments ?? []);
+    }, { token: signToken(this.deps.secret, ticket.key, { kind: 'customer' }), ...thread, autoSubmitted: automatic, cc, notBefore: opts.notBefore }, opts.attachments ?? []);
   }
 
   /**
@@ -115,14 +132,14 @@ export class Notices {
   }
 
   /** To every person of a level (email; SMS too when the severity asks for it). */
-  async toLevel(ticket: TicketRow, level: Level, moment: string, now: Date, extras: ContextExtras = {}, contact?: ContactRow): Promise<number[]> {
+  async toLevel(ticket: TicketRow, level: Level, moment: string, now: Date, extras: ContextExtras = {}, contact?: ContactRow, thread?: AgentThread): Promise<number[]> {
     // The ticket's escalation matrix says who (DESIGN §5): its own people, a fallback's, or the level's.
-    return await this.toPeople(ticket, this.deps.terms.people(ticket, level), moment, now, extras, contact);
+    return await this.toPeople(ticket, this.deps.terms.people(ticket, level), moment, now, extras, contact, thread);
   }
 
-  /** To one person (an agent's error notice). */
-  async toPerson(ticket: TicketRow, person: Person, moment: string, now: Date, extras: ContextExtras = {}): Promise<number[]> {
-    return await this.toPeople(ticket, [person], moment, now, extras);
+  /** To one person (an agent's error notice); on an incident's thread when `thread` names it. */
+  async toPerson(ticket: TicketRow, person: Person, moment: string, now: Date, extras: ContextExtras = {}, thread?: AgentThread): Promise<number[]> {
+    return await this.toPeople(ticket, [person], moment, now, extras, undefined, thread);
   }
 
   /** To the "responsables" above level 3. */
@@ -139,18 +156,19 @@ export class Notices {
       .map((e) => ({ at: new Date(e.at), text: describeEvent({ ...e, data: JSON.parse(e.data_json) as Record<string, unknown> }, locale) }));
   }
 
-  private async toPeople(ticket: TicketRow, people: Person[], moment: string, now: Date, extras: ContextExtras, known?: ContactRow): Promise<number[]> {
+  private async toPeople(ticket: TicketRow, people: Person[], moment: string, now: Date, extras: ContextExtras, known?: ContactRow, thread?: AgentThread): Promise<number[]> {
     const { store, policy, renderer } = this.deps;
     const contact = known ?? await store.tickets.contact(ticket.contact_id);
     const customer = { fullName: contact?.name ?? '', email: contact?.email ?? null, phone: contact?.phone ?? null };
     const sms = this.deps.terms.severity(ticket).sms && renderer.hasPart(policy.desk.locale, moment, 'sms');
-    const root = `${ticket.key.toLowerCase()}.hilo@${policy.desk.messageIdDomain}`;
+    const key = thread?.key ?? ticket.key;
+    const root = `${key.toLowerCase()}.hilo@${policy.desk.messageIdDomain}`;
     const ids: number[] = [];
     for (const person of people) {
       const x = { ...extras, recipientName: person.name, customer };
       ids.push(await this.queueEmail(ticket, customer.fullName, moment, { address: person.email, name: person.name }, now, x, {
         // Signed for this agent: issue 5 accepts a reply only with this token AND this From.
-        token: signToken(this.deps.secret, ticket.key, { kind: 'agent', address: person.email }),
+        token: signToken(this.deps.secret, key, { kind: 'agent', address: person.email }), replyKey: key,
         // A synthetic root keeps every notice about one ticket in one thread in agents' clients.
         inReplyTo: root, references: [root], autoSubmitted: 'auto-generated',
       }));
@@ -179,18 +197,18 @@ export class Notices {
   }
 
   private async queueEmail(ticket: TicketRow, customerName: string, moment: string, to: { address: string; name: string }, now: Date, extras: ContextExtras,
-    h: { token: string; inReplyTo: string | null; references: string[]; autoSubmitted: string; cc?: string[] }, attachments: StoredAttachment[] = []): Promise<number> {
+    h: { token: string; replyKey?: string; inReplyTo: string | null; references: string[]; autoSubmitted: string; cc?: string[]; notBefore?: number }, attachments: StoredAttachment[] = []): Promise<number> {
     const { store, policy, renderer } = this.deps;
     const mailbox = this.mailboxOf(ticket);
     const rendered = renderer.render(policy.desk.locale, moment, this.context(ticket, customerName, now, extras));
     const messageId = `${ticket.key.toLowerCase()}.${moment}.${now.getTime().toString(36)}.${randomBytes(4).toString('hex')}@${policy.desk.messageIdDomain}`;
     const email: OutgoingEmail = {
-      ...this.outgoingEmail(mailbox, to.address, rendered, messageId, { ...h, replyTo: replyAddress(mailbox.address, ticket.key, h.token) }),
+      ...this.outgoingEmail(mailbox, to.address, rendered, messageId, { ...h, replyTo: replyAddress(mailbox.address, h.replyKey ?? ticket.key, h.token) }),
       // By reference only (content address, name, type): the sender reads the blob at send time.
       ...(attachments.length > 0 ? { attachments } : {}),
     };
     const t = now.getTime();
-    const outboxId = await store.outbox.enqueue({ ticketId: ticket.id, channel: 'email', moment, recipient: to.address, messageId, payload: email }, t);
+    const outboxId = await store.outbox.enqueue({ ticketId: ticket.id, channel: 'email', moment, recipient: to.address, messageId, payload: email, notBefore: h.notBefore }, t);
     const row = {
       ticketId: ticket.id, direction: 'out' as const, channel: 'email' as const, mailbox: mailbox.id, messageId, fromAddress: mailbox.address,
       to: [to.address, ...(h.cc ?? [])], subject: rendered.subject, author: 'system' as const, automaticKind: null, automaticReason: null,
@@ -222,7 +240,7 @@ export class Notices {
    * exists for — an acknowledgment's ETR — so a template-only SMS goes out whole. Agents'
    * notices are never fitted: they point to the email that carries the details.
    */
-  private async queueSms(ticket: TicketRow, customerName: string, moment: string, phone: string, now: Date, extras: ContextExtras, opts: { toCustomer: boolean }): Promise<number[]> {
+  private async queueSms(ticket: TicketRow, customerName: string, moment: string, phone: string, now: Date, extras: ContextExtras, opts: { toCustomer: boolean; notBefore?: number | undefined }): Promise<number[]> {
     const { store, policy, renderer } = this.deps;
     const context = this.context(ticket, customerName, now, extras);
     const rendered = renderer.render(policy.desk.locale, moment, context);
@@ -239,7 +257,7 @@ export class Notices {
     const ids: number[] = [];
     for (const [i, body] of fitted.parts.entries()) {
       const ref = n > 1 ? `${base}.${i + 1}` : base;
-      const outboxId = await store.outbox.enqueue({ ticketId: ticket.id, channel: 'sms', moment, recipient: phone, messageId: null, payload: { to: phone, body, ref } }, t);
+      const outboxId = await store.outbox.enqueue({ ticketId: ticket.id, channel: 'sms', moment, recipient: phone, messageId: null, payload: { to: phone, body, ref }, notBefore: opts.notBefore }, t);
       await store.tickets.event(ticket.id, t, 'system', 'message_queued', {
         moment, channel: 'sms', to: phone, outboxId, etrAt: ticket.etr_at,
         ...(fitted.kind === 'as_is' ? {} : { fitted: fitted.kind, part: i + 1, parts: n }),

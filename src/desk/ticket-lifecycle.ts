@@ -7,6 +7,7 @@ import type { Notices } from './notices.ts';
 import type { SlaClocks } from './sla-clocks.ts';
 import type { TermsHolder, TicketTerms } from './ticket-terms.ts';
 import type { ServiceTerms } from '../domain/service-terms.ts';
+import { formatIncidentKey } from '../domain/ticket-key.ts';
 
 const DAY_MS = 86_400_000;
 
@@ -218,7 +219,10 @@ export class TicketLifecycle {
     const t = now.getTime();
     const lv = levelDeadlines(sev, ticket.level, clock, now, policy.sla);
     await store.tickets.event(ticket.id, t, actor, 'reopened', { from: ticket.state, to: 'en_atencion' }, reason);
+    // A case that still fails after its incident was resolved is the customer's own again.
+    if (ticket.incident_id !== null) await store.tickets.event(ticket.id, t, actor, 'incident_unlinked', { incident: formatIncidentKey(ticket.incident_id) }, 'reabierto');
     const updated = await this.save(ticket, {
+      incident_id: null,
       state: 'en_atencion', resolved_at: null, resolution_business_minutes: null, level_since: t,
       warning_due_at: ms(lv.warningDueAt), next_escalation_due_at: ms(lv.nextEscalationDueAt),
       next_update_due_at: ms(nextUpdateAfter(sev, clock, now)),
@@ -231,6 +235,38 @@ export class TicketLifecycle {
    * Applies changes and recomputes `next_action_at` from the result; returns the row as stored.
    * Nothing to change and `next_action_at` already right: no write at all.
    */
+  /**
+   * The ticket joins a major incident (issue 13): its ETR becomes the incident's and its own
+   * clock stops (`SlaSnapshot.linkedToIncident`). Nothing is sent: the caller says what to whom.
+   */
+  async linkIncident(ticket: TicketRow, incident: { id: number; etr_at: number }, now: Date, actor: string, reason: string): Promise<TicketRow> {
+    const { store } = this.deps;
+    const t = now.getTime();
+    const key = formatIncidentKey(incident.id);
+    await store.tickets.event(ticket.id, t, actor, 'incident_linked', { incident: key }, reason);
+    if (incident.etr_at !== ticket.etr_at) await store.tickets.recordEtr(ticket.id, t, incident.etr_at, 'target', `ETR del incidente ${key}`);
+    return await this.save(ticket, { incident_id: incident.id, etr_at: incident.etr_at }, now);
+  }
+
+  /**
+   * The ticket leaves its incident (a false grouping undone): its own clock runs again, the
+   * level's deadlines counted from now — the time it spent linked was the incident's — while the
+   * resolution deadline, the customer's, stays where it was. It keeps the incident's ETR.
+   */
+  async unlinkIncident(ticket: TicketRow, now: Date, actor: string, reason: string): Promise<TicketRow> {
+    if (ticket.incident_id === null) return ticket;
+    const { policy, store, terms } = this.deps;
+    const sev = terms.severity(ticket);
+    const clock = terms.clock(ticket);
+    await store.tickets.event(ticket.id, now.getTime(), actor, 'incident_unlinked', { incident: formatIncidentKey(ticket.incident_id) }, reason);
+    if (!isOpenState(ticket.state) || ticket.state === 'esperando_cliente') return await this.save(ticket, { incident_id: null }, now);
+    const lv = levelDeadlines(sev, ticket.level, clock, now, policy.sla);
+    return await this.save(ticket, {
+      incident_id: null, level_since: now.getTime(), warning_due_at: ms(lv.warningDueAt), next_escalation_due_at: ms(lv.nextEscalationDueAt),
+      next_update_due_at: ms(nextUpdateAfter(sev, clock, now)),
+    }, now);
+  }
+
   async save(ticket: TicketRow, changes: TicketUpdate, now: Date): Promise<TicketRow> {
     const merged = { ...ticket, ...changes } as TicketRow;
     const next = nextActionAt(snapshotOf(merged));

@@ -123,7 +123,8 @@ export class TicketOpening {
     }
     if (incident) {
       // The level hears of the incident once, when it opens; never of each report that joins it.
-      if (incident.opened) await notices.toLevel(ticket, this.deps.incidents.level, 'agent-incident-opened', now, { incident: incident.facts }, contact);
+      // On the incident's own thread: an agent's answer to it is an update for every linked customer.
+      if (incident.opened) await notices.toLevel(ticket, this.deps.incidents.level, 'agent-incident-opened', now, { incident: incident.facts }, contact, { key: incident.facts.key });
       else await store.tickets.event(id, t, 'system', 'level_notice_skipped', { incident: incident.facts.key }, 'ticket vinculado a un incidente mayor');
       return { ticket, acknowledged };
     }

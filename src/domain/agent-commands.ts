@@ -50,7 +50,19 @@ export type AgentCommand =
   /** Re-evaluates the ticket's matrix (and with it who each level notifies). */
   | { kind: 'category'; category: string }
   /** The customer's organisation, by its id or name in config; null: none (the general terms). */
-  | { kind: 'organisation'; organisation: string | null };
+  | { kind: 'organisation'; organisation: string | null }
+  /** `#incidente mayor`: the ticket's report becomes a major incident (issue 13). */
+  | { kind: 'major_incident' }
+  /**
+   * `#vincular KEY`: on a ticket, join the incident KEY names (an incident, or a ticket linked to
+   * one); on an incident's thread, bring the tickets named into it. Keys are normalised
+   * (`INC-0001`, `MDA-000123`).
+   */
+  | { kind: 'link'; keys: string[] }
+  /** `#desvincular`: on a ticket, leave its incident; on an incident's thread, the tickets named leave it. */
+  | { kind: 'unlink'; keys: string[] }
+  /** `#titulo TEXTO`, on an incident's thread: the title customers and the status page read. */
+  | { kind: 'title'; title: string };
 
 export interface AgentCommandError {
   /** The command as the agent wrote it (one segment when several share a line). */
@@ -80,6 +92,13 @@ export interface AgentReplyContext {
   categories?: readonly string[];
   /** The configured organisations, for `#organizacion`. */
   organisations?: ReadonlyArray<{ id: string; name: string }>;
+  /** The desk's ticket prefix (`MDA`), for the keys `#vincular` names. */
+  ticketPrefix?: string;
+  /**
+   * What the reply answers: a ticket's notice (the default) or a major incident's. An incident
+   * takes only the commands that make sense for all its customers at once.
+   */
+  target?: 'ticket' | 'incident';
 }
 
 type Kind = AgentCommand['kind'];
@@ -108,6 +127,15 @@ const WORDS: Readonly<Record<string, Kind>> = {
   organizacion: 'organisation',
   organization: 'organisation',
   organisation: 'organisation',
+  incidente: 'major_incident',
+  incident: 'major_incident',
+  major: 'major_incident',
+  vincular: 'link',
+  link: 'link',
+  desvincular: 'unlink',
+  unlink: 'unlink',
+  titulo: 'title',
+  title: 'title',
 };
 
 const SPANISH_WORD: Readonly<Record<Kind, string>> = {
@@ -122,7 +150,16 @@ const SPANISH_WORD: Readonly<Record<Kind, string>> = {
   reopen: 'reabrir',
   category: 'categoria',
   organisation: 'organizacion',
+  major_incident: 'incidente mayor',
+  link: 'vincular',
+  unlink: 'desvincular',
+  title: 'titulo',
 };
+
+/** On an incident's thread, the only commands that apply (to every linked customer at once). */
+const INCIDENT_KINDS: ReadonlySet<Kind> = new Set(['note', 'etr', 'resolved', 'link', 'unlink', 'title']);
+/** On a ticket, one change of incident per reply. */
+const LINK_KINDS: ReadonlySet<Kind> = new Set(['major_incident', 'link', 'unlink']);
 
 const STATE_KINDS: ReadonlySet<Kind> = new Set(['pending', 'resolved', 'close', 'reopen']);
 
@@ -155,6 +192,11 @@ export const COMMAND_HELP: Record<'es-MX' | 'en', string> = {
     '#reabrir: reabre el ticket.',
     '#categoria NOMBRE: cambia la categoría; se vuelve a elegir la matriz de escalamiento.',
     '#organizacion NOMBRE (o ninguna): cambia la organización del cliente; se aplican su contrato y su matriz.',
+    '#incidente mayor: declara un incidente mayor a partir de este ticket; los reportes parecidos se le vinculan.',
+    '#vincular INC-0001 (o MDA-000123): vincula este ticket a ese incidente (o al incidente de ese ticket).',
+    '#desvincular: saca este ticket de su incidente; vuelve a tener su propio reloj.',
+    '',
+    'En el aviso de un incidente mayor solo valen #nota, #etr, #resuelto, #vincular MDA-000123 …, #desvincular MDA-000123 … y #titulo TEXTO (el título que leen los clientes y la página de estado); el texto se envía a todos los clientes vinculados.',
     '',
     'También en inglés: #note, #severity, #escalate, #assign, #pending, #resolved, #close, #reopen, #category, #organization. Mayúsculas y acentos dan igual.',
     'El texto debajo de los comandos se envía al cliente, salvo con #nota. Si un comando tiene un error, no se aplica nada: corrija y vuelva a responder.',
@@ -173,6 +215,11 @@ export const COMMAND_HELP: Record<'es-MX' | 'en', string> = {
     '#reopen: reopens the ticket.',
     '#category NAME: changes the category; the escalation matrix is chosen again.',
     '#organization NAME (or none): changes the customer\'s organisation; its contract and matrix apply.',
+    '#major incident: declares a major incident from this ticket; alike reports are linked to it.',
+    '#link INC-0001 (or MDA-000123): links this ticket to that incident (or to that ticket\'s incident).',
+    '#unlink: takes this ticket out of its incident; it gets its own clock again.',
+    '',
+    'On a major incident\'s notice only #note, #etr, #resolved, #link MDA-000123 …, #unlink MDA-000123 … and #title TEXT (the title customers and the status page read) apply; the text goes to every linked customer.',
     '',
     'Spanish words work too: #nota, #severidad, #escalar, #asignar, #pendiente, #resuelto, #cerrar, #reabrir, #categoria, #organizacion. Case and accents do not matter.',
     'The text below the commands is sent to the customer, except with #note. If a command has an error nothing is applied: fix it and reply again.',
@@ -215,7 +262,7 @@ function parse(text: string, ctx: AgentReplyContext): ParsedAgentReply {
     if (errors.length >= MAX_ERRORS) break;
   }
 
-  const commands = combine(found, errors);
+  const commands = combine(found, errors, ctx.target ?? 'ticket');
   const publicText = lines
     .slice(lastCommandLine + 1)
     .join('\n')
@@ -286,7 +333,52 @@ function parseSegment(segment: string, ctx: AgentReplyContext): SegmentResult {
       return parseCategory(value, ctx);
     case 'organisation':
       return parseOrganisation(value, ctx);
+    case 'major_incident':
+      return parseMajorIncident(value, ctx);
+    case 'link':
+    case 'unlink':
+      return parseLink(kind, value, ctx);
+    case 'title':
+      if (ctx.target !== 'incident') return { problem: '#titulo solo se usa en el aviso de un incidente mayor.' };
+      if (value === '') return { problem: 'Falta el título: #titulo Portal de facturación sin servicio.' };
+      if (value.length > 120) return { problem: 'El título es demasiado largo (máximo 120 caracteres).' };
+      return { kind: 'title', title: value };
   }
+}
+
+function parseMajorIncident(value: string, ctx: AgentReplyContext): SegmentResult {
+  if (ctx.target === 'incident') return { problem: 'Este aviso ya es de un incidente mayor.' };
+  const v = normalizeForMatching(value).replace(/[.:;,!]+$/, '');
+  if (v !== '' && v !== 'mayor' && v !== 'major' && v !== 'incident') return { problem: '#incidente mayor no lleva otro valor; escriba el texto en una línea aparte.' };
+  return { kind: 'major_incident' };
+}
+
+/** `#vincular INC-0001`, `#vincular MDA-123, MDA-456`: the keys, normalised. */
+function parseLink(kind: 'link' | 'unlink', value: string, ctx: AgentReplyContext): SegmentResult {
+  const word = SPANISH_WORD[kind];
+  const prefix = (ctx.ticketPrefix ?? 'MDA').toUpperCase();
+  const parts = value.split(/[\s,;]+/).map((p) => p.replace(/^\[|\]$/g, '').replace(/[.:;,!]+$/, '')).filter((p) => p !== '');
+  const keys: string[] = [];
+  for (const part of parts) {
+    const m = /^([a-z]+)-?(\d{1,12})$/i.exec(part);
+    const letters = m?.[1]?.toUpperCase();
+    const n = Number(m?.[2]);
+    if (letters === 'INC') keys.push(`INC-${String(n).padStart(4, '0')}`);
+    else if (letters === prefix) keys.push(`${prefix}-${String(n).padStart(6, '0')}`);
+    else return { problem: `«${part}» no es un ticket (${prefix}-000123) ni un incidente (INC-0001).` };
+  }
+  const unique = [...new Set(keys)];
+  if (ctx.target === 'incident') {
+    if (unique.length === 0) return { problem: `Falta qué tickets: #${word} ${prefix}-000123 …` };
+    if (unique.some((k) => k.startsWith('INC-'))) return { problem: `En el aviso de un incidente, #${word} lleva tickets (${prefix}-000123), no incidentes.` };
+    return { kind, keys: unique };
+  }
+  if (kind === 'unlink') {
+    if (unique.length > 0) return { problem: '#desvincular, en un ticket, no lleva valor: saca este ticket de su incidente.' };
+    return { kind, keys: [] };
+  }
+  if (unique.length !== 1) return { problem: `#vincular lleva un incidente (INC-0001) o un ticket que ya esté en uno (${prefix}-000123).` };
+  return { kind, keys: unique };
 }
 
 function parseCategory(value: string, ctx: AgentReplyContext): SegmentResult {
@@ -387,10 +479,22 @@ function parseAssign(value: string): SegmentResult {
 }
 
 /** Dedupe identical commands, reject contradicting ones; errors are appended to `errors`. */
-function combine(found: Array<{ command: AgentCommand; segment: string }>, errors: AgentCommandError[]): AgentCommand[] {
+function combine(found: Array<{ command: AgentCommand; segment: string }>, errors: AgentCommandError[], target: 'ticket' | 'incident'): AgentCommand[] {
   const out: AgentCommand[] = [];
   let state: AgentCommand | null = null;
+  let link: AgentCommand | null = null;
   for (const { command, segment } of found) {
+    if (target === 'incident' && !INCIDENT_KINDS.has(command.kind)) {
+      errors.push({ line: segment, problem: `#${SPANISH_WORD[command.kind]} no se aplica a un incidente mayor; respóndalo en el aviso del ticket.` });
+      continue;
+    }
+    if (target === 'ticket' && LINK_KINDS.has(command.kind)) {
+      if (link !== null && link.kind !== command.kind) {
+        errors.push({ line: segment, problem: `#${SPANISH_WORD[link.kind]} y #${SPANISH_WORD[command.kind]} no pueden ir en la misma respuesta.` });
+        continue;
+      }
+      link = command;
+    }
     const same = out.find((c) => c.kind === command.kind);
     if (same !== undefined) {
       if (!sameCommand(same, command)) {
@@ -416,6 +520,7 @@ function combine(found: Array<{ command: AgentCommand; segment: string }>, error
 function sameCommand(a: AgentCommand, b: AgentCommand): boolean {
   if (a.kind === 'etr' && b.kind === 'etr') return a.at.getTime() === b.at.getTime();
   if (a.kind === 'assign' && b.kind === 'assign') return normalizeForMatching(a.who) === normalizeForMatching(b.who);
+  if ((a.kind === 'link' && b.kind === 'link') || (a.kind === 'unlink' && b.kind === 'unlink')) return a.keys.join() === b.keys.join();
   return JSON.stringify(a) === JSON.stringify(b);
 }
 

@@ -27,6 +27,8 @@ export interface IntakeFacts {
   agent?: AgentIdentity;
   /** The ticket the agent's token names, as found by the desk. */
   agentTicket?: ThreadCandidate | null;
+  /** The major incident the agent's token names instead (a reply to an incident's notice), as found by the desk. */
+  agentIncident?: { id: number; key: string } | null;
   /** Error replies already sent to that agent inside the rate-limit window. */
   recentAgentErrors?: number;
   now: Date;
@@ -49,6 +51,7 @@ export type IntakeDecision =
   | { kind: 'new_ticket'; previous: ThreadCandidate | null; ack: AckPlan }
   | { kind: 'follow_up'; ticket: ThreadCandidate; reopen: boolean; ack: AckPlan }
   | { kind: 'agent_reply'; ticket: ThreadCandidate; person: Person; level: Level }
+  | { kind: 'incident_reply'; incident: { id: number; key: string }; person: Person; level: Level }
   | { kind: 'agent_rejected'; reason: AgentRejectionReason | 'unknown_ticket'; person: Person | null; ticket: ThreadCandidate | null; notify: boolean };
 
 export function decideIntake(f: IntakeFacts, rules: IntakeRules): IntakeDecision {
@@ -63,6 +66,7 @@ export function decideIntake(f: IntakeFacts, rules: IntakeRules): IntakeDecision
   const agent = f.agent ?? { kind: 'none' };
   const notify = (f.recentAgentErrors ?? 0) < rules.autoReplyLimit;
   if (agent.kind === 'agent') {
+    if (f.agentIncident) return { kind: 'incident_reply', incident: f.agentIncident, person: agent.person, level: agent.level };
     if (!f.agentTicket) return { kind: 'agent_rejected', reason: 'unknown_ticket', person: agent.person, ticket: null, notify: false };
     return { kind: 'agent_reply', ticket: f.agentTicket, person: agent.person, level: agent.level };
   }

@@ -1,4 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { threadKeyPattern } from './ticket-key.ts';
 
 /**
  * Signed reply addresses: `mesadeayuda+MDA-000123.k3x9…@proditmapac.com`.
@@ -37,7 +38,7 @@ export interface AddressTag { base: string; ticketKey: string; token: string }
 
 /** Splits a plus-address whose tag looks like `KEY.token`; null for anything else. */
 export function parseTaggedAddress(address: string, prefix: string): AddressTag | null {
-  const m = new RegExp(`^([^+@\\s]+)\\+(${prefix}-\\d{6,})\\.([a-z2-7]{${TOKEN_LENGTH}})@([^@\\s]+)$`, 'i').exec(address.trim());
+  const m = new RegExp(`^([^+@\\s]+)\\+(${threadKeyPattern(prefix)})\\.([a-z2-7]{${TOKEN_LENGTH}})@([^@\\s]+)$`, 'i').exec(address.trim());
   if (!m) return null;
   return { base: `${m[1]}@${m[4]}`.toLowerCase(), ticketKey: (m[2] as string).toUpperCase(), token: (m[3] as string).toLowerCase() };
 }

@@ -20,3 +20,15 @@ export function subjectTags(prefix: string, subject: string): string[] {
 export function formatIncidentKey(id: number): string {
   return `INC-${String(id).padStart(4, '0')}`;
 }
+
+/** The incident's id in `INC-0042`; null for anything else (a ticket key among them). */
+export function parseIncidentKey(key: string): number | null {
+  const m = /^INC-(\d{4,})$/i.exec(key.trim());
+  const n = m ? Number(m[1]) : NaN;
+  return Number.isSafeInteger(n) ? n : null;
+}
+
+/** The key pattern an address tag may carry: a ticket's, or a major incident's (agents' notices about it). */
+export function threadKeyPattern(prefix: string): string {
+  return `${prefix}-\\d{6,}|INC-\\d{4,}`;
+}

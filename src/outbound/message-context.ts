@@ -66,7 +66,7 @@ export interface MessageContext {
   /** Why an agent's reply was refused, and the valid commands (error replies to agents). */
   rejection: { problems: Array<{ line: string; problem: string }>; reason: string | null; help: string } | null;
   /** The major incident (see `ContextExtras.incident`). */
-  incident: { key: string; title: string; category: string; linked: number; words: string; reason: string } | null;
+  incident: { key: string; title: string; publicTitle: string; category: string; linked: number; words: string; reason: string; etrHistory: Array<{ date: string; etr: string }> } | null;
 }
 
 export interface ContextExtras {
@@ -89,13 +89,18 @@ export interface ContextExtras {
 
 export interface IncidentFacts {
   key: string;
+  /** Internal: the subject of the report that opened it (a customer's words; agents only). */
   title: string;
+  /** What customers read: an agent's `#titulo`, or one made from the category. */
+  publicTitle: string;
   category: string;
   /** Tickets linked to it so far. */
   linked: number;
   /** The words its reports share. */
   words: readonly string[];
   reason: string;
+  /** How its ETR changed, oldest first (the updates to its customers carry it). */
+  etrHistory?: ReadonlyArray<{ at: Date; etrAt: Date }>;
 }
 
 /** A ticket state as customers read it ("en atención"). */
@@ -178,7 +183,8 @@ export function messageContext(input: {
     classification: (x.classification ?? []).map((c) => ({ rule: c.rule, matched: c.matched.join(', ') })),
     reply: x.replyText ? { text: x.replyText } : null,
     rejection: x.rejection ?? null,
-    incident: x.incident ? { key: x.incident.key, title: x.incident.title, category: x.incident.category, linked: x.incident.linked, words: x.incident.words.join(', '), reason: x.incident.reason } : null,
+    incident: x.incident ? { key: x.incident.key, title: x.incident.title, publicTitle: x.incident.publicTitle, category: x.incident.category, linked: x.incident.linked, words: x.incident.words.join(', '), reason: x.incident.reason,
+      etrHistory: (x.incident.etrHistory ?? []).map((h) => ({ date: formatInstant(h.at, now, tz, locale), etr: formatInstant(h.etrAt, now, tz, locale) })) } : null,
   };
 }
 

@@ -16,6 +16,8 @@ export interface IncidentRow {
   reason: string;
   resolved_at: number | null;
   updated_at: number;
+  /** What the public and customers read as its title (`#titulo`); null: made from its category. */
+  public_title: string | null;
 }
 
 export interface NewIncident {
@@ -26,6 +28,30 @@ export interface NewIncident {
   etrAt: number;
   openedBy: string;
   reason: string;
+}
+
+export type IncidentUpdateKind = 'opened' | 'update' | 'etr' | 'note' | 'resolved' | 'linked' | 'unlinked';
+
+/** One entry of what an incident told its customers (or of its links, for the record). */
+export interface IncidentUpdateRow {
+  id: number;
+  incident_id: number;
+  at: number;
+  author: string;
+  kind: IncidentUpdateKind;
+  text: string | null;
+  etr_at: number | null;
+  reason: string | null;
+  recipients: number;
+}
+
+export interface NewIncidentUpdate {
+  author: string;
+  kind: IncidentUpdateKind;
+  text: string | null;
+  etrAt: number | null;
+  reason: string | null;
+  recipients?: number;
 }
 
 /** A recent open ticket as incident detection reads it. */
@@ -72,6 +98,45 @@ export class IncidentRepo {
       WHERE created_at >= ? AND category = ? AND incident_id IS NULL AND report_words IS NOT NULL
         AND state IN (${OPEN_STATES_SQL}) AND severity IN (${placeholders(severities.length)})
       ORDER BY created_at, id`, [since, category, ...severities]);
+  }
+
+  async setEtr(id: number, etrAt: number, now: number): Promise<void> {
+    await this.sql.run('UPDATE incidents SET etr_at = ?, updated_at = ? WHERE id = ?', [etrAt, now, id]);
+  }
+
+  async setPublicTitle(id: number, title: string, now: number): Promise<void> {
+    await this.sql.run('UPDATE incidents SET public_title = ?, updated_at = ? WHERE id = ?', [title, now, id]);
+  }
+
+  async resolve(id: number, now: number): Promise<void> {
+    await this.sql.run(`UPDATE incidents SET state = 'resuelto', resolved_at = ?, updated_at = ? WHERE id = ?`, [now, now, id]);
+  }
+
+  async addUpdate(incidentId: number, u: NewIncidentUpdate, now: number): Promise<void> {
+    await this.sql.run(`INSERT INTO incident_updates (incident_id, at, author, kind, text, etr_at, reason, recipients) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      [incidentId, now, u.author, u.kind, u.text, u.etrAt, u.reason, u.recipients ?? 0]);
+    await this.sql.run('UPDATE incidents SET updated_at = ? WHERE id = ?', [now, incidentId]);
+  }
+
+  /** Its updates, oldest first. */
+  async updates(incidentId: number): Promise<IncidentUpdateRow[]> {
+    return this.sql.all<IncidentUpdateRow>('SELECT * FROM incident_updates WHERE incident_id = ? ORDER BY id', [incidentId]);
+  }
+
+  /** Ids of the open tickets linked to it, in order: the customers an update goes to. */
+  async linkedOpenIds(incidentId: number): Promise<number[]> {
+    return (await this.sql.all<{ id: number }>(`SELECT id FROM tickets WHERE incident_id = ? AND state IN (${OPEN_STATES_SQL}) ORDER BY id`, [incidentId])).map((r) => Number(r.id));
+  }
+
+  /** Open incidents and the recently resolved ones (since `since`), newest first: the status page and the panel. */
+  async listed(since: number): Promise<IncidentRow[]> {
+    return this.sql.all<IncidentRow>(`SELECT * FROM incidents WHERE state = 'abierto' OR resolved_at >= ? ORDER BY opened_at DESC, id DESC`, [since]);
+  }
+
+  /** The first ticket linked to it (the one that opened it): the incident's notices are rendered with it. */
+  async firstLinkedId(incidentId: number): Promise<number | null> {
+    const row = await this.sql.get<{ id: number }>('SELECT min(id) AS id FROM tickets WHERE incident_id = ?', [incidentId]);
+    return row?.id == null ? null : Number(row.id);
   }
 
   async linkedCount(incidentId: number): Promise<number> {

@@ -98,7 +98,7 @@ export class IntakeStateRepo {
         (SELECT count(*) FROM suppressed_addresses WHERE address = ?) AS suppressed,
         (SELECT count(*) FROM outbox WHERE recipient = ? AND ${q.autoReplyMoments.length === 0 ? '1 = 0' : `moment IN (${placeholders(q.autoReplyMoments.length)})`} AND created_at >= ?) AS auto_replies,
         (SELECT count(*) FROM outbox WHERE recipient = ? AND moment = 'agent-error' AND created_at >= ?) AS agent_errors,
-        (SELECT max(created_at) FROM outbox WHERE ticket_id = ? AND moment = 'ack-followup') AS last_followup_ack,
+        (SELECT max(created_at) FROM outbox WHERE ticket_id = ? AND moment IN ('ack-followup', 'ack-incident')) AS last_followup_ack,
         (SELECT ticket_id FROM outbox WHERE message_id = ?) AS bounced_ticket,
         c.id AS contact_id, c.email AS contact_email, c.phone AS contact_phone, c.name AS contact_name, c.organisation AS contact_organisation
       FROM (SELECT 1 AS one) AS one LEFT JOIN contacts c ON c.email = ?`, [
@@ -124,7 +124,7 @@ export class IntakeStateRepo {
       const w = waitingOutbox(r);
       if (w.recipient === sender && q.autoReplyMoments.includes(w.moment) && w.createdAt >= q.since) facts.recentAutoReplies++;
       if (w.recipient === agent && w.moment === 'agent-error' && w.createdAt >= q.since) facts.recentAgentErrors++;
-      if (q.ticketId !== null && w.ticketId === q.ticketId && w.moment === 'ack-followup') facts.lastFollowUpAckAt = Math.max(facts.lastFollowUpAckAt ?? w.createdAt, w.createdAt);
+      if (q.ticketId !== null && w.ticketId === q.ticketId && (w.moment === 'ack-followup' || w.moment === 'ack-incident')) facts.lastFollowUpAckAt = Math.max(facts.lastFollowUpAckAt ?? w.createdAt, w.createdAt);
       if (q.bouncedMessageId !== null && facts.bouncedTicketId === null && w.messageId === q.bouncedMessageId) facts.bouncedTicketId = w.ticketId;
     }
     return facts;

@@ -26,6 +26,8 @@ export interface NewOutboxEntry {
   recipient: string;
   messageId: string | null;
   payload: unknown;
+  /** Not sent before this instant (epoch ms); absent, at once. */
+  notBefore?: number | undefined;
 }
 
 export interface OutboxSummaryRow { id: number; moment: string; recipient: string; status: string; attempts: number; last_error: string | null; created_at: number; sent_at: number | null }
@@ -47,13 +49,14 @@ export class OutboxRepo {
    */
   async enqueue(e: NewOutboxEntry, now: number): Promise<number> {
     const takeIds = this.takeIds;
+    const due = Math.max(now, e.notBefore ?? now);
     if (takeIds !== null && this.sql.inTransaction) {
       const id = await this.sql.reserveId('outbox', takeIds);
-      await this.sql.append(OUTBOX_TABLE, [id, e.ticketId, e.channel, e.moment, e.recipient.toLowerCase(), e.messageId, JSON.stringify(e.payload), 'pending', now, now]);
+      await this.sql.append(OUTBOX_TABLE, [id, e.ticketId, e.channel, e.moment, e.recipient.toLowerCase(), e.messageId, JSON.stringify(e.payload), 'pending', due, now]);
       return id;
     }
     const row = await this.sql.get<{ id: number }>(`INSERT INTO outbox (ticket_id, channel, moment, recipient, message_id, payload_json, status, next_attempt_at, created_at)
-      VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?) RETURNING id`, [e.ticketId, e.channel, e.moment, e.recipient.toLowerCase(), e.messageId, JSON.stringify(e.payload), now, now]);
+      VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?) RETURNING id`, [e.ticketId, e.channel, e.moment, e.recipient.toLowerCase(), e.messageId, JSON.stringify(e.payload), due, now]);
     return Number((row as { id: number }).id);
   }
 

@@ -62,3 +62,26 @@ export function incidents(identity: string): string {
   CREATE INDEX tickets_incident ON tickets(incident_id);
   `;
 }
+
+/**
+ * SQLite schema 11, PostgreSQL 8: what an incident told its customers, in order — its ETR
+ * changes, the agents' updates, its resolution. The status page shows it; fan-out reads it.
+ */
+export function incidentUpdates(identity: string): string {
+  return `
+  CREATE TABLE incident_updates (
+    id ${identity},
+    incident_id BIGINT NOT NULL REFERENCES incidents(id),
+    at BIGINT NOT NULL,
+    author TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('opened','update','etr','note','resolved','linked','unlinked')),
+    text TEXT,                  -- the public words (null for a bare ETR change)
+    etr_at BIGINT,              -- the incident's ETR after this update
+    reason TEXT,
+    recipients INTEGER NOT NULL DEFAULT 0
+  );
+  CREATE INDEX incident_updates_incident ON incident_updates(incident_id, id);
+  -- The title the public status page and customers see (an agent's #titulo); null: one made from its category.
+  ALTER TABLE incidents ADD COLUMN public_title TEXT;
+  `;
+}

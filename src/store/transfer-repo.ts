@@ -9,6 +9,7 @@ export const DESK_TABLES: ReadonlyArray<{ name: string; key: string; identity: b
   { name: 'contacts', key: 'id', identity: true },
   { name: 'incidents', key: 'id', identity: true },
   { name: 'tickets', key: 'id', identity: true },
+  { name: 'incident_updates', key: 'id', identity: true },
   { name: 'messages', key: 'id', identity: true },
   { name: 'attachments', key: 'id', identity: true },
   { name: 'events', key: 'id', identity: true },

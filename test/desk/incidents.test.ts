@@ -19,7 +19,7 @@ describe('major incidents at ticket opening', () => {
   const open = async (patch: (p: DeskPolicy) => void = () => {}) => {
     t = await startTestMesa({
       start: false, clock: () => now, policy: testPolicy((p) => {
-        p.incidents = { enabled: true, windowMinutes: 10, minTickets: 5, severities: [1, 2], minSharedWords: 3, level: 2 };
+        p.incidents = { enabled: true, windowMinutes: 10, minTickets: 5, severities: [1, 2], minSharedWords: 3, level: 2, fanOutPerSecond: 0 };
         p.levels[1].people = [ANA];
         p.levels[2].people = [BETO];
         p.organisations.push({ id: 'aislada', name: 'Aislada SA', match: { domains: ['aislada.mx'], addresses: [], phones: [] },
@@ -90,7 +90,7 @@ describe('major incidents at ticket opening', () => {
     const toAgents = after.filter((m) => m.moment.startsWith('agent-'));
     expect(toAgents.map((m) => [m.moment, m.recipient])).toEqual([['agent-incident-opened', BETO.email]]);
     const notice = JSON.parse(toAgents[0]!.payload_json) as { subject: string; text: string };
-    expect(notice.subject).toMatch(/^\[MDA-\d+\] Incidente mayor INC-\d{4}: 5 reportes de disponibilidad$/);
+    expect(notice.subject).toMatch(/^\[INC-\d{4}\] Incidente mayor: 5 reportes de disponibilidad$/);
     expect(notice.text).toContain('Tickets vinculados hasta ahora: 5');
     expect((await eventsOf(sixth)).map((e) => e.type)).toContain('level_notice_skipped');
 

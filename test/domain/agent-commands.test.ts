@@ -546,3 +546,43 @@ describe('COMMAND_HELP', () => {
     }
   });
 });
+
+describe('major incident commands (issue 13)', () => {
+  const TICKET: AgentReplyContext = { ...CTX, ticketPrefix: 'MDA' };
+  const INCIDENT: AgentReplyContext = { ...CTX, ticketPrefix: 'MDA', target: 'incident' };
+
+  it('reads #incidente mayor, #vincular and #desvincular on a ticket, keys normalised', () => {
+    expect(only('#incidente mayor', TICKET)).toEqual({ kind: 'major_incident' });
+    expect(only('#Incidente', TICKET)).toEqual({ kind: 'major_incident' });
+    expect(only('#major incident', TICKET)).toEqual({ kind: 'major_incident' });
+    expect(only('#vincular inc-1', TICKET)).toEqual({ kind: 'link', keys: ['INC-0001'] });
+    expect(only('#vincular [MDA-123]', TICKET)).toEqual({ kind: 'link', keys: ['MDA-000123'] });
+    expect(only('#link MDA-000123.', TICKET)).toEqual({ kind: 'link', keys: ['MDA-000123'] });
+    expect(only('#desvincular', TICKET)).toEqual({ kind: 'unlink', keys: [] });
+  });
+
+  it('refuses what makes no sense on a ticket', () => {
+    expect(problems('#vincular', TICKET)[0]).toMatch(/^#vincular lleva un incidente/);
+    expect(problems('#vincular INC-1 INC-2', TICKET)[0]).toMatch(/^#vincular lleva un incidente/);
+    expect(problems('#vincular XYZ-12', TICKET)[0]).toBe('«XYZ-12» no es un ticket (MDA-000123) ni un incidente (INC-0001).');
+    expect(problems('#desvincular MDA-1', TICKET)[0]).toMatch(/^#desvincular, en un ticket, no lleva valor/);
+    expect(problems('#incidente menor', TICKET)[0]).toMatch(/^#incidente mayor no lleva otro valor/);
+    expect(problems('#incidente mayor #desvincular', TICKET)[0]).toBe('#incidente mayor y #desvincular no pueden ir en la misma respuesta.');
+    expect(problems('#titulo Algo', TICKET)[0]).toBe('#titulo solo se usa en el aviso de un incidente mayor.');
+  });
+
+  it('takes on an incident thread only what applies to all its customers', () => {
+    const ok = parse('#etr 2h #titulo Portal sin servicio\n#vincular MDA-1, MDA-2 #desvincular MDA-3\n\nYa casi.', INCIDENT);
+    expect(ok.errors).toEqual([]);
+    expect(ok.commands.map((c) => c.kind)).toEqual(['etr', 'title', 'link', 'unlink']);
+    expect(ok.commands[2]).toEqual({ kind: 'link', keys: ['MDA-000001', 'MDA-000002'] });
+    expect(ok.publicText).toBe('Ya casi.');
+    for (const c of ['#severidad 1', '#escalar', '#pendiente', '#asignar Ana', '#cerrar', '#reabrir']) {
+      expect(problems(c, INCIDENT)[0]).toMatch(/no se aplica a un incidente mayor; respóndalo en el aviso del ticket\.$/);
+    }
+    expect(problems('#incidente mayor', INCIDENT)[0]).toBe('Este aviso ya es de un incidente mayor.');
+    expect(problems('#vincular INC-2', INCIDENT)[0]).toMatch(/lleva tickets \(MDA-000123\), no incidentes/);
+    expect(problems('#desvincular', INCIDENT)[0]).toBe('Falta qué tickets: #desvincular MDA-000123 …');
+    expect(problems('#titulo', INCIDENT)[0]).toMatch(/^Falta el título/);
+  });
+});

@@ -3,7 +3,7 @@ import { recordedTerms } from '../../domain/service-terms.ts';
 import { updateCadence } from '../../domain/update-cadence.ts';
 import { isOpenState, type ContactRow, type TicketRow } from '../../domain/ticket.ts';
 import type { TicketMessageRow, TicketSmsRow } from '../../store/ticket-repo.ts';
-import { names, dateOf, staffAddresses, people, smsBody, parseList, channelName, type When } from './view-basics.ts';
+import { names, dateOf, staffAddresses, smsBody, parseList, channelName, staffRedactor, type When } from './view-basics.ts';
 
 /**
  * The customer's status page: only what a customer may see of a ticket (no internal notes, no
@@ -66,7 +66,7 @@ export function publicTicketView(input: PublicViewInput): PublicTicketView {
   const { policy, ticket: t, now } = input;
   const n = names(policy, t, now);
   const open = isOpenState(t.state);
-  const redact = redactor(policy, t);
+  const redact = staffRedactor(policy, t.assignee);
   const staff = staffAddresses(policy);
   const email = input.contact?.email?.toLowerCase() ?? null;
   const phone = input.contact?.phone ?? null;
@@ -149,25 +149,6 @@ export function publicEtrReason(policy: DeskPolicy, h: { source: string; reason:
 }
 
 
-
-/**
- * Defence in depth for texts the desk sent: the names and addresses of the desk's people (and
- * the ticket's assignee) are replaced, whichever template let them through.
- */
-function redactor(policy: DeskPolicy, t: TicketRow): (text: string) => string {
-  const pairs: Array<[RegExp, string]> = [];
-  const add = (needle: string, by: string): void => {
-    const s = needle.trim();
-    if (s.length < 3) return;
-    const escaped = s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/\s+/g, '\\s+');
-    pairs.push([new RegExp(`(?<![\\p{L}\\p{N}@._%+-])${escaped}(?![\\p{L}\\p{N}])`, 'giu'), by]);
-  };
-  // Addresses before names: "Ana Uno <ana@x>" loses both.
-  for (const p of people(policy)) add(p.email, '[correo del equipo]');
-  for (const p of people(policy)) add(p.name, 'el equipo de soporte');
-  if (t.assignee) add(t.assignee, 'el equipo de soporte');
-  return (text) => pairs.reduce((acc, [re, by]) => acc.replace(re, by), text);
-}
 
 /**
  * The body of a message the desk sent, as the status page shows it: without the signature

@@ -65,3 +65,22 @@ export function parseList(json: string): string[] {
 export function channelName(channel: string): string {
   return ({ email: 'correo', sms: 'SMS', phone: 'teléfono', web: 'portal' } as Record<string, string>)[channel] ?? channel;
 }
+
+/**
+ * Defence in depth for texts the desk sent: the names and addresses of the desk's people (and
+ * a ticket's assignee) are replaced, whichever template let them through.
+ */
+export function staffRedactor(policy: DeskPolicy, assignee: string | null = null): (text: string) => string {
+  const pairs: Array<[RegExp, string]> = [];
+  const add = (needle: string, by: string): void => {
+    const s = needle.trim();
+    if (s.length < 3) return;
+    const escaped = s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/\s+/g, '\\s+');
+    pairs.push([new RegExp(`(?<![\\p{L}\\p{N}@._%+-])${escaped}(?![\\p{L}\\p{N}])`, 'giu'), by]);
+  };
+  // Addresses before names: "Ana Uno <ana@x>" loses both.
+  for (const p of people(policy)) add(p.email, '[correo del equipo]');
+  for (const p of people(policy)) add(p.name, 'el equipo de soporte');
+  if (assignee) add(assignee, 'el equipo de soporte');
+  return (text) => pairs.reduce((acc, [re, by]) => acc.replace(re, by), text);
+}

@@ -1,4 +1,4 @@
-import { DIGESTS_AND_REPORT, incidents, OUTBOX_BY_TICKET, TICKET_SERVICE_TERMS } from '../shared-migrations.ts';
+import { DIGESTS_AND_REPORT, incidents, incidentUpdates, OUTBOX_BY_TICKET, TICKET_SERVICE_TERMS } from '../shared-migrations.ts';
 
 /**
  * Versioned schema. Each entry runs once, in order, inside a transaction; `PRAGMA user_version`
@@ -253,4 +253,5 @@ export const MIGRATIONS: string[] = [
   /* 8: service terms per organisation (issue 12) */ TICKET_SERVICE_TERMS,
   /* 9: daily customer digests sent, tickets by creation (issue 12) */ DIGESTS_AND_REPORT,
   /* 10: major incidents and the tickets linked to them (issue 13) */ incidents('INTEGER PRIMARY KEY'),
+  /* 11: what each incident told its customers (issue 13) */ incidentUpdates('INTEGER PRIMARY KEY'),
 ];
