@@ -82,7 +82,6 @@ describe('status page', () => {
       statusPath('another-secret-0123456789abcdef', 'MDA-000001'),
       `/estado/MDA-000002/${token}`, // the token of another ticket
       '/estado/MDA-000001',
-      '/estado',
       `/estado/MDA-000001/${token}/extra`,
       `/estado/${'X'.repeat(300)}/${token}`,
     ]) {
