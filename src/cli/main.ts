@@ -8,6 +8,7 @@ import { EX } from './exit-codes.ts';
 import { isStoreError } from '../store/errors.ts';
 import { configCheckCommand, dbCopyCommand, explainCommand, ingestCommand, migrateCommand, panelTokenCommand, quarantineListCommand, quarantineRetryAllCommand, quarantineRetryCommand, reportSlaCommand, templatesPreviewCommand, ticketsListCommand, ticketsShowCommand, type Io, type ReportSlaOptions, type TicketsListOptions } from './commands.ts';
 import { doctorCommand } from './doctor.ts';
+import { incidentsDeclareCommand, incidentsListCommand, incidentsShowCommand, incidentsUpdateCommand } from './incident-commands.ts';
 import { startProgress } from './progress.ts';
 
 const io: Io = { out: (s) => process.stdout.write(`${s}\n`), err: (s) => process.stderr.write(`${s}\n`) };
@@ -122,6 +123,26 @@ tickets.command('list').description('lista los tickets más recientes')
   .action((opts: TicketsListOptions) => run(() => ticketsListCommand(environment(), opts, io)));
 tickets.command('show').argument('<key>', 'p. ej. MDA-000123').description('detalle, plazos, historial de ETR y eventos').option('--json')
   .action((key: string, opts: { json?: boolean }) => run(() => ticketsShowCommand(environment(), key, opts, io)));
+
+const incidents = program.command('incidents').description('incidentes mayores: un problema que reportan muchos clientes, atendido una vez');
+incidents.command('list').description('incidentes abiertos y resueltos en los últimos 7 días, con sus tickets vinculados')
+  .option('--all', 'todos, también los resueltos hace más de 7 días').option('--json')
+  .action((opts: { all?: boolean; json?: boolean }) => run(() => incidentsListCommand(environment(), opts, io)));
+incidents.command('show').argument('<key>', 'p. ej. INC-0001').description('detalle, tickets vinculados e historial de avisos').option('--json')
+  .action((key: string, opts: { json?: boolean }) => run(() => incidentsShowCommand(environment(), key, opts, io)));
+incidents.command('declare').argument('<ticket>', 'el ticket cuyo reporte define el incidente, p. ej. MDA-000123')
+  .description('declara un incidente mayor a partir de un ticket y avisa al nivel que lo atiende')
+  .option('--as <correo>', 'la persona de los niveles a cuyo nombre se registra').option('--json')
+  .action((key: string, opts: { as?: string; json?: boolean }) => run(() => incidentsDeclareCommand(environment(), key, opts, io)));
+incidents.command('update').argument('<key>', 'p. ej. INC-0001')
+  .description('lo mismo que responder al aviso del incidente: el texto se envía a todos los clientes vinculados')
+  .option('--text <texto>', 'el aviso para los clientes').option('--etr <valor>', 'nuevo ETR para todos: 4h, mañana 10:00, …')
+  .option('--title <título>', 'el título que leen los clientes y la página de estado')
+  .option('--link <tickets>', 'tickets a vincular, separados por comas').option('--unlink <tickets>', 'tickets a desvincular, separados por comas')
+  .option('--resolve', 'resuelve el incidente y cada ticket vinculado, con su mensaje de cierre')
+  .option('--note', 'nota interna: no se envía a nadie')
+  .option('--as <correo>', 'la persona de los niveles a cuyo nombre se registra').option('--json')
+  .action((key: string, opts: Parameters<typeof incidentsUpdateCommand>[2]) => run(() => incidentsUpdateCommand(environment(), key, opts, io)));
 
 const report = program.command('report').description('informes del escritorio');
 report.command('sla').description('cumplimiento de SLA por organización (o categoría) y severidad de los tickets abiertos en un periodo')

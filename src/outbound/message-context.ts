@@ -91,7 +91,7 @@ export interface IncidentFacts {
   key: string;
   /** Internal: the subject of the report that opened it (a customer's words; agents only). */
   title: string;
-  /** What customers read: an agent's `#titulo`, or one made from the category. */
+  /** What customers read: an agent's `#titulo`, or a neutral one. */
   publicTitle: string;
   category: string;
   /** Tickets linked to it so far. */

@@ -16,7 +16,7 @@ export interface IncidentRow {
   reason: string;
   resolved_at: number | null;
   updated_at: number;
-  /** What the public and customers read as its title (`#titulo`); null: made from its category. */
+  /** What the public and customers read as its title (`#titulo`); null: a neutral one. */
   public_title: string | null;
 }
 

@@ -81,7 +81,7 @@ export function incidentUpdates(identity: string): string {
     recipients INTEGER NOT NULL DEFAULT 0
   );
   CREATE INDEX incident_updates_incident ON incident_updates(incident_id, id);
-  -- The title the public status page and customers see (an agent's #titulo); null: one made from its category.
+  -- The title the public status page and customers see (an agent's #titulo); null: a neutral one.
   ALTER TABLE incidents ADD COLUMN public_title TEXT;
   `;
 }

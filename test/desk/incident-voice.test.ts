@@ -79,7 +79,7 @@ describe('working a major incident by email', () => {
       const n = Number(o.key!.slice(-1)) - 1;
       expect(mail.subject).toBe(`[${o.key}] Avance del problema que reportó: Portal caído ${n}`);
       if (n !== 4) expect(JSON.stringify(mail)).not.toContain('Portal caído 4');
-      expect(mail.text).toContain('(incidente INC-0001: Falla en disponibilidad)');
+      expect(mail.text).toContain('(incidente INC-0001: Falla que afecta a varios clientes)');
       expect(mail.replyTo).toContain(`+${o.key}.`);
       expect(mail.inReplyTo).toMatch(new RegExp(`^${o.key!.toLowerCase()}\\.ack`));
       expect(mail.references).toContain(`caida-${n}@x.mx`);

@@ -81,7 +81,7 @@ describe('public status page of incidents', () => {
     const entries = [...atom.body.matchAll(/<entry>[\s\S]*?<\/entry>/g)].map((m) => m[0]);
     // Detected, the update, resolved: newest first.
     expect(entries).toHaveLength(3);
-    expect(entries[0]).toContain('INC-0001 · Falla en disponibilidad: Resuelto');
+    expect(entries[0]).toContain('INC-0001 · Falla que afecta a varios clientes: Resuelto');
     // Readers take the summary as HTML: the desk's words arrive escaped, as written.
     expect(entries[0]).toContain('El portal funciona con normalidad &amp; sin errores &lt;b&gt;.');
     expect(entries[1]).toContain('Estamos restableciendo el servicio.');
