@@ -88,6 +88,8 @@ export class Mesa {
   readonly metrics: Metrics;
   readonly renderer: TemplateRenderer;
   readonly lifecycle: TicketLifecycle;
+  /** Which major incident a report joins or opens (`mesa explain` asks it too). */
+  readonly incidentLinking: IncidentLinking;
   /** Agents working major incidents (CLI and panel use it too). */
   readonly incidentActions: IncidentActions;
   readonly phone: PhoneIntake | null;
@@ -130,7 +132,7 @@ export class Mesa {
     const terms = this.terms = new TicketTerms(this.policy, clocks);
     const notices = this.notices = new Notices({ store: this.store, policy: this.policy, renderer: this.renderer, terms, secret: env.secret, loopValue: this.policy.desk.messageIdDomain, linkBaseUrl: env.linkBaseUrl });
     this.lifecycle = new TicketLifecycle({ store: this.store, policy: this.policy, clocks, notices, terms });
-    const incidents = new IncidentLinking({ store: this.store, policy: this.policy, lifecycle: this.lifecycle });
+    const incidents = this.incidentLinking = new IncidentLinking({ store: this.store, policy: this.policy, lifecycle: this.lifecycle });
     const incidentActions = this.incidentActions = new IncidentActions({ store: this.store, policy: this.policy, lifecycle: this.lifecycle, notices, linking: incidents });
     const opening = new TicketOpening({ store: this.store, clocks, lifecycle: this.lifecycle, notices, terms, incidents });
     this.metrics = createMetrics(this.store, { mailboxes: () => this.mailboxes.map((k) => ({ mailbox: k.mailbox, stats: k.stats })), instance: env.instanceName });

@@ -8,6 +8,7 @@ import type { Environment } from '../config/environment.ts';
 import { analyzeEmail, mailboxFor, type EmailAnalysis } from '../desk/email-pipeline.ts';
 import { IntakeRetryLater, type IntakeOutcome } from '../desk/email-intake.ts';
 import { parseMail } from '../intake/email/parse-mail.ts';
+import { significantWords } from '../domain/incident-detection.ts';
 import { silentLogger, type Logger } from '../log.ts';
 import { EX } from './exit-codes.ts';
 import { previewTemplate, type PreviewPart } from './templates-preview.ts';
@@ -76,7 +77,12 @@ export async function explainCommand(env: Environment, file: string, opts: { jso
       targets: { clock: sev.clock, firstResponseMinutes: sev.firstResponseMinutes, resolutionMinutes: sev.resolutionMinutes, escalateAfterMinutes: sev.escalateAfterMinutes, customerUpdateMinutes: sev.customerUpdateMinutes },
         notified: ([1, 2, 3] as const).map((level) => ({ level, people: mesa.terms.people({ terms }, level).map((p) => p.email) })),
     };
-    const x: Record<string, unknown> = { ...explanation(a), terms: termsView };
+    // A new ticket from it: would it join a major incident, or open one? (The same decision intake takes.)
+    const incident = a.decision.kind === 'new_ticket' ? await mesa.incidentLinking.explain({
+      category: a.classification.category, severity: a.classification.severity, organisation: terms.organisation?.id ?? null,
+      words: significantWords(`${mail.subject || '(sin asunto)'} ${a.visible.text || mail.text}`),
+    }, now) : null;
+    const x: Record<string, unknown> = { ...explanation(a), terms: termsView, incident };
     if (opts.json) { io.out(JSON.stringify(x, null, 2)); return EX.OK; }
     const c = x.classification as { severity: number; type: string; category: string; level: number; decidedBy: Record<string, string> };
     io.out([
@@ -94,6 +100,7 @@ export async function explainCommand(env: Environment, file: string, opts: { jso
       `                 severidad ${a.classification.severity}: reloj ${sev.clock === 'business' ? 'hábil' : 'continuo'}, primera respuesta ${sev.firstResponseMinutes} min, resolución ${sev.resolutionMinutes} min, escalar tras ${Object.entries(sev.escalateAfterMinutes).map(([l, m]) => `nivel ${l} ${m} min`).join(', ') || '—'}, actualizar cada ${sev.customerUpdateMinutes === null ? '—' : `${sev.customerUpdateMinutes} min`}`,
       ...termsView.notified.map((n) => `                 nivel ${n.level} avisa a: ${n.people.join(', ') || '(nadie)'}`),
       `Decisión:      ${JSON.stringify(x.decision)}`,
+      ...(incident ? [`Incidente:     ${incident.decision === 'join' ? `se vincularía a ${incident.incident}` : incident.decision === 'open' ? 'abriría un incidente mayor' : 'ninguno'} — ${incident.reason}`] : []),
       `Adjuntos:      ${(x.attachments as unknown[]).length === 0 ? 'ninguno' : (x.attachments as Array<{ filename: string; contentType: string; size: number }>).map((t) => `${t.filename ?? '(sin nombre)'} ${t.contentType} ${t.size} B`).join('; ')}`,
       '',
       'Texto visible:',

@@ -1,4 +1,4 @@
-import { detectBurst, matchIncident, type OpenIncident, type Report } from '../domain/incident-detection.ts';
+import { detectBurst, matchIncident, type Burst, type OpenIncident, type Report } from '../domain/incident-detection.ts';
 import type { DeskPolicy, Severity } from '../domain/policy.ts';
 import { formatIncidentKey } from '../domain/ticket-key.ts';
 import type { TicketRow } from '../domain/ticket.ts';
@@ -7,6 +7,14 @@ import type { IncidentRow } from '../store/incident-repo.ts';
 import { publicTitle } from '../domain/incident.ts';
 import type { Store } from '../store/store.ts';
 import type { TicketLifecycle } from './ticket-lifecycle.ts';
+
+/** What `mesa explain` says about a message and the major incidents. */
+export interface IncidentExplanation {
+  /** `join`: it would be linked to `incident`; `open`: it would complete a burst and open one. */
+  decision: 'join' | 'open' | 'none';
+  incident: string | null;
+  reason: string;
+}
 
 /** What linking decided for a new ticket: it joined an open incident, or its report opened one. */
 export interface IncidentLink {
@@ -49,21 +57,16 @@ export class IncidentLinking {
     const t = now.getTime();
     await store.incidents.lockCategory(ticket.category);
     const report: Report = { ticketId: ticket.id, at: ticket.created_at, category: ticket.category, severity: ticket.severity, organisation: ticket.organisation, isolated: this.isolated(ticket.organisation), words };
-    const open = new Map((await store.incidents.openOnes()).map((i) => [i.id, i]));
-    const match = matchIncident(report, [...open.values()].map(openIncident), p);
-    if (match.incident !== null) {
-      const incident = open.get(match.incident.id) as IncidentRow;
-      const linked = await this.link(ticket, incident, now, 'system', match.reason);
-      return { incident, opened: false, ticket: linked, facts: await this.facts(incident, match.reason) };
+    const decision = await this.decide(report, now);
+    if (decision.kind === 'join') {
+      const linked = await this.link(ticket, decision.incident, now, 'system', decision.reason);
+      return { incident: decision.incident, opened: false, ticket: linked, facts: await this.facts(decision.incident, decision.reason) };
     }
-    const recent = (await store.incidents.unlinkedReports(ticket.category, p.severities, t - p.windowMinutes * 60_000))
-      .map((r): Report => ({ ticketId: r.id, at: r.created_at, category: r.category, severity: r.severity as Severity, organisation: r.organisation, isolated: this.isolated(r.organisation), words: JSON.parse(r.report_words) as string[] }));
-    const burst = detectBurst(report, recent, t, p);
-    if (burst === null) {
-      await store.tickets.event(ticket.id, t, 'system', 'incident_not_joined', { words: words.slice(0, 12) },
-        `${match.reason}; sin ráfaga: menos de ${p.minTickets} reportes parecidos de ${ticket.category} en ${p.windowMinutes} min`);
+    if (decision.kind === 'none') {
+      await store.tickets.event(ticket.id, t, 'system', 'incident_not_joined', { words: words.slice(0, 12) }, decision.reason);
       return null;
     }
+    const burst = decision.burst;
     // An isolated organisation's burst is its own incident; any other gathers every organisation's alike reports.
     const incident = await store.incidents.open({
       category: ticket.category, organisation: report.isolated ? ticket.organisation : null,
@@ -76,6 +79,39 @@ export class IncidentLinking {
       await this.link(await this.deps.lifecycle.reload(earlier.ticketId), incident, now, 'system', burst.reason);
     }
     return { incident, opened: true, ticket: linked, facts: await this.facts(incident, burst.reason) };
+  }
+
+  /**
+   * What would happen to a report arriving now, without changing anything (`mesa explain`): the
+   * incident it would join, the burst it would complete, or why neither — the same decision
+   * `onOpened` takes.
+   */
+  async explain(r: { category: string; severity: Severity; organisation: string | null; words: readonly string[] }, now: Date): Promise<IncidentExplanation> {
+    const p = this.deps.policy.incidents;
+    if (!p.enabled) return { decision: 'none', incident: null, reason: 'los incidentes mayores están desactivados (incidents.enabled)' };
+    if (!p.severities.includes(r.severity)) return { decision: 'none', incident: null, reason: `la severidad ${r.severity} no se considera para incidentes (incidents.severities: ${p.severities.join(', ')})` };
+    if (r.words.length === 0) return { decision: 'none', incident: null, reason: 'el reporte no tiene palabras significativas' };
+    const report: Report = { ticketId: 0, at: now.getTime(), category: r.category, severity: r.severity, organisation: r.organisation, isolated: this.isolated(r.organisation), words: r.words };
+    const d = await this.decide(report, now);
+    if (d.kind === 'join') return { decision: 'join', incident: formatIncidentKey(d.incident.id), reason: d.reason };
+    if (d.kind === 'open') return { decision: 'open', incident: null, reason: `abriría un incidente: ${d.burst.reason}` };
+    return { decision: 'none', incident: null, reason: d.reason };
+  }
+
+  /** The decision for one report: join an open incident, complete a burst, or neither (with why). */
+  private async decide(report: Report, now: Date): Promise<{ kind: 'join'; incident: IncidentRow; reason: string } | { kind: 'open'; burst: Burst } | { kind: 'none'; reason: string }> {
+    const { store, policy } = this.deps;
+    const p = policy.incidents;
+    const t = now.getTime();
+    const open = new Map((await store.incidents.openOnes()).map((i) => [i.id, i]));
+    const match = matchIncident(report, [...open.values()].map(openIncident), p);
+    if (match.incident !== null) return { kind: 'join', incident: open.get(match.incident.id) as IncidentRow, reason: match.reason };
+    const recent = (await store.incidents.unlinkedReports(report.category, p.severities, t - p.windowMinutes * 60_000))
+      .filter((r) => r.id !== report.ticketId)
+      .map((r): Report => ({ ticketId: r.id, at: r.created_at, category: r.category, severity: r.severity as Severity, organisation: r.organisation, isolated: this.isolated(r.organisation), words: JSON.parse(r.report_words) as string[] }));
+    const burst = detectBurst(report, recent, t, p);
+    if (burst === null) return { kind: 'none', reason: `${match.reason}; sin ráfaga: menos de ${p.minTickets} reportes parecidos de ${report.category} en ${p.windowMinutes} min` };
+    return { kind: 'open', burst };
   }
 
   private async link(ticket: TicketRow, incident: IncidentRow, now: Date, actor: string, reason: string): Promise<TicketRow> {

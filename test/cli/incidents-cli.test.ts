@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -25,6 +25,10 @@ describe('mesa incidents', () => {
       expect(r.code, r.err).toBe(0);
     }
     expect(mesa(['incidents', 'list']).out.trim()).toBe('No hay incidentes abiertos ni resueltos en los últimos 7 días.');
+    const file = join(dataDir, 'm.eml');
+    writeFileSync(file, email({ from: 'otra@cliente.mx', to: 'soportetecnico@proditmapac.com', subject: 'No abre el portal', messageId: 'inc-cli-x@x.mx' }, 'El portal de clientes no abre.'));
+    expect(mesa(['explain', file]).out).toContain('Incidente:     ninguno — los incidentes mayores están desactivados (incidents.enabled)');
+    expect(JSON.parse(mesa(['explain', file, '--json']).out).incident).toEqual({ decision: 'none', incident: null, reason: 'los incidentes mayores están desactivados (incidents.enabled)' });
     const declared = mesa(['incidents', 'declare', 'MDA-000001']);
     expect(declared).toMatchObject({ code: 0, out: expect.stringMatching(/^incidente INC-0001 abierto a partir de MDA-000001/) });
     expect(mesa(['incidents', 'declare', 'MDA-000001'])).toMatchObject({ code: 65, err: expect.stringContaining('MDA-000001 ya está vinculado a INC-0001.') });

@@ -118,4 +118,16 @@ describe('major incidents at ticket opening', () => {
     for (const k of keys) expect(await ticket(k)).toMatchObject({ incident_id: null, report_words: null });
     expect((await outbox()).filter((m) => m.moment === 'agent-new-ticket')).toHaveLength(6);
   });
+  it('explains, without changing anything, whether a report would join an incident, open one, or neither', async () => {
+    await open();
+    const words = ['portal', 'facturacion', 'electronica', 'carga', 'error', '503'];
+    const ask = (w: string[] = words, category = 'disponibilidad', severity: 1 | 2 | 3 = 1) => t.mesa.incidentLinking.explain({ category, severity, organisation: null, words: w }, now);
+    for (let n = 0; n < 4; n++) await receive(report(n));
+    expect(await ask()).toMatchObject({ decision: 'open', incident: null, reason: expect.stringMatching(/^abriría un incidente: 5 reportes de disponibilidad en 10 min comparten /) });
+    expect(await ask(words, 'disponibilidad', 3)).toMatchObject({ decision: 'none', reason: 'la severidad 3 no se considera para incidentes (incidents.severities: 1, 2)' });
+    expect((await db().all('SELECT id FROM incidents'))).toEqual([]);
+    await receive(report(4));
+    expect(await ask()).toMatchObject({ decision: 'join', incident: 'INC-0001', reason: expect.stringMatching(/^incidente #1: misma categoría y comparte /) });
+    expect(await ask(['impresora', 'oficina', 'imprime'])).toMatchObject({ decision: 'none', reason: expect.stringContaining('sin ráfaga') });
+  });
 });
