@@ -51,8 +51,7 @@ export class IncidentLinking {
   }
 
   async onOpened(ticket: TicketRow, words: readonly string[], now: Date): Promise<IncidentLink | null> {
-    const { store, policy } = this.deps;
-    const p = policy.incidents;
+    const { store } = this.deps;
     if (!this.considers(ticket.severity) || words.length === 0) return null;
     const t = now.getTime();
     await store.incidents.lockCategory(ticket.category);
