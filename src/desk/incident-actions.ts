@@ -235,8 +235,10 @@ export class IncidentActions {
   /** The open incident a key names: `INC-0001`, or a ticket linked to one. */
   private async incidentNamed(key: string): Promise<IncidentRow | { problem: string }> {
     const { store } = this.deps;
-    const id = parseIncidentKey(key) ?? (await store.tickets.byKey(key))?.incident_id ?? null;
-    if (id === null) return { problem: parseIncidentKey(key) === null && (await store.tickets.byKey(key)) ? `${key} no está vinculado a ningún incidente.` : `No existe ${key}.` };
+    const named = parseIncidentKey(key);
+    const ticket = named === null ? await store.tickets.byKey(key) : undefined;
+    const id = named ?? ticket?.incident_id ?? null;
+    if (id === null) return { problem: ticket ? `${key} no está vinculado a ningún incidente.` : `No existe ${key}.` };
     const incident = await store.incidents.byId(id);
     if (!incident) return { problem: `No existe ${key}.` };
     if (incident.state !== 'abierto') return { problem: `El incidente ${formatIncidentKey(incident.id)} ya está resuelto.` };

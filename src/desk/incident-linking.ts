@@ -58,7 +58,7 @@ export class IncidentLinking {
     const report: Report = { ticketId: ticket.id, at: ticket.created_at, category: ticket.category, severity: ticket.severity, organisation: ticket.organisation, isolated: this.isolated(ticket.organisation), words };
     const decision = await this.decide(report, now);
     if (decision.kind === 'join') {
-      const linked = await this.link(ticket, decision.incident, now, 'system', decision.reason);
+      const linked = await this.deps.lifecycle.linkIncident(ticket, decision.incident, now, 'system', decision.reason);
       return { incident: decision.incident, opened: false, ticket: linked, facts: await this.facts(decision.incident, decision.reason) };
     }
     if (decision.kind === 'none') {
@@ -73,9 +73,9 @@ export class IncidentLinking {
     }, t);
     await store.incidents.addUpdate(incident.id, { author: 'system', kind: 'opened', text: null, etrAt: incident.etr_at, reason: burst.reason }, t);
     await store.tickets.event(ticket.id, t, 'system', 'incident_opened', { incident: formatIncidentKey(incident.id), reports: burst.reports.length, signature: burst.signature }, burst.reason);
-    const linked = await this.link(ticket, incident, now, 'system', burst.reason);
+    const linked = await this.deps.lifecycle.linkIncident(ticket, incident, now, 'system', burst.reason);
     for (const earlier of burst.reports.slice(1)) {
-      await this.link(await this.deps.lifecycle.reload(earlier.ticketId), incident, now, 'system', burst.reason);
+      await this.deps.lifecycle.linkIncident(await this.deps.lifecycle.reload(earlier.ticketId), incident, now, 'system', burst.reason);
     }
     return { incident, opened: true, ticket: linked, facts: await this.facts(incident, burst.reason) };
   }
@@ -111,10 +111,6 @@ export class IncidentLinking {
     const burst = detectBurst(report, recent, t, p);
     if (burst === null) return { kind: 'none', reason: `${match.reason}; sin ráfaga: menos de ${p.minTickets} reportes parecidos de ${report.category} en ${p.windowMinutes} min` };
     return { kind: 'open', burst };
-  }
-
-  private async link(ticket: TicketRow, incident: IncidentRow, now: Date, actor: string, reason: string): Promise<TicketRow> {
-    return await this.deps.lifecycle.linkIncident(ticket, incident, now, actor, reason);
   }
 
   async facts(incident: IncidentRow, reason: string): Promise<IncidentFacts> {
