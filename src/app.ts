@@ -40,6 +40,8 @@ import { FileSender, SmtpSender, type EmailSender, type SmtpSettings } from './o
 import { OutboxDispatcher } from './outbound/outbox-dispatcher.ts';
 import { FileSmsSender, TwilioSmsSender, type SmsSender } from './outbound/sms-senders.ts';
 import { SlaSweep } from './desk/sla-sweep.ts';
+import { IncidentClocks } from './desk/incident-clocks.ts';
+import { IncidentSweep } from './desk/incident-sweep.ts';
 import { CustomerDigests } from './desk/customer-digests.ts';
 import cron, { type ScheduledTask } from 'node-cron';
 import { TemplateRenderer } from './outbound/template-renderer.ts';
@@ -99,6 +101,8 @@ export class Mesa {
   readonly terms: TicketTerms;
   readonly pages: PageRenderer;
   readonly sweep: SlaSweep;
+  /** Major incidents' own clocks: cadence updates, new ETRs, escalation, digests (run after the SLA sweep). */
+  readonly incidentSweep: IncidentSweep;
   /** Contracts' daily digests, sent after each sweep. */
   readonly digests: CustomerDigests;
   /**
@@ -132,8 +136,9 @@ export class Mesa {
     const terms = this.terms = new TicketTerms(this.policy, clocks);
     const notices = this.notices = new Notices({ store: this.store, policy: this.policy, renderer: this.renderer, terms, secret: env.secret, loopValue: this.policy.desk.messageIdDomain, linkBaseUrl: env.linkBaseUrl });
     this.lifecycle = new TicketLifecycle({ store: this.store, policy: this.policy, clocks, notices, terms });
-    const incidents = this.incidentLinking = new IncidentLinking({ store: this.store, policy: this.policy, lifecycle: this.lifecycle });
-    const incidentActions = this.incidentActions = new IncidentActions({ store: this.store, policy: this.policy, lifecycle: this.lifecycle, notices, linking: incidents });
+    const incidentClocks = new IncidentClocks({ store: this.store, policy: this.policy, lifecycle: this.lifecycle, terms });
+    const incidents = this.incidentLinking = new IncidentLinking({ store: this.store, policy: this.policy, clocks: incidentClocks });
+    const incidentActions = this.incidentActions = new IncidentActions({ store: this.store, policy: this.policy, lifecycle: this.lifecycle, notices, linking: incidents, clocks: incidentClocks });
     const opening = new TicketOpening({ store: this.store, clocks, lifecycle: this.lifecycle, notices, terms, incidents });
     this.metrics = createMetrics(this.store, { mailboxes: () => this.mailboxes.map((k) => ({ mailbox: k.mailbox, stats: k.stats })), instance: env.instanceName });
     this.sender = env.smtp
@@ -145,6 +150,7 @@ export class Mesa {
       : new FileSmsSender(join(env.dataDir, 'outbox', 'sms'));
     this.dispatcher = new OutboxDispatcher(this.store, this.sender, this.log.child({ component: 'outbox' }), this.clock, r, sms);
     this.sweep = new SlaSweep({ store: this.store, policy: this.policy, lifecycle: this.lifecycle, notices, log: this.log.child({ component: 'sweep' }), onOutbox: () => this.dispatcher.kick() });
+    this.incidentSweep = new IncidentSweep({ store: this.store, clocks: incidentClocks, actions: incidentActions, log: this.log.child({ component: 'incident-sweep' }), onOutbox: () => this.dispatcher.kick() });
     this.digests = new CustomerDigests({ store: this.store, policy: this.policy, notices, clocks, terms, log: this.log.child({ component: 'digests' }) });
     this.intake = new EmailIntake({
       store: this.store, policy: this.policy, clocks, notices, lifecycle: this.lifecycle, opening,
@@ -190,7 +196,7 @@ export class Mesa {
     // Web pages (portal, customer status page, agents' panel), rendered server-side.
     this.pages = new PageRenderer(TEMPLATES_DIR, { name: this.policy.desk.name, phone: this.policy.desk.phone });
     const web: WebDeps = {
-      store: this.store, policy: this.policy, lifecycle: this.lifecycle, notices, clocks, terms, pages: this.pages,
+      store: this.store, policy: this.policy, lifecycle: this.lifecycle, notices, clocks, terms, pages: this.pages, incidents: incidentActions,
       secret: env.secret, panelToken: env.panelToken, linkBaseUrl: env.linkBaseUrl, clock: this.clock,
       log: this.log.child({ component: 'web' }), onOutbox: () => this.dispatcher.kick(),
     };
@@ -201,7 +207,7 @@ export class Mesa {
     this.phone = null;
     if (env.twilio) {
       // The phone channel: every /twilio route sits behind the signature check (fail closed).
-      const phone = this.phone = new PhoneIntake({ store: this.store, policy: this.policy, lifecycle: this.lifecycle, opening, log: this.log.child({ component: 'phone' }), onOutbox: () => this.dispatcher.kick() });
+      const phone = this.phone = new PhoneIntake({ store: this.store, policy: this.policy, lifecycle: this.lifecycle, opening, incidents, log: this.log.child({ component: 'phone' }), onOutbox: () => this.dispatcher.kick() });
       const voice = this.voice = new VoiceRenderer(TEMPLATES_DIR);
       const twilioSettings = env.twilio;
       const publicUrl = env.publicUrl as string;
@@ -367,6 +373,8 @@ export class Mesa {
     const now = this.clock();
     this.sweeping = this.sweep.run(now).then(() => undefined, (err: Error) => {
       this.log.error({ event: 'sweep.failed', error: err.message }, 'fallo el barrido de SLA');
+    }).then(() => this.incidentSweep.run(now)).then(() => undefined, (err: Error) => {
+      this.log.error({ event: 'incident_sweep.failed', error: err.message }, 'fallo el barrido de incidentes mayores');
     }).then(() => this.digests.run(now)).then((d) => {
       if (d.emails > 0) this.dispatcher.kick();
     }, (err: Error) => {

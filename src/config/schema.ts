@@ -212,6 +212,11 @@ export const configSchema = z.object({
      * (the SMTP relay's and the SMS provider's limits); 0: as fast as the dispatcher sends.
      */
     fanOutPerSecond: z.number().int().min(0).max(10_000).default(20),
+    /**
+     * While an incident is open, the level holding it gets one digest this often with how many
+     * tickets joined since it last heard (none when none did); 0: no digests.
+     */
+    digestMinutes: z.number().int().min(0).max(1440).default(30),
   }).strict().prefault({}),
   operations: z.object({
     /** /readyz fails when more than this many outbox rows wait to be sent. */

@@ -1,11 +1,13 @@
 import type { AgentCommand, AgentCommandError, ParsedAgentReply } from '../domain/agent-commands.ts';
 import { significantWords } from '../domain/incident-detection.ts';
-import type { DeskPolicy, Person } from '../domain/policy.ts';
+import type { EtrEstimate } from '../domain/etr.ts';
+import type { DeskPolicy, Level, Person } from '../domain/policy.ts';
 import { formatIncidentKey, parseIncidentKey } from '../domain/ticket-key.ts';
 import { isOpenState, type TicketRow } from '../domain/ticket.ts';
 import type { IncidentFacts } from '../outbound/message-context.ts';
 import type { IncidentRow } from '../store/incident-repo.ts';
 import type { Store } from '../store/store.ts';
+import type { IncidentClocks } from './incident-clocks.ts';
 import type { IncidentLinking } from './incident-linking.ts';
 import type { Notices } from './notices.ts';
 import type { TicketLifecycle } from './ticket-lifecycle.ts';
@@ -35,7 +37,7 @@ export interface IncidentReplyResult {
  * reply applies, or none of it.
  */
 export class IncidentActions {
-  constructor(private readonly deps: { store: Store; policy: DeskPolicy; lifecycle: TicketLifecycle; notices: Notices; linking: IncidentLinking }) {}
+  constructor(private readonly deps: { store: Store; policy: DeskPolicy; lifecycle: TicketLifecycle; notices: Notices; linking: IncidentLinking; clocks: IncidentClocks }) {}
 
   /** Why a reply on the incident's thread cannot be applied; empty when it can. */
   async problemsOnIncident(incident: IncidentRow, reply: ParsedAgentReply): Promise<AgentCommandError[]> {
@@ -62,7 +64,7 @@ export class IncidentActions {
 
   /** An agent's reply on the incident's thread, applied (its problems checked first). */
   async applyOnIncident(incident: IncidentRow, person: Person, reply: ParsedAgentReply, now: Date): Promise<IncidentReplyResult> {
-    const { store, lifecycle } = this.deps;
+    const { store, lifecycle, clocks } = this.deps;
     const t = now.getTime();
     const actor = `agent:${person.email}`;
     const key = formatIncidentKey(incident.id);
@@ -77,7 +79,7 @@ export class IncidentActions {
           const ticket = await store.tickets.byKey(k) as TicketRow;
           if (cmd.kind === 'link') {
             if (ticket.incident_id === row.id) continue;
-            const linked = await lifecycle.linkIncident(ticket, row, now, actor, `vinculado por ${person.name}`);
+            const linked = await clocks.link(ticket, row, now, actor, `vinculado por ${person.name}`);
             if (!internal) await this.tellLinked(linked, row, now, `vinculado por nuestro equipo`);
             result.linked++;
           } else {
@@ -108,8 +110,76 @@ export class IncidentActions {
     if (text || previousEtr !== null) {
       result.told = await this.fanOut(row, 'incident-update', text, now, null, previousEtr);
       await store.incidents.addUpdate(row.id, { author: actor, kind: text ? 'update' : 'etr', text: text || null, etrAt: row.etr_at, reason: previousEtr === null ? null : `ETR fijado por ${person.name} (antes ${new Date(previousEtr).toISOString()})`, recipients: result.told }, t);
+      // Everyone just heard from the desk: the periodic updates start over from now.
+      await clocks.told(row.id, now);
     }
     return result;
+  }
+
+  /** No news from an agent within the cadence: every linked customer hears where it stands, with its ETR. */
+  async periodicUpdate(incident: IncidentRow, now: Date): Promise<number> {
+    const told = await this.fanOut(incident, 'incident-update', '', now, null);
+    await this.deps.store.incidents.addUpdate(incident.id, { author: 'system', kind: 'update', text: null, etrAt: incident.etr_at, reason: 'actualización periódica (el contrato vinculado más exigente)', recipients: told }, now.getTime());
+    await this.deps.clocks.told(incident.id, now);
+    return told;
+  }
+
+  /**
+   * Its ETR passed unresolved: estimated again as for the report that opened it (its severity,
+   * category and age), set on every linked ticket and told to every customer with the one before
+   * — no message ever shows an ETR in the past.
+   */
+  async reestimate(incident: IncidentRow, now: Date): Promise<number> {
+    const { store, lifecycle, clocks } = this.deps;
+    const why = 'el ETR del incidente venció sin resolución';
+    const firstId = (await store.incidents.linkedOpenIds(incident.id))[0];
+    const first = firstId === undefined ? null : await lifecycle.reload(firstId);
+    const etr = await lifecycle.estimate(first ?? { severity: Math.min(...this.deps.policy.incidents.severities) as TicketRow['severity'], category: incident.category, created_at: incident.opened_at, paused_minutes: 0, terms_json: null }, now, { why });
+    const row = await this.setEtrForAll(incident, etr, 'system', now);
+    const told = await this.fanOut(row, 'incident-update', '', now, null, incident.etr_at);
+    await store.incidents.addUpdate(row.id, { author: 'system', kind: 'etr', text: null, etrAt: row.etr_at, reason: etr.reason, recipients: told }, now.getTime());
+    await clocks.told(row.id, now);
+    return told;
+  }
+
+  /**
+   * The level holding it used the shortest budget a linked contract gives it: the next level
+   * takes it, told once on the incident's thread. Its customers keep hearing at the cadence.
+   */
+  async escalate(incident: IncidentRow, from: Level, to: Level, now: Date): Promise<void> {
+    const { store, notices, clocks } = this.deps;
+    const reason = `sin resolución dentro del tiempo del nivel ${from}`;
+    const row = await clocks.escalated(incident.id, to, now);
+    await store.incidents.addUpdate(row.id, { author: 'system', kind: 'note', text: `Escalado del nivel ${from} al nivel ${to}`, etrAt: row.etr_at, reason }, now.getTime());
+    const ticket = await this.noticeTicket(row);
+    if (ticket === null) return;
+    await notices.toLevel(ticket, to, 'agent-incident-escalated', now, {
+      incident: await this.factsFor(row, reason, now), escalation: { fromLevel: from, toLevel: to, reason },
+    }, undefined, { key: formatIncidentKey(row.id) });
+  }
+
+  /**
+   * The level holding it hears, once a period, how many tickets joined since it last heard — in
+   * place of a notice per ticket. Nothing is sent when none joined.
+   */
+  async digest(incident: IncidentRow, now: Date): Promise<number> {
+    const { store, notices, clocks } = this.deps;
+    const linked = await store.incidents.linkedCount(incident.id);
+    const joined = linked - incident.digest_linked;
+    const ticket = joined > 0 ? await this.noticeTicket(incident) : null;
+    if (ticket !== null) {
+      await notices.toLevel(ticket, incident.level as Level, 'agent-incident-digest', now, {
+        incident: { ...await this.factsFor(incident, '', now), joined },
+      }, undefined, { key: formatIncidentKey(incident.id) });
+    }
+    await clocks.digested(incident.id, linked, now);
+    return ticket === null ? 0 : joined;
+  }
+
+  /** The ticket an incident's notices are rendered with: the first linked to it (the one that opened it). */
+  private async noticeTicket(incident: IncidentRow): Promise<TicketRow | null> {
+    const id = await this.deps.store.incidents.firstLinkedId(incident.id);
+    return id === null ? null : await this.deps.lifecycle.reload(id);
   }
 
   /** Why these commands cannot apply to this ticket (its incident commands only); empty when they can. */
@@ -137,18 +207,18 @@ export class IncidentActions {
    * its category, its ETR). Level `incidents.level` is told once, on the incident's own thread.
    */
   async declare(ticket: TicketRow, person: Person, now: Date): Promise<TicketRow> {
-    const { store, lifecycle, linking, notices } = this.deps;
+    const { store, lifecycle, linking, notices, clocks } = this.deps;
     const t = now.getTime();
     const actor = `agent:${person.email}`;
     const words = ticket.report_words ? JSON.parse(ticket.report_words) as string[] : significantWords(`${ticket.subject} ${ticket.description}`);
     const reason = `declarado por ${person.name} (#incidente mayor)`;
     const incident = await store.incidents.open({
       category: ticket.category, organisation: linking.isolated(ticket.organisation) ? ticket.organisation : null,
-      title: ticket.subject.slice(0, 200), signature: words, etrAt: ticket.etr_at, openedBy: actor, reason,
+      title: ticket.subject.slice(0, 200), signature: words, etrAt: ticket.etr_at, openedBy: actor, reason, ...clocks.opening(now, 1),
     }, t);
     await store.incidents.addUpdate(incident.id, { author: actor, kind: 'opened', text: null, etrAt: incident.etr_at, reason }, t);
     await store.tickets.event(ticket.id, t, actor, 'incident_opened', { incident: formatIncidentKey(incident.id), reports: 1, signature: words }, reason);
-    const linked = await lifecycle.linkIncident(ticket, incident, now, actor, reason);
+    const linked = await clocks.link(ticket, incident, now, actor, reason);
     await notices.toLevel(linked, linking.level, 'agent-incident-opened', now, { incident: await linking.facts(incident, reason) }, undefined, { key: formatIncidentKey(incident.id) });
     return await lifecycle.reload(ticket.id);
   }
@@ -159,7 +229,7 @@ export class IncidentActions {
     if ('problem' in target) throw new Error(target.problem);
     if (ticket.incident_id === target.id) return ticket;
     const actor = `agent:${person.email}`;
-    const linked = await this.deps.lifecycle.linkIncident(ticket, target, now, actor, `vinculado por ${person.name}`);
+    const linked = await this.deps.clocks.link(ticket, target, now, actor, `vinculado por ${person.name}`);
     await this.deps.store.incidents.addUpdate(target.id, { author: actor, kind: 'linked', text: ticket.key, etrAt: target.etr_at, reason: null }, now.getTime());
     if (opts.tellCustomer) await this.tellLinked(linked, target, now, 'vinculado por nuestro equipo');
     return linked;
@@ -190,15 +260,17 @@ export class IncidentActions {
 
   /** The incident's new ETR, and every linked open ticket's with it (history and event each). */
   private async moveEtr(incident: IncidentRow, cmd: Extract<AgentCommand, { kind: 'etr' }>, person: Person, now: Date): Promise<IncidentRow> {
-    const { store, lifecycle } = this.deps;
-    const t = now.getTime();
-    const at = cmd.at.getTime();
     const key = formatIncidentKey(incident.id);
-    await store.incidents.setEtr(incident.id, at, t);
+    return await this.setEtrForAll(incident, { at: cmd.at, source: 'agent', baseMinutes: 0, reason: `ETR del incidente ${key}, fijado por ${person.name} (#etr ${cmd.text})` }, `agent:${person.email}`, now);
+  }
+
+  private async setEtrForAll(incident: IncidentRow, etr: EtrEstimate, actor: string, now: Date): Promise<IncidentRow> {
+    const { store, lifecycle, clocks } = this.deps;
+    const row = await clocks.setEtr(incident.id, etr.at.getTime(), now);
     for (const id of await store.incidents.linkedOpenIds(incident.id)) {
-      await lifecycle.changeEtr(await lifecycle.reload(id), { at: cmd.at, source: 'agent', baseMinutes: 0, reason: `ETR del incidente ${key}, fijado por ${person.name} (#etr ${cmd.text})` }, now, { actor: `agent:${person.email}`, notifyCustomer: false });
+      await lifecycle.changeEtr(await lifecycle.reload(id), etr, now, { actor, notifyCustomer: false });
     }
-    return { ...incident, etr_at: at, updated_at: t };
+    return row;
   }
 
   /**

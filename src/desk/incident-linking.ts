@@ -6,7 +6,7 @@ import type { IncidentFacts } from '../outbound/message-context.ts';
 import type { IncidentRow } from '../store/incident-repo.ts';
 import { publicTitle } from '../domain/incident.ts';
 import type { Store } from '../store/store.ts';
-import type { TicketLifecycle } from './ticket-lifecycle.ts';
+import type { IncidentClocks } from './incident-clocks.ts';
 
 /** What `mesa explain` says about a message and the major incidents. */
 export interface IncidentExplanation {
@@ -37,7 +37,7 @@ export interface IncidentLink {
  * two instances at once opens one incident.
  */
 export class IncidentLinking {
-  constructor(private readonly deps: { store: Store; policy: DeskPolicy; lifecycle: TicketLifecycle }) {}
+  constructor(private readonly deps: { store: Store; policy: DeskPolicy; clocks: IncidentClocks }) {}
 
   /** The level told when an incident opens. */
   get level(): DeskPolicy['incidents']['level'] {
@@ -58,7 +58,7 @@ export class IncidentLinking {
     const report: Report = { ticketId: ticket.id, at: ticket.created_at, category: ticket.category, severity: ticket.severity, organisation: ticket.organisation, isolated: this.isolated(ticket.organisation), words };
     const decision = await this.decide(report, now);
     if (decision.kind === 'join') {
-      const linked = await this.deps.lifecycle.linkIncident(ticket, decision.incident, now, 'system', decision.reason);
+      const linked = await this.deps.clocks.link(ticket, decision.incident, now, 'system', decision.reason);
       return { incident: decision.incident, opened: false, ticket: linked, facts: await this.facts(decision.incident, decision.reason) };
     }
     if (decision.kind === 'none') {
@@ -70,14 +70,46 @@ export class IncidentLinking {
     const incident = await store.incidents.open({
       category: ticket.category, organisation: report.isolated ? ticket.organisation : null,
       title: ticket.subject.slice(0, 200), signature: burst.signature, etrAt: ticket.etr_at, openedBy: 'system', reason: burst.reason,
+      ...this.deps.clocks.opening(now, burst.reports.length),
     }, t);
     await store.incidents.addUpdate(incident.id, { author: 'system', kind: 'opened', text: null, etrAt: incident.etr_at, reason: burst.reason }, t);
     await store.tickets.event(ticket.id, t, 'system', 'incident_opened', { incident: formatIncidentKey(incident.id), reports: burst.reports.length, signature: burst.signature }, burst.reason);
-    const linked = await this.deps.lifecycle.linkIncident(ticket, incident, now, 'system', burst.reason);
+    const linked = await this.deps.clocks.link(ticket, incident, now, 'system', burst.reason);
     for (const earlier of burst.reports.slice(1)) {
-      await this.deps.lifecycle.linkIncident(await this.deps.lifecycle.reload(earlier.ticketId), incident, now, 'system', burst.reason);
+      const row = await store.tickets.lockedById(earlier.ticketId);
+      if (row) await this.deps.clocks.link(row, incident, now, 'system', burst.reason);
     }
     return { incident, opened: true, ticket: linked, facts: await this.facts(incident, burst.reason) };
+  }
+
+  /**
+   * A new ticket whose customer said it is this incident (a caller answering the greeting's
+   * offer): linked without looking at its words, with that reason. Null when the incident was
+   * resolved meanwhile (the ticket then runs on its own) or it is another organisation's.
+   */
+  async join(ticket: TicketRow, incidentId: number, now: Date, reason: string): Promise<IncidentLink | null> {
+    const incident = await this.deps.store.incidents.lockedById(incidentId);
+    if (!incident || incident.state !== 'abierto' || !this.announcedTo(incident, ticket.organisation)) {
+      await this.deps.store.tickets.event(ticket.id, now.getTime(), 'system', 'incident_not_joined', { incident: formatIncidentKey(incidentId) }, 'el incidente ya no está abierto para este cliente');
+      return null;
+    }
+    const linked = await this.deps.clocks.link(ticket, incident, now, 'system', reason);
+    return { incident, opened: false, ticket: linked, facts: await this.facts(incident, reason) };
+  }
+
+  /**
+   * The open incident a caller of this organisation hears about first (the newest one that may
+   * be told to them: any organisation's, or their own organisation's isolated one), or null.
+   */
+  async announcedFor(organisation: string | null): Promise<IncidentRow | null> {
+    const open = (await this.deps.store.incidents.openOnes()).filter((i) => this.announcedTo(i, organisation));
+    return open.at(-1) ?? null;
+  }
+
+  private announcedTo(incident: IncidentRow, organisation: string | null): boolean {
+    if (incident.organisation !== null) return incident.organisation === organisation;
+    // An isolated organisation's customers share no incident with others.
+    return !this.isolated(organisation);
   }
 
   /**

@@ -1,12 +1,15 @@
 import { classify } from '../domain/classify.ts';
 import { normalizeCaller, type CallerNumber } from '../domain/phone-number.ts';
 import type { DeskPolicy, Severity, TicketType } from '../domain/policy.ts';
-import { parseTicketKey } from '../domain/ticket-key.ts';
 import type { Logger } from '../log.ts';
 import type { CallRow } from '../store/call-repo.ts';
 import type { Store } from '../store/store.ts';
 import type { ContactRow, TicketRow } from '../domain/ticket.ts';
 import type { TicketOpening } from './ticket-opening.ts';
+import type { IncidentLinking } from './incident-linking.ts';
+import type { IncidentRow } from '../store/incident-repo.ts';
+import { publicTitle } from '../domain/incident.ts';
+import { formatIncidentKey, parseTicketKey } from '../domain/ticket-key.ts';
 import type { TicketLifecycle } from './ticket-lifecycle.ts';
 
 /** What the caller chose in the IVR menu, and what it means for classification. */
@@ -24,21 +27,48 @@ const HOUR_MS = 3_600_000;
  * a repeated request must answer the same without changing anything twice.
  */
 export class PhoneIntake {
-  constructor(private readonly deps: { store: Store; policy: DeskPolicy; lifecycle: TicketLifecycle; opening: TicketOpening; log: Logger; onOutbox?: () => void }) {}
+  constructor(private readonly deps: { store: Store; policy: DeskPolicy; lifecycle: TicketLifecycle; opening: TicketOpening; incidents: IncidentLinking; log: Logger; onOutbox?: () => void }) {}
 
   caller(raw: string | null | undefined): CallerNumber {
     return normalizeCaller(raw, 'MX');
   }
 
-  /** First sight of a call: its row, and the caller's open ticket if they have one. */
-  async startCall(callSid: string, fromRaw: string | null, now: Date): Promise<{ call: CallRow; openTicket: TicketRow | null }> {
+  /**
+   * First sight of a call: its row, the caller's open ticket if they have one, and the open major
+   * incident the greeting announces first (null when there is none, or the caller's open ticket
+   * is already linked to it: they have heard, and will hear again when it is resolved).
+   */
+  async startCall(callSid: string, fromRaw: string | null, now: Date): Promise<{ call: CallRow; openTicket: TicketRow | null; incident: IncidentRow | null }> {
     const { store } = this.deps;
     return await store.transaction(async () => {
       const call = await this.touch(callSid, fromRaw, now);
       const contact = call.from_e164 ? await store.tickets.contactByPhone(call.from_e164) : undefined;
       const openTicket = contact ? await store.tickets.openTicketOf(contact.id) ?? null : null;
-      return { call, openTicket };
+      const incident = await this.deps.incidents.announcedFor(contact?.organisation ?? null);
+      return { call, openTicket, incident: incident !== null && openTicket?.incident_id === incident.id ? null : incident };
     });
+  }
+
+  /**
+   * The caller said the announced incident is why they call: a ticket linked to it, with no
+   * description to dictate, acknowledged by SMS with the incident's ETR; the resolution reaches
+   * them by SMS too. Once per call (a repeated webhook returns the same ticket). Null, with why,
+   * when there is no number to text, or the incident closed meanwhile.
+   */
+  async joinIncident(callSid: string, fromRaw: string | null, incidentId: number, now: Date): Promise<{ ticket: TicketRow | null; reason: 'joined' | 'no_number' | 'not_open' }> {
+    const { store } = this.deps;
+    const result = await store.transaction(async () => {
+      const call = await this.touch(callSid, fromRaw, now);
+      if (call.ticket_id !== null) return { ticket: await this.deps.lifecycle.reload(call.ticket_id), reason: 'joined' as const, created: false };
+      if (call.from_e164 === null) return { ticket: null, reason: 'no_number' as const, created: false };
+      const incident = await store.incidents.byId(incidentId);
+      if (!incident || incident.state !== 'abierto') return { ticket: null, reason: 'not_open' as const, created: false };
+      await store.calls.update(callSid, { menu_choice: '1' }, now.getTime());
+      const ticket = await this.createTicket(await store.calls.bySid(callSid) as CallRow, now, { abandoned: false, incident });
+      return { ticket, reason: ticket.incident_id === incident.id ? 'joined' as const : 'not_open' as const, created: true };
+    });
+    if (result.created) this.deps.onOutbox?.();
+    return { ticket: result.ticket, reason: result.reason };
   }
 
   async chooseMenu(callSid: string, fromRaw: string | null, choice: string, now: Date): Promise<void> {
@@ -139,35 +169,42 @@ export class PhoneIntake {
     return result;
   }
 
-  private async createTicket(call: CallRow, now: Date, opts: { abandoned: boolean }): Promise<TicketRow> {
+  private async createTicket(call: CallRow, now: Date, opts: { abandoned: boolean; incident?: IncidentRow }): Promise<TicketRow> {
     const { store, policy, lifecycle } = this.deps;
     const t = now.getTime();
     const choice = MENU[call.menu_choice ?? ''] ?? MENU['2'] as (typeof MENU)['2'];
     const contact = await this.contactFor(call, t);
     const speech = (call.speech ?? '').trim();
-    const description = opts.abandoned
+    const joining = opts.incident ?? null;
+    const incidentKey = joining ? formatIncidentKey(joining.id) : null;
+    const description = joining
+      ? `Llamó por el incidente ${incidentKey} («${publicTitle(joining)}») y pidió aviso por SMS cuando quede resuelto; no describió el problema.`
+      : opts.abandoned
       ? 'Llamada abandonada antes de describir el problema. Devolver la llamada.'
       : speech || (call.recording_url ? `Mensaje de voz (${call.recording_seconds ?? '?'} s): ${call.recording_url}` : 'Llamada sin descripción.');
-    const c = classify({
+    const classified = classify({
       subject: '', text: speech,
       mailbox: { id: 'telefono', defaultSeverity: opts.abandoned ? 3 : choice.defaultSeverity, defaultType: choice.type, defaultCategory: choice.category },
       ...(choice.hint && !opts.abandoned ? { severityHint: { severity: choice.defaultSeverity, reason: `menú telefónico: ${choice.label}` } } : {}),
     }, policy.classification.rules, policy.classification.minimumScore);
+    // A caller joining an incident reports the incident's problem: its category, whatever the menu said.
+    const c = joining ? { ...classified, type: 'incidente' as const, category: joining.category } : classified;
     const who = call.from_e164 ?? 'número oculto';
-    const subject = opts.abandoned ? `Llamada abandonada de ${who}` : `Llamada de ${who}: ${speech ? shorten(speech, 60) : choice.label}`;
+    const subject = joining ? `Llamada de ${who}: ${publicTitle(joining)}` : opts.abandoned ? `Llamada abandonada de ${who}` : `Llamada de ${who}: ${speech ? shorten(speech, 60) : choice.label}`;
     const { ticket } = await this.deps.opening.open({
       channel: 'phone', mailbox: null, contact, actor: `caller:${who}`, subject, description,
       classification: c,
       classificationExtras: { menuChoice: call.menu_choice, callSid: call.call_sid, callbackRequested: opts.abandoned },
       customerChannel: 'sms', cc: [],
       created: {
-        data: { callSid: call.call_sid, menuChoice: call.menu_choice, callback: opts.abandoned },
+        data: { callSid: call.call_sid, menuChoice: call.menu_choice, callback: opts.abandoned, ...(incidentKey ? { incident: incidentKey } : {}) },
         ...(opts.abandoned ? { reason: 'llamada abandonada: devolver la llamada' } : {}),
       },
       link: async (row) => { await store.calls.update(call.call_sid, { ticket_id: row.id }, t); },
       // Nobody to acknowledge on an abandoned call: the desk calls back instead.
       ack: opts.abandoned ? { send: false, reason: null } : { send: true, moment: 'ack-phone' },
       levelNotice: {},
+      ...(joining ? { joinIncident: { id: joining.id, reason: `el cliente llamó y confirmó en el saludo que llama por el incidente ${incidentKey}` } } : {}),
     }, now);
     // The acknowledgment stamped the customer's last update: the row as it now stands.
     return await lifecycle.reload(ticket.id);

@@ -42,6 +42,11 @@ export interface Opening {
     /** Whether the customer's address is suppressed, when the caller already read it; else the notice reads it. */
     suppressed?: boolean;
   } | { send: false; reason: string | null };
+  /**
+   * The major incident the customer said this is (a caller who answered the greeting's offer):
+   * joined with this reason instead of detection looking at the words.
+   */
+  joinIncident?: { id: number; reason: string };
   /** What the level's notice shows besides the rules that classified it. */
   levelNotice: { leadingReasons?: Array<{ rule: string; matched: string[] }>; history?: ContextExtras['history'] };
 }
@@ -107,7 +112,9 @@ export class TicketOpening {
     await store.tickets.recordEtr(id, t, etr.at.getTime(), etr.source, etr.reason);
     if (o.previous) await store.tickets.event(o.previous.ticketId, t, 'system', 'follow_up_ticket_opened', { newTicket: ticket.key }, 'mensaje del cliente después del cierre');
     // A report of a known outage joins its major incident (or completes the burst that opens one).
-    const incident = await this.deps.incidents.onOpened(ticket, words, now);
+    const incident = o.joinIncident
+      ? await this.deps.incidents.join(ticket, o.joinIncident.id, now, o.joinIncident.reason)
+      : await this.deps.incidents.onOpened(ticket, words, now);
     if (incident) ticket = incident.ticket;
     let acknowledged = false;
     if (o.ack.send) {

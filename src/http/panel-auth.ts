@@ -77,3 +77,35 @@ export function isPanelRequestAuthorized(request: FastifyRequest, keys: PanelKey
   const cookies = (request as FastifyRequest & { cookies?: Record<string, string | undefined> }).cookies;
   return verifySession(keys, cookies?.[PANEL_COOKIE], now);
 }
+
+/**
+ * The anti-forgery token a panel form carries, bound to the browser's session: a page another
+ * site makes the browser post cannot read it. (The session cookie is SameSite=Strict too; this
+ * holds even where a browser ignores that.) Null without a session: a request authorised by a
+ * header token carries no ambient credential, so it needs none.
+ */
+export function csrfToken(keys: PanelKeys, request: FastifyRequest): string | null {
+  const session = (request as FastifyRequest & { cookies?: Record<string, string | undefined> }).cookies?.[PANEL_COOKIE];
+  if (typeof session !== 'string' || session === '') return null;
+  return createHmac('sha256', sessionKey(keys)).update(`mesa panel form\n${session}`).digest('base64url');
+}
+
+/**
+ * Whether a panel POST may change anything: sent with the operator token in a header, or from
+ * a page of this site (an Origin, when the browser sends one, naming this host) carrying the
+ * session's form token.
+ */
+export function formRequestTrusted(request: FastifyRequest, keys: PanelKeys, given: unknown): boolean {
+  const token = presentedToken(request);
+  if (token !== null && tokenMatches(keys.panelToken, token)) return true;
+  const origin = request.headers.origin;
+  if (typeof origin === 'string' && origin !== 'null') {
+    let host: string;
+    try { host = new URL(origin).host; } catch { return false; }
+    if (host !== request.headers.host) return false;
+  } else if (origin === 'null') {
+    return false;
+  }
+  const expected = csrfToken(keys, request);
+  return expected !== null && typeof given === 'string' && tokenMatches(expected, given);
+}

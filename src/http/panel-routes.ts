@@ -5,7 +5,10 @@ import { sharedRateLimitStore } from './shared-rate-limit.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { readFileSync } from 'node:fs';
 import { statusPath } from '../domain/status-link.ts';
-import { isPanelRequestAuthorized, issueSession, PANEL_COOKIE, sessionCookieOptions, tokenMatches, type PanelKeys } from './panel-auth.ts';
+import { formatIncidentKey } from '../domain/ticket-key.ts';
+import { isOpenState } from '../domain/ticket.ts';
+import { panelIncidentRoutes } from './panel-incident-routes.ts';
+import { csrfToken, isPanelRequestAuthorized, issueSession, PANEL_COOKIE, sessionCookieOptions, tokenMatches, type PanelKeys } from './panel-auth.ts';
 import { panelRowView, panelTicketView, parsePanelFilters } from './views/panel-views.ts';
 import type { WebDeps } from './web-deps.ts';
 import { DateTime } from 'luxon';
@@ -16,7 +19,8 @@ import { reportChart, reportRowsView } from './views/report-view.ts';
 /**
  * The agents' queue view (DESIGN §9, issue 6) under `/panel`, behind the operator token: the
  * open tickets by urgency with filters, and one ticket with its deadlines, ETR history, events
- * and messages. Read-only: agents act by email. Every route but the login form, logout and the
+ * and messages; the major incidents (`panel-incident-routes.ts`). Agents act by email; the one
+ * change made here is declaring a major incident, behind a form token. Every route but the login form, logout and the
  * static countdown script needs the token (header) or a session cookie; without it a browser gets
  * the login page with 401, anything else a short 401 text.
  */
@@ -136,8 +140,15 @@ function panelScope(scope: FastifyInstance, web: WebDeps): void {
       messages: await web.store.tickets.messagesOf(ticket.id),
       sms: contact?.phone ? await web.store.tickets.smsTo(ticket.id, contact.phone) : [],
     });
-    return html(reply, 200, 'panel-ticket', { title: `${view.key} · Panel`, wide: true, ticket: view, statusPath: statusPath(web.secret, ticket.key) });
+    const incident = ticket.incident_id === null ? null : formatIncidentKey(ticket.incident_id);
+    const canDeclare = policy.incidents.enabled && incident === null && isOpenState(ticket.state);
+    return html(reply, 200, 'panel-ticket', {
+      title: `${view.key} · Panel`, wide: true, ticket: view, statusPath: statusPath(web.secret, ticket.key),
+      incident, declare: canDeclare ? { csrf: csrfToken(keys, request), people: levelPeople(policy) } : null,
+    });
   });
+
+  panelIncidentRoutes(scope, web, keys, html);
 }
 
 /**
@@ -162,6 +173,12 @@ function reportQuery(query: Record<string, unknown>, now: Date, timeZone: string
       csvHref: href(period, '/panel/informes.csv'),
     },
   };
+}
+
+/** Who may be named as the author of a change made on the panel: the attention levels' people. */
+function levelPeople(policy: WebDeps['policy']): Array<{ name: string; email: string }> {
+  const seen = new Set<string>();
+  return ([1, 2, 3] as const).flatMap((l) => policy.levels[l].people).filter((p) => !seen.has(p.email.toLowerCase()) && seen.add(p.email.toLowerCase()) !== undefined);
 }
 
 function wantsHtml(request: FastifyRequest): boolean {

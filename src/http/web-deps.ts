@@ -1,3 +1,4 @@
+import type { IncidentActions } from '../desk/incident-actions.ts';
 import type { SlaClocks } from '../desk/sla-clocks.ts';
 import type { Notices } from '../desk/notices.ts';
 import type { TicketLifecycle } from '../desk/ticket-lifecycle.ts';
@@ -26,6 +27,8 @@ export interface WebDeps {
   /** The shell's clock: routes read "now" from it once per request and pass it down. */
   clock: () => Date;
   log: Logger;
+  /** Major incidents as agents work them (the panel declares one). */
+  incidents: IncidentActions;
   /** Call after a commit that queued outbox rows. */
   onOutbox: () => void;
 }

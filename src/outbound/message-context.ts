@@ -66,7 +66,7 @@ export interface MessageContext {
   /** Why an agent's reply was refused, and the valid commands (error replies to agents). */
   rejection: { problems: Array<{ line: string; problem: string }>; reason: string | null; help: string } | null;
   /** The major incident (see `ContextExtras.incident`). */
-  incident: { key: string; title: string; publicTitle: string; category: string; linked: number; words: string; reason: string; etrHistory: Array<{ date: string; etr: string }> } | null;
+  incident: { key: string; title: string; publicTitle: string; category: string; linked: number; joined: number | null; words: string; reason: string; etrHistory: Array<{ date: string; etr: string }> } | null;
 }
 
 export interface ContextExtras {
@@ -96,6 +96,8 @@ export interface IncidentFacts {
   category: string;
   /** Tickets linked to it so far. */
   linked: number;
+  /** Tickets that joined since the level last heard (its digest). */
+  joined?: number;
   /** The words its reports share. */
   words: readonly string[];
   reason: string;
@@ -183,7 +185,7 @@ export function messageContext(input: {
     classification: (x.classification ?? []).map((c) => ({ rule: c.rule, matched: c.matched.join(', ') })),
     reply: x.replyText ? { text: x.replyText } : null,
     rejection: x.rejection ?? null,
-    incident: x.incident ? { key: x.incident.key, title: x.incident.title, publicTitle: x.incident.publicTitle, category: x.incident.category, linked: x.incident.linked, words: x.incident.words.join(', '), reason: x.incident.reason,
+    incident: x.incident ? { key: x.incident.key, title: x.incident.title, publicTitle: x.incident.publicTitle, category: x.incident.category, linked: x.incident.linked, joined: x.incident.joined ?? null, words: x.incident.words.join(', '), reason: x.incident.reason,
       etrHistory: (x.incident.etrHistory ?? []).map((h) => ({ date: formatInstant(h.at, now, tz, locale), etr: formatInstant(h.etrAt, now, tz, locale) })) } : null,
   };
 }

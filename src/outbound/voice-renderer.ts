@@ -31,6 +31,8 @@ export interface VoiceContext {
     etr: { spoken: string; span: string };
   };
   caller?: { isKnown: boolean; openTicket?: { spokenKey: string } };
+  /** An open major incident the greeting announces (its public title, never a customer's words). */
+  incident?: { key: string; publicTitle: string; etr: { spoken: string; span: string } };
   /** Failed ticket-number lookups so far (1-based), for `ticket-unknown`. */
   attempt?: number;
   afterHours?: boolean;
@@ -47,6 +49,7 @@ export const VOICE_CONTEXT_PATHS: readonly string[] = [
   'desk.name', 'desk.phone',
   'ticket.key', 'ticket.spokenKey', 'ticket.state', 'ticket.stateName', 'ticket.severityName', 'ticket.etr.spoken', 'ticket.etr.span',
   'caller.isKnown', 'caller.openTicket.spokenKey',
+  'incident.key', 'incident.publicTitle', 'incident.etr.spoken', 'incident.etr.span',
   'attempt', 'afterHours', 'opensAt',
 ];
 

@@ -18,7 +18,20 @@ export interface IncidentRow {
   updated_at: number;
   /** What the public and customers read as its title (`#titulo`); null: a neutral one. */
   public_title: string | null;
+  /** Its own clock (`domain/incident-clock.ts`): the level holding it, since when, its deadlines. */
+  level: number;
+  level_since: number | null;
+  next_update_due_at: number | null;
+  next_escalation_due_at: number | null;
+  next_digest_at: number | null;
+  /** Linked count the level was last told (its opening notice or a digest). */
+  digest_linked: number;
+  next_action_at: number | null;
 }
+
+/** The clock columns an incident's changes may set. */
+export type IncidentClockUpdate = Partial<Pick<IncidentRow, 'etr_at' | 'level' | 'level_since' | 'next_update_due_at' | 'next_escalation_due_at' | 'next_digest_at' | 'digest_linked' | 'next_action_at'>>;
+const CLOCK_COLUMNS: ReadonlySet<string> = new Set(['etr_at', 'level', 'level_since', 'next_update_due_at', 'next_escalation_due_at', 'next_digest_at', 'digest_linked', 'next_action_at']);
 
 export interface NewIncident {
   category: string;
@@ -28,6 +41,11 @@ export interface NewIncident {
   etrAt: number;
   openedBy: string;
   reason: string;
+  /** The level it is notified to, and holds it first. */
+  level: number;
+  nextDigestAt: number | null;
+  /** Linked count its opening notice reports. */
+  notifiedLinked: number;
 }
 
 export type IncidentUpdateKind = 'opened' | 'update' | 'etr' | 'note' | 'resolved' | 'linked' | 'unlinked';
@@ -78,9 +96,35 @@ export class IncidentRepo {
   }
 
   async open(i: NewIncident, now: number): Promise<IncidentRow> {
-    return await this.sql.get<IncidentRow>(`INSERT INTO incidents (state, category, organisation, title, signature_json, etr_at, opened_at, opened_by, reason, updated_at)
-      VALUES ('abierto', ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
-    [i.category, i.organisation, i.title, JSON.stringify(i.signature), i.etrAt, now, i.openedBy, i.reason, now]) as IncidentRow;
+    const nextAction = i.nextDigestAt === null ? i.etrAt : Math.min(i.etrAt, i.nextDigestAt);
+    return await this.sql.get<IncidentRow>(`INSERT INTO incidents (state, category, organisation, title, signature_json, etr_at, opened_at, opened_by, reason, updated_at,
+        level, level_since, next_digest_at, digest_linked, next_action_at)
+      VALUES ('abierto', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
+    [i.category, i.organisation, i.title, JSON.stringify(i.signature), i.etrAt, now, i.openedBy, i.reason, now,
+      i.level, now, i.nextDigestAt, i.notifiedLinked, nextAction]) as IncidentRow;
+  }
+
+  /** The incident, locked until the transaction ends on PostgreSQL (the sweep, a clock change). */
+  async lockedById(id: number): Promise<IncidentRow | undefined> {
+    return this.sql.get<IncidentRow>(`SELECT * FROM incidents WHERE id = ? ${this.dialect.forUpdate}`, [id]);
+  }
+
+  /** Changes clock columns (a fixed whitelist) and `updated_at`. */
+  async updateClock(id: number, changes: IncidentClockUpdate, now: number): Promise<void> {
+    const cols = Object.keys(changes).filter((c) => CLOCK_COLUMNS.has(c));
+    if (cols.length === 0) return;
+    await this.sql.run(`UPDATE incidents SET ${cols.map((c) => `${c} = ?`).join(', ')}, updated_at = ? WHERE id = ?`,
+      [...cols.map((c) => changes[c as keyof IncidentClockUpdate] ?? null), now, id]);
+  }
+
+  /** Open incidents with a deadline come by `now`, in id order (there are a handful at most). */
+  async dueIds(now: number): Promise<number[]> {
+    return (await this.sql.all<{ id: number }>(`SELECT id FROM incidents WHERE state = 'abierto' AND next_action_at <= ? ORDER BY id`, [now])).map((r) => Number(r.id));
+  }
+
+  /** The distinct terms of its open linked tickets (severity and stored terms): the contracts its clock keeps pace with. */
+  async linkedTerms(incidentId: number): Promise<Array<{ severity: number; terms_json: string | null }>> {
+    return this.sql.all(`SELECT DISTINCT severity, terms_json FROM tickets WHERE incident_id = ? AND state IN (${OPEN_STATES_SQL})`, [incidentId]);
   }
 
   async byId(id: number): Promise<IncidentRow | undefined> {
@@ -100,16 +144,12 @@ export class IncidentRepo {
       ORDER BY created_at, id`, [since, category, ...severities]);
   }
 
-  async setEtr(id: number, etrAt: number, now: number): Promise<void> {
-    await this.sql.run('UPDATE incidents SET etr_at = ?, updated_at = ? WHERE id = ?', [etrAt, now, id]);
-  }
-
   async setPublicTitle(id: number, title: string, now: number): Promise<void> {
     await this.sql.run('UPDATE incidents SET public_title = ?, updated_at = ? WHERE id = ?', [title, now, id]);
   }
 
   async resolve(id: number, now: number): Promise<void> {
-    await this.sql.run(`UPDATE incidents SET state = 'resuelto', resolved_at = ?, updated_at = ? WHERE id = ?`, [now, now, id]);
+    await this.sql.run(`UPDATE incidents SET state = 'resuelto', resolved_at = ?, updated_at = ?, next_action_at = NULL WHERE id = ?`, [now, now, id]);
   }
 
   async addUpdate(incidentId: number, u: NewIncidentUpdate, now: number): Promise<void> {

@@ -85,3 +85,22 @@ export function incidentUpdates(identity: string): string {
   ALTER TABLE incidents ADD COLUMN public_title TEXT;
   `;
 }
+
+/**
+ * SQLite schema 12, PostgreSQL 9: an incident's own clock. Its linked tickets have none; it
+ * updates their customers, escalates and re-estimates for all of them, at the pace of the most
+ * demanding linked contract (`domain/incident-clock.ts`). Open incidents from before start
+ * at the ETR: the sweep picks them up then (or at once, when it has passed) and sets the rest.
+ */
+export const INCIDENT_CLOCK = `
+  ALTER TABLE incidents ADD COLUMN level INTEGER NOT NULL DEFAULT 2;
+  ALTER TABLE incidents ADD COLUMN level_since BIGINT;
+  ALTER TABLE incidents ADD COLUMN next_update_due_at BIGINT;
+  ALTER TABLE incidents ADD COLUMN next_escalation_due_at BIGINT;
+  ALTER TABLE incidents ADD COLUMN next_digest_at BIGINT;
+  -- Linked count the level's last notice or digest reported: a digest says how many joined since.
+  ALTER TABLE incidents ADD COLUMN digest_linked INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE incidents ADD COLUMN next_action_at BIGINT;
+  UPDATE incidents SET level_since = opened_at, next_action_at = etr_at WHERE state = 'abierto';
+  CREATE INDEX incidents_due ON incidents(next_action_at) WHERE state = 'abierto';
+  `;

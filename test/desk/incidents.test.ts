@@ -19,7 +19,7 @@ describe('major incidents at ticket opening', () => {
   const open = async (patch: (p: DeskPolicy) => void = () => {}) => {
     t = await startTestMesa({
       start: false, clock: () => now, policy: testPolicy((p) => {
-        p.incidents = { enabled: true, windowMinutes: 10, minTickets: 5, severities: [1, 2], minSharedWords: 3, level: 2, fanOutPerSecond: 0 };
+        p.incidents = { enabled: true, windowMinutes: 10, minTickets: 5, severities: [1, 2], minSharedWords: 3, level: 2, fanOutPerSecond: 0, digestMinutes: 30 };
         p.levels[1].people = [ANA];
         p.levels[2].people = [BETO];
         p.organisations.push({ id: 'aislada', name: 'Aislada SA', match: { domains: ['aislada.mx'], addresses: [], phones: [] },

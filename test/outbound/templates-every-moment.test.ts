@@ -71,7 +71,7 @@ function fullContext(locale: Locale): MessageContext {
         { at: at('2026-03-10T22:00:00Z'), text: 'Escalado a Operaciones' },
       ],
       classification: [{ rule: 'portal-caido', matched: ['portal caido', HOSTILE] }],
-      incident: { key: 'INC-0007', title: HOSTILE, publicTitle: HOSTILE, category: 'disponibilidad', linked: 12, words: ['portal', HOSTILE], reason: HOSTILE },
+      incident: { key: 'INC-0007', title: HOSTILE, publicTitle: HOSTILE, category: 'disponibilidad', linked: 12, joined: 7, words: ['portal', HOSTILE], reason: HOSTILE },
     },
   });
 }
@@ -105,7 +105,7 @@ function sparseContext(locale: Locale): MessageContext {
  */
 /** Moments about several tickets at once (a customer's daily digest): their subject names none. */
 // A digest lists several cases; an incident's notice is on the incident's thread (its own tag).
-const SEVERAL_TICKETS = new Set(['customer-digest', 'agent-incident-opened']);
+const SEVERAL_TICKETS = new Set(['customer-digest', 'agent-incident-opened', 'agent-incident-escalated', 'agent-incident-digest']);
 
 function problemsIn(m: RenderedMessage, ctx: MessageContext, moment = ''): string[] {
   const problems: string[] = [];

@@ -23,7 +23,7 @@ const OPENS = new Date('2026-03-11T15:00:00Z');
 /** The names the call flow speaks (issue 4), and its two answers while the database is down (issue 11). */
 const NAMES = [
   'added-to-ticket', 'after-hours', 'ask-ticket-number', 'created', 'database-down', 'describe', 'fallback-no-ticket', 'fallback-with-ticket',
-  'goodbye', 'greeting', 'held-message', 'menu', 'menu-retry', 'open-ticket-offer', 'record', 'ticket-status', 'ticket-unknown', 'ticket-unknown-final',
+  'goodbye', 'greeting', 'held-message', 'incident-announcement', 'incident-joined', 'incident-no-number', 'menu', 'menu-retry', 'open-ticket-offer', 'record', 'ticket-status', 'ticket-unknown', 'ticket-unknown-final',
 ];
 
 /** Every field filled; the desk name carries XML specials, which must reach TwiML unescaped. */
@@ -39,6 +39,7 @@ function fullContext(locale: Locale): Required<VoiceContext> & { ticket: NonNull
       etr: { spoken: spokenInstant(ETR, NOW, CDMX, locale), span: formatSpan(ETR, NOW, locale) },
     },
     caller: { isKnown: true, openTicket: { spokenKey: spellTicketKey(OPEN_KEY, locale) } },
+    incident: { key: 'INC-0003', publicTitle: 'Portal de facturación sin servicio', etr: { spoken: spokenInstant(ETR, NOW, CDMX, locale), span: formatSpan(ETR, NOW, locale) } },
     attempt: 2,
     afterHours: true,
     opensAt: spokenInstant(OPENS, NOW, CDMX, locale),
@@ -102,6 +103,14 @@ describe('the voice templates of templates/', () => {
         expect(done).not.toContain(c.ticket.etr.spoken);
         expect(problemsIn(done)).toEqual([]);
       }
+    });
+
+    it(`${locale}: the incident announcement says the public title and the spoken ETR, and offers the SMS`, () => {
+      const c = fullContext(locale);
+      const text = renderer.say(locale, 'incident-announcement', c);
+      for (const fact of [c.incident.publicTitle, c.incident.etr.spoken, c.incident.etr.span]) expect(text).toContain(fact);
+      expect(text).toMatch(locale === 'en' ? /press 1 .*text you/ : /marque 1 .*mensaje de texto/);
+      expect(text).not.toContain('INC-0003');
     });
 
     it(`${locale}: the flow's facts reach the caller`, () => {

@@ -43,7 +43,8 @@ const PUBLIC_KINDS: ReadonlySet<string> = new Set(['opened', 'update', 'etr', 'r
 export function publicIncidentView(policy: DeskPolicy, incident: IncidentRow, updates: readonly IncidentUpdateRow[], now: Date): PublicIncidentView {
   const open = incident.state === 'abierto';
   const redact = staffRedactor(policy);
-  const shown = updates.filter((u) => PUBLIC_KINDS.has(u.kind));
+  // A periodic "still working on it" to the customers is no news for the page.
+  const shown = updates.filter((u) => PUBLIC_KINDS.has(u.kind) && !(u.kind === 'update' && u.text === null && u.author === 'system'));
   const list: PublicIncidentUpdate[] = shown.map((u) => ({
     at: dateOf(policy, u.at, now),
     iso: new Date(u.at).toISOString(),

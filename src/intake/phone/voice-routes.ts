@@ -4,6 +4,8 @@ import type { SlaClock } from '../../domain/business-time.ts';
 import type { DeskPolicy, Locale } from '../../domain/policy.ts';
 import { spellTicketKey, spokenInstant } from '../../domain/spoken.ts';
 import { formatSpan } from '../../domain/time-format.ts';
+import { publicTitle } from '../../domain/incident.ts';
+import { formatIncidentKey } from '../../domain/ticket-key.ts';
 import type { PhoneIntake } from '../../desk/phone-intake.ts';
 import type { Logger } from '../../log.ts';
 import type { VoiceContext, VoiceRenderer } from '../../outbound/voice-renderer.ts';
@@ -110,22 +112,63 @@ export function registerVoiceRoutes(app: FastifyInstance, deps: VoiceRouteDeps):
     r.hangup();
   };
 
+  /** After the greeting (and any incident declined): the caller's open ticket offered, or the menu. */
+  const continueCall = (r: Twiml, openTicket: TicketRow | null): void => {
+    if (openTicket) {
+      const g = r.gather({ input: ['dtmf', 'speech'], numDigits: 1, language: lang as never, timeout: 6, speechTimeout: 'auto', action: `/twilio/voice/open-ticket?ticket=${openTicket.key}`, method: 'POST' });
+      say(g, 'open-ticket-offer', { ...ticketCtx(openTicket), caller: { isKnown: true, openTicket: { spokenKey: spellTicketKey(openTicket.key, locale) } } });
+      r.redirect({ method: 'POST' }, '/twilio/voice/menu?attempt=1&silence=1');
+      return;
+    }
+    menu(r, 1);
+  };
+
   app.post('/voice', async (req, reply) => {
     const b = form(req);
-    const { openTicket } = await deps.phone.startCall(b.CallSid ?? '', b.From ?? null, deps.clock());
+    const { openTicket, incident } = await deps.phone.startCall(b.CallSid ?? '', b.From ?? null, deps.clock());
     const r = new VoiceResponse();
     say(r, 'greeting');
     const now = deps.clock();
     if (!deps.businessClock.isOpen(now)) {
       say(r, 'after-hours', { ...base(), afterHours: true, opensAt: spokenInstant(deps.businessClock.nextOpening(now), now, deps.policy.desk.timeZone, locale) });
     }
-    if (openTicket) {
-      const g = r.gather({ input: ['dtmf', 'speech'], numDigits: 1, language: lang as never, timeout: 6, speechTimeout: 'auto', action: `/twilio/voice/open-ticket?ticket=${openTicket.key}`, method: 'POST' });
-      say(g, 'open-ticket-offer', { ...ticketCtx(openTicket), caller: { isKnown: true, openTicket: { spokenKey: spellTicketKey(openTicket.key, locale) } } });
-      r.redirect({ method: 'POST' }, '/twilio/voice/menu?attempt=1&silence=1');
+    if (incident) {
+      // A known outage first: most callers call about it, and need not dictate anything.
+      const action = `/twilio/voice/incident?incident=${incident.id}`;
+      const g = r.gather({ input: ['dtmf', 'speech'], numDigits: 1, language: lang as never, timeout: 6, speechTimeout: 'auto', hints: locale === 'en' ? 'yes, no' : 'sí, no', action, method: 'POST' });
+      const etr = new Date(incident.etr_at);
+      say(g, 'incident-announcement', { ...base(), incident: {
+        key: formatIncidentKey(incident.id), publicTitle: publicTitle(incident),
+        etr: { spoken: spokenInstant(etr, now, deps.policy.desk.timeZone, locale), span: formatSpan(etr, now, locale) },
+      } });
+      r.redirect({ method: 'POST' }, `${action}&silence=1`);
       return send(reply, r);
     }
-    menu(r, 1);
+    continueCall(r, openTicket);
+    return send(reply, r);
+  });
+
+  // The caller's answer to the incident announcement: 1 / "sí" joins it; anything else (or
+  // silence) goes on to the usual flow.
+  app.post('/voice/incident', async (req, reply) => {
+    const b = form(req);
+    const q = query(req);
+    const r = new VoiceResponse();
+    const incidentId = Number(q.incident ?? '');
+    const now = deps.clock();
+    if (!q.silence && Number.isSafeInteger(incidentId) && incidentId > 0 && incidentAnswer(b.Digits, b.SpeechResult) === 'join') {
+      const joined = await deps.phone.joinIncident(b.CallSid ?? '', b.From ?? null, incidentId, now);
+      if (joined.ticket && joined.reason === 'joined') {
+        say(r, 'incident-joined', ticketCtx(joined.ticket));
+        say(r, 'goodbye');
+        r.hangup();
+        return send(reply, r);
+      }
+      if (joined.ticket) { created(r, joined.ticket); return send(reply, r); }
+      if (joined.reason === 'no_number') say(r, 'incident-no-number');
+    }
+    const { openTicket } = await deps.phone.startCall(b.CallSid ?? '', b.From ?? null, now);
+    continueCall(r, openTicket);
     return send(reply, r);
   });
 
@@ -262,4 +305,13 @@ export function menuChoice(digits: string | undefined, speech: string | undefine
   if (/\b(3|tres|three)\b|pregunta|duda|solicitud|question|request/.test(s)) return '3';
   if (/\b(2|dos|two)\b|falla|error|no puedo|problema|fails|problem/.test(s)) return '2';
   return null;
+}
+
+/** The caller's answer to "is this why you call?": 1 or yes joins; anything else goes on. */
+export function incidentAnswer(digits: string | undefined, speech: string | undefined): 'join' | 'other' {
+  const d = (digits ?? '').trim();
+  if (d !== '') return d === '1' ? 'join' : 'other';
+  const s = (speech ?? '').normalize('NFD').replace(/\p{Diacritic}/gu, '').toLowerCase();
+  if (/\bno\b|otro|otra|distint|different|other/.test(s)) return 'other';
+  return /\b(si|1|uno|yes|claro|eso|correcto)\b|por eso/.test(s) ? 'join' : 'other';
 }

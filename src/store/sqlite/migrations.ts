@@ -1,4 +1,4 @@
-import { DIGESTS_AND_REPORT, incidents, incidentUpdates, OUTBOX_BY_TICKET, TICKET_SERVICE_TERMS } from '../shared-migrations.ts';
+import { DIGESTS_AND_REPORT, incidents, incidentUpdates, INCIDENT_CLOCK, OUTBOX_BY_TICKET, TICKET_SERVICE_TERMS } from '../shared-migrations.ts';
 
 /**
  * Versioned schema. Each entry runs once, in order, inside a transaction; `PRAGMA user_version`
@@ -254,4 +254,5 @@ export const MIGRATIONS: string[] = [
   /* 9: daily customer digests sent, tickets by creation (issue 12) */ DIGESTS_AND_REPORT,
   /* 10: major incidents and the tickets linked to them (issue 13) */ incidents('INTEGER PRIMARY KEY'),
   /* 11: what each incident told its customers (issue 13) */ incidentUpdates('INTEGER PRIMARY KEY'),
+  /* 12: an incident's own clock (issue 13) */ INCIDENT_CLOCK,
 ];
