@@ -4,6 +4,7 @@
  * Benchmarks that need process isolation fork this same file with an internal `__child`
  * argument (so the child inherits `--import tsx`); that argument is not for people.
  */
+import { runIncidentBench } from './incident.ts';
 import { runIngestBench, runIngestChild } from './ingest.ts';
 import { runSweepBench, sweepBenchOpenTickets } from './sweep.ts';
 import { runWebhookBench, runWebhookChild } from './webhook.ts';
@@ -12,6 +13,7 @@ const BENCHMARKS: Record<string, (args: string[]) => Promise<void>> = {
   ingest: runIngestBench,
   sweep: async () => { console.log(JSON.stringify(await runSweepBench({ openTickets: sweepBenchOpenTickets() }))); },
   webhook: runWebhookBench,
+  incident: runIncidentBench,
 };
 
 async function main(argv: string[]): Promise<number> {
@@ -30,7 +32,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const run = BENCHMARKS[name];
   if (!run || (rest.length > 0 && name !== 'ingest')) {
-    console.error(`usage: npm run bench [-- ${Object.keys(BENCHMARKS).join('|')}]  (ingest takes --store sqlite|postgres; env: BENCH_MESSAGES=N, BENCH_CPU_PROF=DIR, BENCH_OPEN_TICKETS=N, BENCH_WEBHOOK_SECONDS=S)`);
+    console.error(`usage: npm run bench [-- ${Object.keys(BENCHMARKS).join('|')}]  (ingest takes --store sqlite|postgres; env: BENCH_MESSAGES=N, BENCH_CPU_PROF=DIR, BENCH_OPEN_TICKETS=N, BENCH_WEBHOOK_SECONDS=S, BENCH_CUSTOMERS=N)`);
     return 2;
   }
   await run(rest);

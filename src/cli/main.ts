@@ -39,7 +39,8 @@ const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
 
 program.command('start').description('inicia el servicio (IMAP o carpeta local, despachador de salida, HTTP)').action(() => run(async () => {
   const log = createLogger();
-  const mesa = await Mesa.open(environment(), { log });
+  // MESA_TWILIO_API_URL: tests only, a local server that speaks Twilio's REST API (as for `mesa doctor`).
+  const mesa = await Mesa.open(environment(), { log, twilioApiBaseUrl: process.env.MESA_TWILIO_API_URL || undefined });
   // Graceful shutdown on the first SIGTERM/SIGINT (see Mesa.stop: intake stops, the batch in
   // flight commits, the outbox sends what is due, IMAP and HTTP close); a second signal while
   // stopping exits at once — what is not committed is simply redone at the next start.

@@ -217,6 +217,11 @@ export const configSchema = z.object({
      * tickets joined since it last heard (none when none did); 0: no digests.
      */
     digestMinutes: z.number().int().min(0).max(1440).default(30),
+    /**
+     * A report alike with recent ones (a burst may be forming) holds its level notice this long;
+     * if the burst completes, the incident's one notice replaces it. 0: notify at once.
+     */
+    holdNoticeSeconds: z.number().int().min(0).max(900).default(120),
   }).strict().prefault({}),
   operations: z.object({
     /** /readyz fails when more than this many outbox rows wait to be sent. */

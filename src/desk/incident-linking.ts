@@ -1,4 +1,4 @@
-import { detectBurst, matchIncident, type Burst, type OpenIncident, type Report } from '../domain/incident-detection.ts';
+import { alikeReports, detectBurst, matchIncident, type Burst, type OpenIncident, type Report } from '../domain/incident-detection.ts';
 import type { DeskPolicy, Severity } from '../domain/policy.ts';
 import { formatIncidentKey } from '../domain/ticket-key.ts';
 import type { TicketRow } from '../domain/ticket.ts';
@@ -26,6 +26,9 @@ export interface IncidentLink {
   facts: IncidentFacts;
 }
 
+/** A report alike with `forming` recent ones, not yet a burst: an incident may be forming. */
+export interface IncidentForming { forming: number }
+
 /**
  * Major incidents at the moment a ticket is opened (issue 13), inside the opening's
  * transaction: a report that matches an open incident joins it; one that completes a burst of
@@ -44,13 +47,18 @@ export class IncidentLinking {
     return this.deps.policy.incidents.level;
   }
 
+  /** How long the level notice of a report alike with recent ones waits for the burst to complete. */
+  get holdMs(): number {
+    return this.deps.policy.incidents.holdNoticeSeconds * 1000;
+  }
+
   /** Whether a ticket of this severity is looked at at all (the caller skips the words otherwise). */
   considers(severity: Severity): boolean {
     const p = this.deps.policy.incidents;
     return p.enabled && p.severities.includes(severity);
   }
 
-  async onOpened(ticket: TicketRow, words: readonly string[], now: Date): Promise<IncidentLink | null> {
+  async onOpened(ticket: TicketRow, words: readonly string[], now: Date): Promise<IncidentLink | IncidentForming | null> {
     const { store } = this.deps;
     if (!this.considers(ticket.severity) || words.length === 0) return null;
     const t = now.getTime();
@@ -62,8 +70,8 @@ export class IncidentLinking {
       return { incident: decision.incident, opened: false, ticket: linked, facts: await this.facts(decision.incident, decision.reason) };
     }
     if (decision.kind === 'none') {
-      await store.tickets.event(ticket.id, t, 'system', 'incident_not_joined', { words: words.slice(0, 12) }, decision.reason);
-      return null;
+      await store.tickets.event(ticket.id, t, 'system', 'incident_not_joined', { words: words.slice(0, 12), alike: decision.alike }, decision.reason);
+      return decision.alike > 0 ? { forming: decision.alike } : null;
     }
     const burst = decision.burst;
     // An isolated organisation's burst is its own incident; any other gathers every organisation's alike reports.
@@ -77,7 +85,11 @@ export class IncidentLinking {
     const linked = await this.deps.clocks.link(ticket, incident, now, 'system', burst.reason);
     for (const earlier of burst.reports.slice(1)) {
       const row = await store.tickets.lockedById(earlier.ticketId);
-      if (row) await this.deps.clocks.link(row, incident, now, 'system', burst.reason);
+      if (!row) continue;
+      await this.deps.clocks.link(row, incident, now, 'system', burst.reason);
+      // Its level notice, held while the burst formed, gives way to the incident's one notice.
+      const withdrawn = await store.outbox.withdrawPending(row.id, 'agent-new-ticket');
+      if (withdrawn > 0) await store.tickets.event(row.id, t, 'system', 'level_notice_withdrawn', { incident: formatIncidentKey(incident.id), messages: withdrawn }, 'el aviso del incidente mayor lo reemplaza');
     }
     return { incident, opened: true, ticket: linked, facts: await this.facts(incident, burst.reason) };
   }
@@ -130,7 +142,7 @@ export class IncidentLinking {
   }
 
   /** The decision for one report: join an open incident, complete a burst, or neither (with why). */
-  private async decide(report: Report, now: Date): Promise<{ kind: 'join'; incident: IncidentRow; reason: string } | { kind: 'open'; burst: Burst } | { kind: 'none'; reason: string }> {
+  private async decide(report: Report, now: Date): Promise<{ kind: 'join'; incident: IncidentRow; reason: string } | { kind: 'open'; burst: Burst } | { kind: 'none'; reason: string; alike: number }> {
     const { store, policy } = this.deps;
     const p = policy.incidents;
     const t = now.getTime();
@@ -141,7 +153,10 @@ export class IncidentLinking {
       .filter((r) => r.id !== report.ticketId)
       .map((r): Report => ({ ticketId: r.id, at: r.created_at, category: r.category, severity: r.severity as Severity, organisation: r.organisation, isolated: this.isolated(r.organisation), words: JSON.parse(r.report_words) as string[] }));
     const burst = detectBurst(report, recent, t, p);
-    if (burst === null) return { kind: 'none', reason: `${match.reason}; sin ráfaga: menos de ${p.minTickets} reportes parecidos de ${report.category} en ${p.windowMinutes} min` };
+    if (burst === null) {
+      const alike = alikeReports(report, recent, t, p).length;
+      return { kind: 'none', alike, reason: `${match.reason}; sin ráfaga: ${alike + 1} de ${p.minTickets} reportes parecidos de ${report.category} en ${p.windowMinutes} min` };
+    }
     return { kind: 'open', burst };
   }
 

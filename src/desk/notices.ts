@@ -132,9 +132,9 @@ export class Notices {
   }
 
   /** To every person of a level (email; SMS too when the severity asks for it). */
-  async toLevel(ticket: TicketRow, level: Level, moment: string, now: Date, extras: ContextExtras = {}, contact?: ContactRow, thread?: AgentThread): Promise<number[]> {
+  async toLevel(ticket: TicketRow, level: Level, moment: string, now: Date, extras: ContextExtras = {}, contact?: ContactRow, thread?: AgentThread, timing?: { notBefore: number }): Promise<number[]> {
     // The ticket's escalation matrix says who (DESIGN §5): its own people, a fallback's, or the level's.
-    return await this.toPeople(ticket, this.deps.terms.people(ticket, level), moment, now, extras, contact, thread);
+    return await this.toPeople(ticket, this.deps.terms.people(ticket, level), moment, now, extras, contact, thread, timing?.notBefore);
   }
 
   /** To one person (an agent's error notice); on an incident's thread when `thread` names it. */
@@ -156,7 +156,7 @@ export class Notices {
       .map((e) => ({ at: new Date(e.at), text: describeEvent({ ...e, data: JSON.parse(e.data_json) as Record<string, unknown> }, locale) }));
   }
 
-  private async toPeople(ticket: TicketRow, people: Person[], moment: string, now: Date, extras: ContextExtras, known?: ContactRow, thread?: AgentThread): Promise<number[]> {
+  private async toPeople(ticket: TicketRow, people: Person[], moment: string, now: Date, extras: ContextExtras, known?: ContactRow, thread?: AgentThread, notBefore?: number): Promise<number[]> {
     const { store, policy, renderer } = this.deps;
     const contact = known ?? await store.tickets.contact(ticket.contact_id);
     const customer = { fullName: contact?.name ?? '', email: contact?.email ?? null, phone: contact?.phone ?? null };
@@ -170,9 +170,9 @@ export class Notices {
         // Signed for this agent: issue 5 accepts a reply only with this token AND this From.
         token: signToken(this.deps.secret, key, { kind: 'agent', address: person.email }), replyKey: key,
         // A synthetic root keeps every notice about one ticket in one thread in agents' clients.
-        inReplyTo: root, references: [root], autoSubmitted: 'auto-generated',
+        inReplyTo: root, references: [root], autoSubmitted: 'auto-generated', ...(notBefore !== undefined ? { notBefore } : {}),
       }));
-      if (sms && person.phone) ids.push(...await this.queueSms(ticket, customer.fullName, moment, person.phone, now, x, { toCustomer: false }));
+      if (sms && person.phone) ids.push(...await this.queueSms(ticket, customer.fullName, moment, person.phone, now, x, { toCustomer: false, notBefore }));
     }
     return ids;
   }

@@ -112,9 +112,13 @@ export class TicketOpening {
     await store.tickets.recordEtr(id, t, etr.at.getTime(), etr.source, etr.reason);
     if (o.previous) await store.tickets.event(o.previous.ticketId, t, 'system', 'follow_up_ticket_opened', { newTicket: ticket.key }, 'mensaje del cliente después del cierre');
     // A report of a known outage joins its major incident (or completes the burst that opens one).
-    const incident = o.joinIncident
+    const decided = o.joinIncident
       ? await this.deps.incidents.join(ticket, o.joinIncident.id, now, o.joinIncident.reason)
       : await this.deps.incidents.onOpened(ticket, words, now);
+    const incident = decided !== null && 'incident' in decided ? decided : null;
+    // Alike with recent reports but not a burst yet: its level notice waits a little, and is
+    // withdrawn if the burst completes (the incident's one notice replaces it).
+    const hold = decided !== null && 'forming' in decided ? this.deps.incidents.holdMs : 0;
     if (incident) ticket = incident.ticket;
     let acknowledged = false;
     if (o.ack.send) {
@@ -138,7 +142,8 @@ export class TicketOpening {
     await notices.toLevel(ticket, ticket.level, 'agent-new-ticket', now, {
       classification: [...(o.levelNotice.leadingReasons ?? []), ...c.reasons.map((r) => ({ rule: r.rule, matched: r.matched }))],
       ...(o.levelNotice.history ? { history: o.levelNotice.history } : {}),
-    }, contact);
+    }, contact, undefined, hold > 0 ? { notBefore: t + hold } : undefined);
+    if (hold > 0) await store.tickets.event(id, t, 'system', 'level_notice_held', { seconds: hold / 1000 }, 'reportes parecidos recientes: puede formarse un incidente mayor');
     return { ticket, acknowledged };
   }
 }

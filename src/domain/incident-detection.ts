@@ -100,13 +100,7 @@ function mayShare(a: Pick<Report, 'organisation' | 'isolated'>, b: Pick<Report, 
  * so unrelated tickets arriving in the same minutes never join.
  */
 export function detectBurst(report: Report, recent: readonly Report[], now: number, policy: IncidentPolicy): Burst | null {
-  if (!policy.severities.includes(report.severity)) return null;
-  const since = now - policy.windowMinutes * 60_000;
-  const alike = recent
-    .filter((r) => r.ticketId !== report.ticketId && r.at >= since && r.at <= now && r.category === report.category
-      && policy.severities.includes(r.severity) && mayShare(r, report)
-      && shared(report.words, r.words).length >= policy.minSharedWords)
-    .sort((a, b) => a.at - b.at || a.ticketId - b.ticketId);
+  const alike = alikeReports(report, recent, now, policy);
   if (alike.length + 1 < policy.minTickets) return null;
   const reports = [report, ...alike];
   const signature = signatureOf(reports);
@@ -114,6 +108,21 @@ export function detectBurst(report: Report, recent: readonly Report[], now: numb
     reports, signature,
     reason: `${reports.length} reportes de ${report.category} en ${policy.windowMinutes} min comparten ${quoteWords(signature)}`,
   };
+}
+
+/**
+ * The recent reports, not linked to any incident, alike with the new one (same category,
+ * severities considered, within the window, allowed to share messages, enough words in
+ * common), oldest first: a burst once they and it reach `minTickets`.
+ */
+export function alikeReports(report: Report, recent: readonly Report[], now: number, policy: IncidentPolicy): Report[] {
+  if (!policy.severities.includes(report.severity)) return [];
+  const since = now - policy.windowMinutes * 60_000;
+  return recent
+    .filter((r) => r.ticketId !== report.ticketId && r.at >= since && r.at <= now && r.category === report.category
+      && policy.severities.includes(r.severity) && mayShare(r, report)
+      && shared(report.words, r.words).length >= policy.minSharedWords)
+    .sort((a, b) => a.at - b.at || a.ticketId - b.ticketId);
 }
 
 /** The words at least half the reports share, most common first (ties by first appearance). */

@@ -94,7 +94,7 @@ export interface DeskPolicy {
     panel: { warnMinutes: number; sessionHours: number };
   };
   /** Major incidents (issue 13); see `domain/incident-detection.ts`. */
-  incidents: { enabled: boolean; windowMinutes: number; minTickets: number; severities: Severity[]; minSharedWords: number; level: Level; fanOutPerSecond: number; digestMinutes: number };
+  incidents: { enabled: boolean; windowMinutes: number; minTickets: number; severities: Severity[]; minSharedWords: number; level: Level; fanOutPerSecond: number; digestMinutes: number; holdNoticeSeconds: number };
   operations: { readyOutboxBacklog: number };
   intake: { attachmentMaxBytes: number; maxAttempts: number; dropFolderPollSeconds: number };
   outbound: {

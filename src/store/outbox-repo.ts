@@ -114,6 +114,14 @@ export class OutboxRepo {
     return this.sql.all<OutboxSummaryRow>('SELECT id, moment, recipient, status, attempts, last_error, created_at, sent_at FROM outbox WHERE ticket_id = ? ORDER BY id', [ticketId]);
   }
 
+  /**
+   * Takes back a ticket's notices of one moment not yet tried (a level notice held while a major
+   * incident might be forming, superseded by the incident's one notice). Returns how many.
+   */
+  async withdrawPending(ticketId: number, moment: string): Promise<number> {
+    return await this.sql.run(`DELETE FROM outbox WHERE ticket_id = ? AND moment = ? AND status = 'pending' AND attempts = 0`, [ticketId, moment]);
+  }
+
   async counts(): Promise<Record<OutboxStatus, number>> {
     const out: Record<OutboxStatus, number> = { pending: 0, sending: 0, sent: 0, failed: 0, bounced: 0 };
     for (const r of await this.sql.all<{ status: OutboxStatus; n: number }>('SELECT status, count(*) AS n FROM outbox GROUP BY status')) out[r.status] = Number(r.n);

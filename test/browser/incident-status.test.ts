@@ -24,7 +24,7 @@ describe('incident status page in Chromium', () => {
   beforeAll(async () => {
     t = await startTestMesa({
       clock: () => now, policy: testPolicy((p) => {
-        p.incidents = { enabled: true, windowMinutes: 10, minTickets: 5, severities: [1, 2], minSharedWords: 3, level: 2, fanOutPerSecond: 0, digestMinutes: 30 };
+        p.incidents = { enabled: true, windowMinutes: 10, minTickets: 5, severities: [1, 2], minSharedWords: 3, level: 2, fanOutPerSecond: 0, digestMinutes: 30, holdNoticeSeconds: 120 };
         p.levels[2].people = [BETO];
       }),
     });

@@ -57,7 +57,7 @@ describe('mesa tickets list filters and quarantine retry --all', () => {
     const badState = mesa(dataDir, ['tickets', 'list', '--state', 'perdido']);
     expect(badState.code).toBe(64);
     expect(badState.err).toContain('estado desconocido "perdido" (válidos: nuevo, en_atencion, esperando_cliente, resuelto, cerrado, o abiertos)');
-  });
+  }, 90_000); // five CLI processes, ~3 s each on an idle machine
 
   it('retries every open quarantined message with progress on stderr and a summary', () => {
     const r = mesa(dataDir, ['quarantine', 'retry', '--all']);

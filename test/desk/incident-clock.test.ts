@@ -22,7 +22,7 @@ describe('the clock of a major incident', () => {
     now = new Date('2026-11-30T16:00:00Z');
     t = await startTestMesa({
       start: false, clock: () => now, policy: testPolicy((p) => {
-        p.incidents = { enabled: true, windowMinutes: 10, minTickets: 5, severities: [1, 2], minSharedWords: 3, level: 2, fanOutPerSecond: 0, digestMinutes: 30 };
+        p.incidents = { enabled: true, windowMinutes: 10, minTickets: 5, severities: [1, 2], minSharedWords: 3, level: 2, fanOutPerSecond: 0, digestMinutes: 30, holdNoticeSeconds: 120 };
         p.levels[1].people = [ANA];
         p.levels[2].people = [BETO];
         p.levels[3].people = [CARLA];

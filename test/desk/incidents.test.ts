@@ -19,7 +19,7 @@ describe('major incidents at ticket opening', () => {
   const open = async (patch: (p: DeskPolicy) => void = () => {}) => {
     t = await startTestMesa({
       start: false, clock: () => now, policy: testPolicy((p) => {
-        p.incidents = { enabled: true, windowMinutes: 10, minTickets: 5, severities: [1, 2], minSharedWords: 3, level: 2, fanOutPerSecond: 0, digestMinutes: 30 };
+        p.incidents = { enabled: true, windowMinutes: 10, minTickets: 5, severities: [1, 2], minSharedWords: 3, level: 2, fanOutPerSecond: 0, digestMinutes: 30, holdNoticeSeconds: 120 };
         p.levels[1].people = [ANA];
         p.levels[2].people = [BETO];
         p.organisations.push({ id: 'aislada', name: 'Aislada SA', match: { domains: ['aislada.mx'], addresses: [], phones: [] },
@@ -43,7 +43,7 @@ describe('major incidents at ticket opening', () => {
     return outcome as { result: string; ticketKey: string };
   };
   const db = () => peek(t);
-  const outbox = async () => (await db().all('SELECT o.moment, o.recipient, o.payload_json, t.key FROM outbox o LEFT JOIN tickets t ON t.id = o.ticket_id ORDER BY o.id')) as Array<{ moment: string; recipient: string; payload_json: string; key: string }>;
+  const outbox = async () => (await db().all('SELECT o.id, o.moment, o.recipient, o.payload_json, t.key FROM outbox o LEFT JOIN tickets t ON t.id = o.ticket_id ORDER BY o.id')) as Array<{ id: number; moment: string; recipient: string; payload_json: string; key: string }>;
   const ticket = async (key: string) => (await db().get('SELECT incident_id, etr_at, next_action_at, report_words FROM tickets WHERE key = ?', key)) as { incident_id: number | null; etr_at: number; next_action_at: number | null; report_words: string | null };
   const eventsOf = async (key: string) => (await db().all('SELECT e.type, e.reason FROM events e JOIN tickets t ON t.id = e.ticket_id WHERE t.key = ? ORDER BY e.id', key)) as Array<{ type: string; reason: string | null }>;
 
@@ -53,7 +53,7 @@ describe('major incidents at ticket opening', () => {
     for (let n = 0; n < 4; n++) keys.push((await receive(report(n))).ticketKey);
     // Four are not a burst yet: each is a ticket of its own, told why it joined nothing.
     for (const k of keys) expect((await ticket(k)).incident_id).toBeNull();
-    expect((await eventsOf(keys[3]!)).find((e) => e.type === 'incident_not_joined')?.reason).toContain('sin ráfaga: menos de 5 reportes parecidos de disponibilidad en 10 min');
+    expect((await eventsOf(keys[3]!)).find((e) => e.type === 'incident_not_joined')?.reason).toContain('sin ráfaga: 4 de 5 reportes parecidos de disponibilidad en 10 min');
     const unrelated = (await receive(email({ from: 'otro@empresa9.mx', to: 'mesadeayuda@proditmapac.com', subject: 'Impresora', messageId: 'imp@x.mx' }, 'La impresora de la oficina no imprime.'))).ticketKey;
     const before = await outbox();
     expect(before.filter((m) => m.moment === 'ack')).toHaveLength(5);
@@ -78,7 +78,8 @@ describe('major incidents at ticket opening', () => {
     expect((await ticket(sixth)).incident_id).toBe(incident!.id);
     expect((await eventsOf(sixth)).find((e) => e.type === 'incident_linked')?.reason).toMatch(/^incidente #\d+: misma categoría y comparte /);
 
-    const after = (await outbox()).slice(before.length);
+    const lastBefore = Math.max(...before.map((m) => m.id));
+    const after = (await outbox()).filter((m) => m.id > lastBefore);
     const ackIncident = after.filter((m) => m.moment === 'ack-incident');
     expect(ackIncident.map((m) => m.key)).toEqual([keys[4], sixth]);
     const text = (JSON.parse(ackIncident[0]!.payload_json) as { text: string; subject: string });
@@ -93,6 +94,13 @@ describe('major incidents at ticket opening', () => {
     expect(notice.subject).toMatch(/^\[INC-\d{4}\] Incidente mayor: 5 reportes de disponibilidad$/);
     expect(notice.text).toContain('Tickets vinculados hasta ahora: 5');
     expect((await eventsOf(sixth)).map((e) => e.type)).toContain('level_notice_skipped');
+    // The first report's notice to level 1 was due at once (a running dispatcher has sent it by
+    // then); the next three, alike with it, held theirs. The incident's one notice replaced
+    // whatever was still unsent (here, with no dispatcher running, all four).
+    const newTicket = (await outbox()).filter((m) => m.moment === 'agent-new-ticket' && keys.includes(m.key as string));
+    expect(newTicket).toEqual([]);
+    for (const k of keys.slice(1, 4)) expect((await eventsOf(k)).map((e) => e.type)).toEqual(expect.arrayContaining(['level_notice_held', 'level_notice_withdrawn']));
+    expect((await eventsOf(keys[0]!)).map((e) => e.type)).not.toContain('level_notice_held');
 
     // Hours later nothing of the linked tickets escalates; the unrelated ticket keeps its clock.
     now = new Date(now.getTime() + 3 * 86_400_000);

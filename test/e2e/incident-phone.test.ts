@@ -27,7 +27,7 @@ describe('phone greeting while a major incident is open', () => {
     t = await startTestMesa({
       clock: () => now, twilio: { ...CREDS, phoneNumber: '+525552801241', url: fake.url },
       policy: testPolicy((p) => {
-        p.incidents = { enabled: true, windowMinutes: 10, minTickets: 5, severities: [1, 2], minSharedWords: 3, level: 2, fanOutPerSecond: 0, digestMinutes: 30 };
+        p.incidents = { enabled: true, windowMinutes: 10, minTickets: 5, severities: [1, 2], minSharedWords: 3, level: 2, fanOutPerSecond: 0, digestMinutes: 30, holdNoticeSeconds: 120 };
         p.levels[2].people = [BETO];
       }),
     });
