@@ -1,9 +1,9 @@
 import { Mesa } from '../app.ts';
 import type { Environment } from '../config/environment.ts';
 import { parseAgentReply } from '../domain/agent-commands.ts';
-import { findAgent } from '../domain/agent-identity.ts';
+import { findAgent, levelDirectory } from '../domain/agent-identity.ts';
 import { publicTitle } from '../domain/incident.ts';
-import type { Level, Person } from '../domain/policy.ts';
+import type { Person } from '../domain/policy.ts';
 import { formatIncidentKey, parseIncidentKey } from '../domain/ticket-key.ts';
 import { silentLogger } from '../log.ts';
 import type { IncidentRow } from '../store/incident-repo.ts';
@@ -140,8 +140,7 @@ async function incidentOf(mesa: Mesa, key: string, io: Io): Promise<IncidentRow 
 /** Who the change is recorded as: a person of the directory (`--as`), or the CLI's operator. */
 function operator(mesa: Mesa, as: string | undefined, io: Io): Person | null {
   if (as === undefined) return { name: 'Operador (CLI)', email: 'cli', phone: null };
-  const entries = ([1, 2, 3] as const).flatMap((level: Level) => mesa.policy.levels[level].people.map((person) => ({ person, level })));
-  const found = findAgent(entries, as);
+  const found = findAgent(levelDirectory(mesa.policy.levels), as);
   if (!found) { io.err(`mesa: ${as} no es una persona de los niveles de atención (config)`); return null; }
   return found.person;
 }

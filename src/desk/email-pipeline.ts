@@ -1,4 +1,4 @@
-import { findAgent, identifyAgent, type AgentIdentity, type DirectoryEntry } from '../domain/agent-identity.ts';
+import { findAgent, identifyAgent, levelDirectory, type AgentIdentity, type DirectoryEntry } from '../domain/agent-identity.ts';
 import { authenticationVerdict, requiresAuthentication, type AuthenticationVerdict } from '../domain/authentication-results.ts';
 import { detectAutomatic, type OwnIdentity } from '../domain/auto-reply.ts';
 import { parseBounce, type BounceInfo } from '../domain/bounce.ts';
@@ -118,7 +118,7 @@ export async function analyzeEmail(mail: InboundMail, mailbox: MailboxPolicy, ct
  * escalation matrix (at the first level they serve there). A person listed twice counts once.
  */
 function agentDirectory(policy: DeskPolicy): DirectoryEntry[] {
-  const entries: DirectoryEntry[] = ([1, 2, 3] as const).flatMap((level) => policy.levels[level].people.map((person) => ({ person, level })));
+  const entries: DirectoryEntry[] = levelDirectory(policy.levels);
   const known = new Set(entries.map((e) => e.person.email));
   for (const m of policy.matrices) {
     for (const level of [1, 2, 3] as const) {

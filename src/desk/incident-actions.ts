@@ -214,7 +214,7 @@ export class IncidentActions {
     const reason = `declarado por ${person.name} (#incidente mayor)`;
     const incident = await store.incidents.open({
       category: ticket.category, organisation: linking.isolated(ticket.organisation) ? ticket.organisation : null,
-      title: ticket.subject.slice(0, 200), signature: words, etrAt: ticket.etr_at, openedBy: actor, reason, ...clocks.opening(now, 1),
+      title: ticket.subject.slice(0, 200), signature: words, etrAt: ticket.etr_at, openedBy: actor, reason, ...clocks.opening(now, ticket.etr_at, 1),
     }, t);
     await store.incidents.addUpdate(incident.id, { author: actor, kind: 'opened', text: null, etrAt: incident.etr_at, reason }, t);
     await store.tickets.event(ticket.id, t, actor, 'incident_opened', { incident: formatIncidentKey(incident.id), reports: 1, signature: words }, reason);

@@ -19,10 +19,15 @@ const at = (t: number | null): Date | null => (t === null ? null : new Date(t));
 export class IncidentClocks {
   constructor(private readonly deps: { store: Store; policy: DeskPolicy; lifecycle: TicketLifecycle; terms: TicketTerms }) {}
 
-  /** The clock fields of an incident opened now, whose opening notice reports `linked` tickets. */
-  opening(now: Date, linked: number): { level: Level; nextDigestAt: number | null; notifiedLinked: number } {
+  /**
+   * The clock fields of an incident opened now with this ETR, whose opening notice reports
+   * `linked` tickets. Its update and escalation deadlines come with its first link.
+   */
+  opening(now: Date, etrAt: number, linked: number): { level: Level; nextDigestAt: number | null; notifiedLinked: number; nextActionAt: number | null } {
     const p = this.deps.policy.incidents;
-    return { level: p.level, nextDigestAt: p.digestMinutes > 0 ? now.getTime() + p.digestMinutes * 60_000 : null, notifiedLinked: linked };
+    const nextDigestAt = p.digestMinutes > 0 ? now.getTime() + p.digestMinutes * 60_000 : null;
+    const nextActionAt = ms(incidentNextActionAt({ open: true, level: p.level, etrAt: new Date(etrAt), nextUpdateDueAt: null, nextEscalationDueAt: null, nextDigestAt: at(nextDigestAt) }));
+    return { level: p.level, nextDigestAt, notifiedLinked: linked, nextActionAt };
   }
 
   /**

@@ -78,7 +78,7 @@ export class IncidentLinking {
     const incident = await store.incidents.open({
       category: ticket.category, organisation: report.isolated ? ticket.organisation : null,
       title: ticket.subject.slice(0, 200), signature: burst.signature, etrAt: ticket.etr_at, openedBy: 'system', reason: burst.reason,
-      ...this.deps.clocks.opening(now, burst.reports.length),
+      ...this.deps.clocks.opening(now, ticket.etr_at, burst.reports.length),
     }, t);
     await store.incidents.addUpdate(incident.id, { author: 'system', kind: 'opened', text: null, etrAt: incident.etr_at, reason: burst.reason }, t);
     await store.tickets.event(ticket.id, t, 'system', 'incident_opened', { incident: formatIncidentKey(incident.id), reports: burst.reports.length, signature: burst.signature }, burst.reason);

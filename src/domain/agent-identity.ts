@@ -1,5 +1,5 @@
 import type { AuthenticationVerdict } from './authentication-results.ts';
-import type { Level, Person } from './policy.ts';
+import type { DeskPolicy, Level, Person } from './policy.ts';
 import { verifyToken } from './reply-token.ts';
 
 /**
@@ -18,6 +18,11 @@ export type AgentIdentity =
 export type AgentRejectionReason = 'token_missing_or_wrong' | 'foreign_from' | 'not_authenticated';
 
 export interface DirectoryEntry { person: Person; level: Level }
+
+/** The attention levels' people, level by level (a person listed at two levels appears twice). */
+export function levelDirectory(levels: DeskPolicy['levels']): DirectoryEntry[] {
+  return ([1, 2, 3] as const).flatMap((level) => levels[level].people.map((person) => ({ person, level })));
+}
 
 export function identifyAgent(input: {
   from: string | null;

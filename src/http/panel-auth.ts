@@ -99,13 +99,12 @@ export function formRequestTrusted(request: FastifyRequest, keys: PanelKeys, giv
   const token = presentedToken(request);
   if (token !== null && tokenMatches(keys.panelToken, token)) return true;
   const origin = request.headers.origin;
-  if (typeof origin === 'string' && origin !== 'null') {
-    let host: string;
-    try { host = new URL(origin).host; } catch { return false; }
-    if (host !== request.headers.host) return false;
-  } else if (origin === 'null') {
-    return false;
-  }
+  if (typeof origin === 'string' && originHost(origin) !== request.headers.host) return false;
   const expected = csrfToken(keys, request);
   return expected !== null && typeof given === 'string' && tokenMatches(expected, given);
+}
+
+/** The host an Origin header names; null for `null` (an opaque origin) or anything unparsable. */
+function originHost(origin: string): string | null {
+  try { return origin === 'null' ? null : new URL(origin).host; } catch { return null; }
 }

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { findAgent } from '../domain/agent-identity.ts';
-import type { Level, Person } from '../domain/policy.ts';
+import { findAgent, levelDirectory } from '../domain/agent-identity.ts';
+import type { Person } from '../domain/policy.ts';
 import { formatIncidentKey } from '../domain/ticket-key.ts';
 import { formRequestTrusted, type PanelKeys } from './panel-auth.ts';
 import { panelIncidentView } from './views/panel-incident-view.ts';
@@ -62,6 +62,5 @@ export function panelIncidentRoutes(scope: FastifyInstance, web: WebDeps, keys: 
 }
 
 function directoryPerson(web: WebDeps, address: string): Person | null {
-  const entries = ([1, 2, 3] as const).flatMap((level: Level) => web.policy.levels[level].people.map((person) => ({ person, level })));
-  return findAgent(entries, address)?.person ?? null;
+  return findAgent(levelDirectory(web.policy.levels), address)?.person ?? null;
 }

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { statusPath } from '../domain/status-link.ts';
 import { formatIncidentKey } from '../domain/ticket-key.ts';
 import { isOpenState } from '../domain/ticket.ts';
+import { levelDirectory } from '../domain/agent-identity.ts';
 import { panelIncidentRoutes } from './panel-incident-routes.ts';
 import { csrfToken, isPanelRequestAuthorized, issueSession, PANEL_COOKIE, sessionCookieOptions, tokenMatches, type PanelKeys } from './panel-auth.ts';
 import { panelRowView, panelTicketView, parsePanelFilters } from './views/panel-views.ts';
@@ -20,9 +21,9 @@ import { reportChart, reportRowsView } from './views/report-view.ts';
  * The agents' queue view (DESIGN §9, issue 6) under `/panel`, behind the operator token: the
  * open tickets by urgency with filters, and one ticket with its deadlines, ETR history, events
  * and messages; the major incidents (`panel-incident-routes.ts`). Agents act by email; the one
- * change made here is declaring a major incident, behind a form token. Every route but the login form, logout and the
- * static countdown script needs the token (header) or a session cookie; without it a browser gets
- * the login page with 401, anything else a short 401 text.
+ * change made here is declaring a major incident, behind a form token. Every route but the login
+ * form, logout and the static countdown script needs the token (header) or a session cookie;
+ * without it a browser gets the login page with 401, anything else a short 401 text.
  */
 
 const FORM = 'application/x-www-form-urlencoded';
@@ -175,10 +176,10 @@ function reportQuery(query: Record<string, unknown>, now: Date, timeZone: string
   };
 }
 
-/** Who may be named as the author of a change made on the panel: the attention levels' people. */
+/** Who may be named as the author of a change made on the panel: the attention levels' people, each once. */
 function levelPeople(policy: WebDeps['policy']): Array<{ name: string; email: string }> {
-  const seen = new Set<string>();
-  return ([1, 2, 3] as const).flatMap((l) => policy.levels[l].people).filter((p) => !seen.has(p.email.toLowerCase()) && seen.add(p.email.toLowerCase()) !== undefined);
+  const byAddress = new Map(levelDirectory(policy.levels).map(({ person }) => [person.email.toLowerCase(), person] as const));
+  return [...byAddress.values()];
 }
 
 function wantsHtml(request: FastifyRequest): boolean {

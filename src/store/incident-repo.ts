@@ -44,6 +44,8 @@ export interface NewIncident {
   /** The level it is notified to, and holds it first. */
   level: number;
   nextDigestAt: number | null;
+  /** Its first deadline (`IncidentClocks.opening`). */
+  nextActionAt: number | null;
   /** Linked count its opening notice reports. */
   notifiedLinked: number;
 }
@@ -96,12 +98,11 @@ export class IncidentRepo {
   }
 
   async open(i: NewIncident, now: number): Promise<IncidentRow> {
-    const nextAction = i.nextDigestAt === null ? i.etrAt : Math.min(i.etrAt, i.nextDigestAt);
     return await this.sql.get<IncidentRow>(`INSERT INTO incidents (state, category, organisation, title, signature_json, etr_at, opened_at, opened_by, reason, updated_at,
         level, level_since, next_digest_at, digest_linked, next_action_at)
       VALUES ('abierto', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
     [i.category, i.organisation, i.title, JSON.stringify(i.signature), i.etrAt, now, i.openedBy, i.reason, now,
-      i.level, now, i.nextDigestAt, i.notifiedLinked, nextAction]) as IncidentRow;
+      i.level, now, i.nextDigestAt, i.notifiedLinked, i.nextActionAt]) as IncidentRow;
   }
 
   /** The incident, locked until the transaction ends on PostgreSQL (the sweep, a clock change). */

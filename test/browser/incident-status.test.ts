@@ -4,6 +4,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../support/browser.ts';
 import { agentReplyAddress, email, startTestMesa, testPolicy, type TestMesa } from '../support/mesa-harness.ts';
+import { TEST_INCIDENTS } from '../support/incidents.ts';
 
 /**
  * The public status page of a major incident (issue 13) in a real browser on a phone-sized
@@ -24,7 +25,7 @@ describe('incident status page in Chromium', () => {
   beforeAll(async () => {
     t = await startTestMesa({
       clock: () => now, policy: testPolicy((p) => {
-        p.incidents = { enabled: true, windowMinutes: 10, minTickets: 5, severities: [1, 2], minSharedWords: 3, level: 2, fanOutPerSecond: 0, digestMinutes: 30, holdNoticeSeconds: 120 };
+        p.incidents = { ...TEST_INCIDENTS };
         p.levels[2].people = [BETO];
       }),
     });

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { DeskPolicy } from '../../src/domain/policy.ts';
 import { agentReplyAddress, email, startTestMesa, testPolicy, type TestMesa } from '../support/mesa-harness.ts';
 import { peek } from '../support/db-peek.ts';
+import { TEST_INCIDENTS, outageText } from '../support/incidents.ts';
 
 /**
  * A major incident's own clock (issue 13), on a real database with a controlled clock: the
@@ -22,7 +23,7 @@ describe('the clock of a major incident', () => {
     now = new Date('2026-11-30T16:00:00Z');
     t = await startTestMesa({
       start: false, clock: () => now, policy: testPolicy((p) => {
-        p.incidents = { enabled: true, windowMinutes: 10, minTickets: 5, severities: [1, 2], minSharedWords: 3, level: 2, fanOutPerSecond: 0, digestMinutes: 30, holdNoticeSeconds: 120 };
+        p.incidents = { ...TEST_INCIDENTS };
         p.levels[1].people = [ANA];
         p.levels[2].people = [BETO];
         p.levels[3].people = [CARLA];
@@ -33,14 +34,8 @@ describe('the clock of a major incident', () => {
       }),
     });
   };
-  const VARIANTS = [
-    'No carga el portal de facturación electrónica, marca error 503 al entrar.',
-    'El portal de facturación electrónica no carga; error 503 cuando intento entrar.',
-    'Portal caído: facturación electrónica con error 503, no podemos entrar.',
-    'Desde las 9 el portal no carga, error 503 en facturación electrónica.',
-  ];
   const customer = (n: number) => `cliente${n}@empresa${n}.mx`;
-  const report = (n: number, from = customer(n)) => email({ from, to: MESA, subject: `Portal caído ${n}`, messageId: `caida-${n}@x.mx` }, VARIANTS[n % VARIANTS.length] as string);
+  const report = (n: number, from = customer(n)) => email({ from, to: MESA, subject: `Portal caído ${n}`, messageId: `caida-${n}@x.mx` }, outageText(n));
   const receive = async (raw: Buffer) => await t.mesa.receive(raw, { kind: 'pipe', mailbox: null }) as { result: string; ticketKey: string; incidentKey?: string; told?: number };
   const at = (hhmm: string) => new Date(`2026-11-30T${hhmm}:00-06:00`);
   const db = () => peek(t);

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { DeskPolicy } from '../../src/domain/policy.ts';
 import { email, startTestMesa, testPolicy, type TestMesa } from '../support/mesa-harness.ts';
 import { peek } from '../support/db-peek.ts';
+import { TEST_INCIDENTS, outageText } from '../support/incidents.ts';
 
 /**
  * Major incidents at ticket opening (issue 13), on a real database with a controlled clock: a
@@ -19,7 +20,7 @@ describe('major incidents at ticket opening', () => {
   const open = async (patch: (p: DeskPolicy) => void = () => {}) => {
     t = await startTestMesa({
       start: false, clock: () => now, policy: testPolicy((p) => {
-        p.incidents = { enabled: true, windowMinutes: 10, minTickets: 5, severities: [1, 2], minSharedWords: 3, level: 2, fanOutPerSecond: 0, digestMinutes: 30, holdNoticeSeconds: 120 };
+        p.incidents = { ...TEST_INCIDENTS };
         p.levels[1].people = [ANA];
         p.levels[2].people = [BETO];
         p.organisations.push({ id: 'aislada', name: 'Aislada SA', match: { domains: ['aislada.mx'], addresses: [], phones: [] },
@@ -28,15 +29,9 @@ describe('major incidents at ticket opening', () => {
       }),
     });
   };
-  const VARIANTS = [
-    'No carga el portal de facturación electrónica, marca error 503 al entrar.',
-    'El portal de facturación electrónica no carga; error 503 cuando intento entrar.',
-    'Portal caído: facturación electrónica con error 503, no podemos entrar.',
-    'Desde las 9 el portal no carga, error 503 en facturación electrónica.',
-  ];
   const report = (n: number, from = `cliente${n}@empresa${n}.mx`) => email({
     from, to: 'mesadeayuda@proditmapac.com', subject: `Portal caído ${n}`, messageId: `caida-${n}@x.mx`,
-  }, VARIANTS[n % VARIANTS.length] as string);
+  }, outageText(n));
   const receive = async (raw: Buffer) => {
     const outcome = await t.mesa.receive(raw, { kind: 'pipe', mailbox: null });
     now = new Date(now.getTime() + 60_000);

@@ -6,6 +6,7 @@ import { agentReplyAddress, email, startTestMesa, testPolicy, TEST_PUBLIC_URL, t
 import { parseTwiml, spoken, type TwimlNode } from '../support/twiml.ts';
 import { waitFor } from '../support/smtp-sink.ts';
 import { peek } from '../support/db-peek.ts';
+import { TEST_INCIDENTS } from '../support/incidents.ts';
 
 const CREDS = { accountSid: `AC${'d4'.repeat(16)}`, authToken: 'token-incidente-0123456789abcdef' };
 
@@ -27,7 +28,7 @@ describe('phone greeting while a major incident is open', () => {
     t = await startTestMesa({
       clock: () => now, twilio: { ...CREDS, phoneNumber: '+525552801241', url: fake.url },
       policy: testPolicy((p) => {
-        p.incidents = { enabled: true, windowMinutes: 10, minTickets: 5, severities: [1, 2], minSharedWords: 3, level: 2, fanOutPerSecond: 0, digestMinutes: 30, holdNoticeSeconds: 120 };
+        p.incidents = { ...TEST_INCIDENTS };
         p.levels[2].people = [BETO];
       }),
     });

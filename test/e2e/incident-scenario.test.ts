@@ -10,6 +10,7 @@ import { startFakeTwilio, type FakeTwilio } from '../support/fake-twilio.ts';
 import { freePort } from '../support/free-port.ts';
 import { agentReplyAddress, email, REPO_CONFIG, testEnv, TEST_PUBLIC_URL } from '../support/mesa-harness.ts';
 import { SmtpSink, waitFor } from '../support/smtp-sink.ts';
+import { outageText } from '../support/incidents.ts';
 
 const EMAILS = 700;
 const CALLS = 200;
@@ -23,12 +24,6 @@ const SECRET = 'test-secret-0123456789abcdef'; // testEnv's MESA_SECRET
 const MESA = 'mesadeayuda@proditmapac.com';
 const AGENTS = { 1: 'ana.n1@proditmapac.com', 2: 'beto.n2@proditmapac.com', 3: 'carla.n3@proditmapac.com' };
 
-const OUTAGE = [
-  'No carga el portal de facturación electrónica, marca error 503 al entrar.',
-  'El portal de facturación electrónica no carga; error 503 cuando intento entrar.',
-  'Portal caído: facturación electrónica con error 503, no podemos entrar.',
-  'Desde las 9 el portal no carga, error 503 en facturación electrónica.',
-];
 const UNRELATED = [
   'Solicito el alta de un usuario nuevo para el área de compras.',
   '¿Cómo cambio la contraseña de mi cuenta?',
@@ -121,7 +116,7 @@ describe('a thousand reports of one outage', () => {
     // Mail: the outage, with an unrelated message every twentieth.
     let unrelated = 0;
     for (let m = 0; m < EMAILS; m++) {
-      await dovecot.appendRaw(m % 2 ? 'soportetecnico' : 'mesadeayuda', email({ from: `o${m}@caida.mx`, to: m % 2 ? 'soportetecnico@proditmapac.com' : MESA, subject: `Portal caído ${m}`, messageId: `o${m}@caida.mx` }, OUTAGE[m % OUTAGE.length] as string));
+      await dovecot.appendRaw(m % 2 ? 'soportetecnico' : 'mesadeayuda', email({ from: `o${m}@caida.mx`, to: m % 2 ? 'soportetecnico@proditmapac.com' : MESA, subject: `Portal caído ${m}`, messageId: `o${m}@caida.mx` }, outageText(m)));
       if (m % 20 === 0 && unrelated < UNRELATED_EMAILS) {
         await dovecot.appendRaw('mesadeayuda', email({ from: `u${unrelated}@otro.mx`, to: MESA, subject: `Consulta ${unrelated}`, messageId: `u${unrelated}@otro.mx` }, UNRELATED[unrelated % UNRELATED.length] as string));
         unrelated++;
@@ -146,7 +141,7 @@ describe('a thousand reports of one outage', () => {
         const outage = f < FORMS;
         const body = new URLSearchParams({
           inicio: tokens[f] as string, website: '', nombre: `Cliente ${f}`, correo: outage ? `w${f}@portal.mx` : `wu${f}@otro.mx`, telefono: '',
-          descripcion: outage ? OUTAGE[f % OUTAGE.length] as string : UNRELATED[f % UNRELATED.length] as string, urgencia: outage ? 'caido' : 'consulta',
+          descripcion: outage ? outageText(f) : UNRELATED[f % UNRELATED.length] as string, urgencia: outage ? 'caido' : 'consulta',
         }).toString();
         statuses.push((await post('/soporte-tecnico', body, { 'x-forwarded-for': `198.51.${Math.floor(f / 200)}.${(f % 200) + 1}` })).status);
       }

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { agentReplyAddress, email, startTestMesa, testPolicy, type TestMesa } from '../support/mesa-harness.ts';
+import { TEST_INCIDENTS } from '../support/incidents.ts';
 
 /**
  * The public status page of major incidents (issue 13): `/estado` for anyone, no login, and the
@@ -16,7 +17,7 @@ describe('public status page of incidents', () => {
     now = new Date('2026-11-30T16:00:00Z');
     t = await startTestMesa({
       start: false, clock: () => now, policy: testPolicy((p) => {
-        p.incidents = { enabled: true, windowMinutes: 10, minTickets: 5, severities: [1, 2], minSharedWords: 3, level: 2, fanOutPerSecond: 0, digestMinutes: 30, holdNoticeSeconds: 120 };
+        p.incidents = { ...TEST_INCIDENTS };
         p.levels[2].people = [BETO];
       }),
     });

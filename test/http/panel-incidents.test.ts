@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { PANEL_COOKIE } from '../../src/http/panel-auth.ts';
 import { email, startTestMesa, testPolicy, type TestMesa } from '../support/mesa-harness.ts';
 import { peek } from '../support/db-peek.ts';
+import { TEST_INCIDENTS } from '../support/incidents.ts';
 
 /**
  * Major incidents on the agents' panel (issue 13): the list with linked counts, and declaring
@@ -18,7 +19,7 @@ describe('major incidents on the panel', () => {
     now = new Date('2026-11-30T16:00:00Z');
     t = await startTestMesa({
       start: false, clock: () => now, policy: testPolicy((p) => {
-        p.incidents = { enabled: true, windowMinutes: 10, minTickets: 5, severities: [1, 2], minSharedWords: 3, level: 2, fanOutPerSecond: 0, digestMinutes: 30, holdNoticeSeconds: 120 };
+        p.incidents = { ...TEST_INCIDENTS };
         p.levels[2].people = [BETO];
       }),
     });
